@@ -1,0 +1,425 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { isMaturityLevel, MaturityLevel } from '../maturity/maturity-level';
+import { describeValue, MlopsValidationError } from '../private/errors';
+
+/** The context key that holds the platform config in cdk.json. */
+export const CONFIG_CONTEXT_KEY = 'mlops';
+/** Context key selecting which environments to build (comma-separated names). */
+export const SELECT_CONTEXT_KEY = 'mlops:env';
+/** Prefix of per-key overrides: `-c mlops:<environment>:<key>[.<key>]=<value>`. */
+export const OVERRIDE_PREFIX = 'mlops:';
+
+/** How the environment's notebook workspace reaches the network. */
+export type WorkspaceNetworkAccessConfig = 'PublicInternetOnly' | 'VpcOnly';
+
+/** The notebook workspace of one environment. */
+export interface WorkspaceConfig {
+  /** Whether this environment has its own SageMaker Studio domain. */
+  readonly enabled: boolean;
+  /** Studio user profiles to create. */
+  readonly userProfiles: string[];
+  /** An existing VPC for the domain; when absent the workspace creates one without NAT gateways. */
+  readonly vpcId?: string;
+  /** Subnets of `vpcId` for the domain; required with `vpcId`. */
+  readonly subnetIds?: string[];
+  /** Network access mode of Studio apps. */
+  readonly networkAccess?: WorkspaceNetworkAccessConfig;
+  /** Minutes of inactivity after which JupyterLab apps shut down. */
+  readonly idleTimeoutMinutes?: number;
+}
+
+/** One deployment environment of the platform, parsed and validated. */
+export interface EnvironmentConfig {
+  /** Name, also the Stage id: lower-case letters, digits and hyphens. */
+  readonly name: string;
+  /** The maturity level this environment must reach; synth fails when it does not. */
+  readonly level: MaturityLevel;
+  /** Target AWS account; unset means the CLI's current account at deploy time. */
+  readonly account?: string;
+  /** Target AWS region; unset means the CLI's current region at deploy time. */
+  readonly region?: string;
+  /**
+   * What happens to data-bearing resources when they leave the stack. `destroy` also empties
+   * the artifact store's buckets on deletion, so choose it only for disposable environments.
+   */
+  readonly removalPolicy: RemovalPolicy;
+  readonly workspace: WorkspaceConfig;
+}
+
+/** The parsed platform config: environments in config order (the promotion order). */
+export interface PlatformConfig {
+  readonly environments: EnvironmentConfig[];
+}
+
+const ENVIRONMENT_KEYS = ['level', 'account', 'region', 'removalPolicy', 'workspace'] as const;
+const WORKSPACE_KEYS = [
+  'enabled',
+  'userProfiles',
+  'vpcId',
+  'subnetIds',
+  'networkAccess',
+  'idleTimeoutMinutes',
+] as const;
+const REMOVAL_POLICIES: Record<string, RemovalPolicy> = {
+  retain: RemovalPolicy.RETAIN,
+  destroy: RemovalPolicy.DESTROY,
+};
+const NETWORK_ACCESS: WorkspaceNetworkAccessConfig[] = ['PublicInternetOnly', 'VpcOnly'];
+
+const ENV_NAME = /^[a-z][a-z0-9-]{0,19}$/;
+const ACCOUNT = /^\d{12}$/;
+// Partition-aware: us-east-1, eu-central-2, us-gov-west-1, cn-northwest-1, us-isob-east-1.
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+const PROFILE_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
+const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
+
+type Json = Record<string, unknown>;
+
+/**
+ * Parses and validates the platform config from an app's context.
+ *
+ * The base config is `context.mlops.environments` (an object keyed by environment name, in
+ * promotion order). Command-line overrides, each a separate `-c`:
+ * - `mlops:env=dev,staging` builds only the named environments;
+ * - `mlops:<env>:<key>=<value>` sets one key, e.g. `mlops:dev:level=1` or
+ *   `mlops:dev:workspace.enabled=false`; the value is read as JSON when it parses, else as a string;
+ * - `mlops={...}` replaces the whole config with a JSON document.
+ *
+ * All problems are reported together in one MlopsValidationError naming each key, its value and
+ * the fix.
+ */
+export function parsePlatformConfig(context: Record<string, unknown>): PlatformConfig {
+  const problems: string[] = [];
+  const fail = (key: string, value: unknown, fix: string) =>
+    problems.push(`${key} ${describeValue(value)} is invalid: ${fix}`);
+
+  const root = readRoot(context[CONFIG_CONTEXT_KEY], fail);
+  const rawEnvironments = root?.environments;
+  if (!isObject(rawEnvironments) || Object.keys(rawEnvironments).length === 0) {
+    fail(
+      `context.${CONFIG_CONTEXT_KEY}.environments`,
+      rawEnvironments,
+      'define at least one environment, e.g. {"dev": {"level": 0}}, in cdk.json',
+    );
+    throw new MlopsValidationError('Invalid platform config', problems);
+  }
+  if (root) {
+    for (const key of Object.keys(root).filter((k) => k !== 'environments')) {
+      problems.push(unknownKey(`context.${CONFIG_CONTEXT_KEY}`, key, ['environments']));
+    }
+  }
+
+  const environments = structuredClone(rawEnvironments) as Record<string, unknown>;
+  applyOverrides(context, environments, problems);
+
+  const parsed: EnvironmentConfig[] = [];
+  Object.entries(environments).forEach(([name, raw], index) => {
+    const env = parseEnvironment(name, raw, index === 0, fail, problems);
+    if (env) {
+      parsed.push(env);
+    }
+  });
+
+  const selected = selectEnvironments(context[SELECT_CONTEXT_KEY], parsed, fail);
+  if (problems.length > 0) {
+    throw new MlopsValidationError('Invalid platform config', problems);
+  }
+  return { environments: selected };
+}
+
+function readRoot(value: unknown, fail: (k: string, v: unknown, f: string) => void): Json | undefined {
+  let root = value;
+  if (typeof root === 'string') {
+    try {
+      root = JSON.parse(root);
+    } catch {
+      fail(
+        `context.${CONFIG_CONTEXT_KEY}`,
+        value,
+        'pass a JSON object, e.g. -c mlops=\'{"environments":{...}}\'',
+      );
+      return undefined;
+    }
+  }
+  if (root !== undefined && !isObject(root)) {
+    fail(`context.${CONFIG_CONTEXT_KEY}`, value, 'use an object with an "environments" key');
+    return undefined;
+  }
+  return root as Json | undefined;
+}
+
+function applyOverrides(context: Record<string, unknown>, environments: Json, problems: string[]): void {
+  for (const [key, value] of Object.entries(context)) {
+    if (!key.startsWith(OVERRIDE_PREFIX) || key === SELECT_CONTEXT_KEY) {
+      continue;
+    }
+    const [envName, keyPath, ...rest] = key.slice(OVERRIDE_PREFIX.length).split(':');
+    if (!envName || !keyPath || rest.length > 0) {
+      problems.push(
+        `context key '${key}' is not a valid override: use -c mlops:<environment>:<key>=<value> ` +
+          `(e.g. mlops:dev:level=1) or -c mlops:env=<names>`,
+      );
+      continue;
+    }
+    const env = environments[envName];
+    if (!isObject(env)) {
+      problems.push(
+        `context key '${key}' names environment '${envName}', which does not exist: ` +
+          `use one of ${Object.keys(environments).join(', ')}, or add it to context.mlops.environments in cdk.json`,
+      );
+      continue;
+    }
+    const segments = keyPath.split('.');
+    let target: Json = env;
+    for (const segment of segments.slice(0, -1)) {
+      if (!isObject(target[segment])) {
+        target[segment] = {};
+      }
+      target = target[segment] as Json;
+    }
+    target[segments[segments.length - 1]] = parseOverrideValue(keyPath, value);
+  }
+}
+
+/** Override keys whose values are text, so `-c mlops:prod:account=012345678901` stays a string. */
+const TEXT_KEYS = new Set([
+  'account',
+  'region',
+  'removalPolicy',
+  'workspace.vpcId',
+  'workspace.networkAccess',
+]);
+
+/** `-c` values arrive as strings: read JSON (numbers, booleans, lists) unless the key holds text. */
+function parseOverrideValue(keyPath: string, value: unknown): unknown {
+  if (typeof value !== 'string' || TEXT_KEYS.has(keyPath)) {
+    return value;
+  }
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+function parseEnvironment(
+  name: string,
+  raw: unknown,
+  isFirst: boolean,
+  fail: (k: string, v: unknown, f: string) => void,
+  problems: string[],
+): EnvironmentConfig | undefined {
+  const at = `context.${CONFIG_CONTEXT_KEY}.environments.${name}`;
+  if (!ENV_NAME.test(name)) {
+    fail(
+      `${at} (environment name)`,
+      name,
+      'use 1-20 lower-case letters, digits and hyphens, starting with a letter',
+    );
+  }
+  if (!isObject(raw)) {
+    fail(at, raw, 'use an object such as {"level": 0}');
+    return undefined;
+  }
+  for (const key of Object.keys(raw)) {
+    if (!(ENVIRONMENT_KEYS as readonly string[]).includes(key)) {
+      problems.push(unknownKey(at, key, ENVIRONMENT_KEYS));
+    }
+  }
+
+  const level = raw.level;
+  if (!isMaturityLevel(level)) {
+    fail(
+      `${at}.level`,
+      level,
+      'use an integer maturity level from 0 to 4 (0 no MLOps, 1 DevOps, 2 automated training, ' +
+        '3 automated deployment, 4 full automation)',
+    );
+  }
+  const account = raw.account;
+  if (account !== undefined && !(typeof account === 'string' && ACCOUNT.test(account))) {
+    fail(
+      `${at}.account`,
+      account,
+      'use a 12-digit AWS account id as a string, e.g. "123456789012", or leave it out',
+    );
+  }
+  const region = raw.region;
+  if (region !== undefined && !(typeof region === 'string' && REGION.test(region))) {
+    fail(`${at}.region`, region, 'use an AWS region code such as "eu-west-1", or leave it out');
+  }
+  const removal = raw.removalPolicy ?? 'retain';
+  if (typeof removal !== 'string' || !(removal in REMOVAL_POLICIES)) {
+    fail(`${at}.removalPolicy`, removal, `use one of ${Object.keys(REMOVAL_POLICIES).join(', ')}`);
+  }
+  const workspace = parseWorkspace(`${at}.workspace`, raw.workspace, isFirst, fail, problems);
+
+  return {
+    name,
+    level: level as MaturityLevel,
+    account: account as string | undefined,
+    region: region as string | undefined,
+    removalPolicy: REMOVAL_POLICIES[removal as string] ?? RemovalPolicy.RETAIN,
+    workspace,
+  };
+}
+
+function parseWorkspace(
+  at: string,
+  raw: unknown,
+  isFirst: boolean,
+  fail: (k: string, v: unknown, f: string) => void,
+  problems: string[],
+): WorkspaceConfig {
+  // The first environment is where people experiment, so it gets the workspace unless told otherwise.
+  const defaults: WorkspaceConfig = { enabled: isFirst, userProfiles: [] };
+  if (raw === undefined) {
+    return defaults;
+  }
+  if (typeof raw === 'boolean') {
+    return { ...defaults, enabled: raw };
+  }
+  if (!isObject(raw)) {
+    fail(at, raw, 'use true, false or an object such as {"enabled": true, "userProfiles": ["alice"]}');
+    return defaults;
+  }
+  for (const key of Object.keys(raw)) {
+    if (!(WORKSPACE_KEYS as readonly string[]).includes(key)) {
+      problems.push(unknownKey(at, key, WORKSPACE_KEYS));
+    }
+  }
+  const enabled = raw.enabled ?? true;
+  if (typeof enabled !== 'boolean') {
+    fail(`${at}.enabled`, enabled, 'use true or false');
+  }
+  const profiles = raw.userProfiles ?? [];
+  if (!Array.isArray(profiles) || profiles.some((p) => typeof p !== 'string' || !PROFILE_NAME.test(p))) {
+    fail(
+      `${at}.userProfiles`,
+      profiles,
+      'use a list of names of 1-63 letters, digits and hyphens, starting with a letter or digit',
+    );
+  } else if (new Set(profiles).size !== profiles.length) {
+    fail(`${at}.userProfiles`, profiles, 'remove the duplicate names');
+  }
+  const vpcId = raw.vpcId;
+  const subnetIds = raw.subnetIds;
+  if (vpcId !== undefined && !(typeof vpcId === 'string' && VPC_ID.test(vpcId))) {
+    fail(`${at}.vpcId`, vpcId, 'use a VPC id such as "vpc-0123456789abcdef0"');
+  }
+  if (
+    subnetIds !== undefined &&
+    !(
+      Array.isArray(subnetIds) &&
+      subnetIds.length > 0 &&
+      subnetIds.every((s) => typeof s === 'string' && SUBNET_ID.test(s))
+    )
+  ) {
+    fail(
+      `${at}.subnetIds`,
+      subnetIds,
+      'use a non-empty list of subnet ids such as ["subnet-0123456789abcdef0"]',
+    );
+  }
+  if ((vpcId === undefined) !== (subnetIds === undefined)) {
+    fail(
+      `${at}.${vpcId === undefined ? 'subnetIds' : 'vpcId'}`,
+      vpcId ?? subnetIds,
+      'give vpcId and subnetIds together, or neither',
+    );
+  }
+  const networkAccess = raw.networkAccess;
+  if (
+    networkAccess !== undefined &&
+    !NETWORK_ACCESS.includes(networkAccess as WorkspaceNetworkAccessConfig)
+  ) {
+    fail(`${at}.networkAccess`, networkAccess, `use one of ${NETWORK_ACCESS.join(', ')}`);
+  }
+  const idle = raw.idleTimeoutMinutes;
+  if (
+    idle !== undefined &&
+    !(typeof idle === 'number' && Number.isInteger(idle) && idle >= 60 && idle <= 525600)
+  ) {
+    fail(`${at}.idleTimeoutMinutes`, idle, 'use a whole number of minutes from 60 to 525600');
+  }
+  return {
+    enabled: enabled === true,
+    userProfiles: Array.isArray(profiles) ? (profiles as string[]) : [],
+    vpcId: vpcId as string | undefined,
+    subnetIds: subnetIds as string[] | undefined,
+    networkAccess: networkAccess as WorkspaceNetworkAccessConfig | undefined,
+    idleTimeoutMinutes: idle as number | undefined,
+  };
+}
+
+function selectEnvironments(
+  value: unknown,
+  environments: EnvironmentConfig[],
+  fail: (k: string, v: unknown, f: string) => void,
+): EnvironmentConfig[] {
+  if (value === undefined) {
+    return environments;
+  }
+  const names =
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean)
+      : [];
+  const known = environments.map((e) => e.name);
+  const unknown = names.filter((n) => !known.includes(n));
+  if (typeof value !== 'string' || names.length === 0 || unknown.length > 0) {
+    fail(
+      `context ${SELECT_CONTEXT_KEY}`,
+      unknown.length > 0 ? unknown.join(',') : value,
+      `name environments that exist, comma-separated: ${known.join(', ')}`,
+    );
+    return environments;
+  }
+  return environments.filter((e) => names.includes(e.name));
+}
+
+function unknownKey(at: string, key: string, allowed: readonly string[]): string {
+  const suggestion = closest(key, allowed);
+  return (
+    `${at}.${key} is not a known key: ` +
+    (suggestion ? `did you mean '${suggestion}'? ` : '') +
+    `use one of ${allowed.join(', ')}`
+  );
+}
+
+/** The allowed key nearest to a misspelt one, when it is plausibly a typo. */
+function closest(key: string, allowed: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of allowed) {
+    const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j] + 1,
+        current[j - 1] + 1,
+        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,9 @@
+// Public API of cdk-mlops-maturity. Re-exports only.
+export * from './maturity';
+export * from './config/environment-config';
+export * from './storage/artifact-store';
+export * from './workspace/workspace';
+export * from './tiers/level0-tier';
+export * from './platform/platform-stack';
+export * from './platform/environment-stage';
+export { MlopsValidationError } from './private/errors';

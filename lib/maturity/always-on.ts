@@ -1,0 +1,76 @@
+import { CfnResource, Stack } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
+
+/** A resource that bills while the platform is idle (per hour or per instance, not per use). */
+export interface AlwaysOnResource {
+  /** CloudFormation resource type, e.g. `AWS::EC2::NatGateway`. */
+  readonly type: string;
+  /** Construct path of the resource. */
+  readonly path: string;
+  /** Why it bills while idle. */
+  readonly reason: string;
+  /**
+   * True when the resource carries a CloudFormation condition, so it exists (and bills) only
+   * while the condition holds, for example once a model has been released.
+   */
+  readonly conditional: boolean;
+}
+
+type Classifier = (resource: CfnResource) => string | undefined;
+
+const always =
+  (reason: string): Classifier =>
+  () =>
+    reason;
+
+/**
+ * Resource types that bill per hour whatever the traffic. Storage, requests and per-key charges
+ * (S3, KMS, CloudWatch Logs) are usage-billed and left out on purpose: the report answers "what
+ * keeps costing money when nobody uses the platform", which those do only in proportion to data kept.
+ */
+const CLASSIFIERS: Record<string, Classifier> = {
+  'AWS::EC2::NatGateway': always('NAT gateways bill per hour'),
+  'AWS::EC2::Instance': always('EC2 instances bill per hour while running'),
+  'AWS::EC2::VPCEndpoint': (r) => {
+    const type = propertyOf(r, 'vpcEndpointType') ?? 'Gateway';
+    return type === 'Gateway' ? undefined : `${type} VPC endpoints bill per hour and AZ`;
+  },
+  'AWS::ElasticLoadBalancingV2::LoadBalancer': always('load balancers bill per hour'),
+  'AWS::SageMaker::Endpoint': always('real-time endpoint instances bill per hour'),
+  'AWS::SageMaker::NotebookInstance': always('notebook instances bill per hour while in service'),
+  'AWS::SageMaker::MlflowTrackingServer': always('MLflow tracking servers bill per hour while running'),
+  'AWS::RDS::DBInstance': always('database instances bill per hour'),
+  'AWS::OpenSearchService::Domain': always('OpenSearch domains bill per instance hour'),
+  'AWS::ElastiCache::CacheCluster': always('cache nodes bill per hour'),
+  'AWS::EKS::Cluster': always('EKS control planes bill per hour'),
+};
+
+/** Every always-on resource defined under `scope`. */
+export function findAlwaysOnResources(scope: IConstruct): AlwaysOnResource[] {
+  const found: AlwaysOnResource[] = [];
+  for (const construct of scope.node.findAll()) {
+    if (!CfnResource.isCfnResource(construct)) {
+      continue;
+    }
+    const reason = CLASSIFIERS[construct.cfnResourceType]?.(construct);
+    if (reason) {
+      found.push({
+        type: construct.cfnResourceType,
+        path: construct.node.path,
+        reason,
+        conditional: construct.cfnOptions.condition !== undefined,
+      });
+    }
+  }
+  return found;
+}
+
+/** Reads a resolved top-level property of an L1 resource, by its camelCase L1 name. */
+function propertyOf(resource: CfnResource, name: string): string | undefined {
+  const value = (resource as unknown as Record<string, unknown>)[name];
+  if (value === undefined) {
+    return undefined;
+  }
+  const resolved = Stack.of(resource).resolve(value);
+  return typeof resolved === 'string' ? resolved : undefined;
+}

@@ -1,0 +1,96 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { IConstruct } from 'constructs';
+import { EnvironmentMaturity, MaturityContract } from './maturity-contract';
+import { MaturityLevel, maturityLevelName } from './maturity-level';
+
+/** File names of the report inside the cloud assembly directory. */
+export const MATURITY_REPORT_JSON = 'maturity-report.json';
+export const MATURITY_REPORT_MARKDOWN = 'maturity-report.md';
+
+/** The maturity report of an app: one entry per environment contract. */
+export interface MaturityReportDocument {
+  /** Bumped when a field changes meaning or disappears. */
+  readonly schemaVersion: 1;
+  readonly environments: EnvironmentMaturity[];
+}
+
+/**
+ * The maturity report: per environment, the declared and achieved level, the capabilities present,
+ * what is missing for the next level and the resources that bill while idle.
+ */
+export class MaturityReport {
+  /** The report of every contract declared under `root`, usually the App. */
+  public static of(root: IConstruct): MaturityReport {
+    return new MaturityReport(MaturityContract.findAll(root).map((c) => c.toReport()));
+  }
+
+  private constructor(public readonly environments: EnvironmentMaturity[]) {}
+
+  public toJson(): MaturityReportDocument {
+    return { schemaVersion: 1, environments: this.environments };
+  }
+
+  /** A Markdown document: a summary table, then one section per environment. */
+  public toMarkdown(): string {
+    const lines = [
+      '# MLOps maturity report',
+      '',
+      '| environment | declared | achieved | missing for next level | always-on resources |',
+      '|---|---|---|---|---|',
+      ...this.environments.map(
+        (e) =>
+          `| ${e.name} | ${levelText(e.declaredLevel)} | ${levelText(e.achievedLevel)} | ` +
+          `${e.missingForNextLevel.join(', ') || '-'} | ${e.alwaysOnResources.length} |`,
+      ),
+    ];
+    for (const e of this.environments) {
+      lines.push('', `## ${e.name}`, '', 'Capabilities:', '');
+      for (const c of e.capabilities) {
+        const from = e.sharedCapabilities[c];
+        lines.push(`- ${c}${from ? ` (provided by ${from})` : ''}`);
+      }
+      lines.push('', 'Always-on resources:', '');
+      if (e.alwaysOnResources.length === 0) {
+        lines.push('- none: this environment costs nothing per hour while idle');
+      }
+      for (const r of e.alwaysOnResources) {
+        lines.push(`- \`${r.type}\` at \`${r.path}\`: ${r.reason}${r.conditional ? ' (conditional)' : ''}`);
+      }
+    }
+    return lines.join('\n') + '\n';
+  }
+
+  /** A short fixed-width table for the terminal. */
+  public toTable(): string {
+    const header = ['environment', 'declared', 'achieved', 'always-on', 'missing for next level'];
+    const rows = this.environments.map((e) => [
+      e.name,
+      String(e.declaredLevel),
+      String(e.achievedLevel),
+      String(e.alwaysOnResources.length),
+      e.missingForNextLevel.join(', ') || '-',
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const format = (cells: string[]) =>
+      cells
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd();
+    return [format(header), format(widths.map((w) => '-'.repeat(w))), ...rows.map(format)].join('\n');
+  }
+
+  /** Writes the JSON and Markdown versions into `directory` and returns their paths. */
+  public writeTo(directory: string): { json: string; markdown: string } {
+    fs.mkdirSync(directory, { recursive: true });
+    const json = path.join(directory, MATURITY_REPORT_JSON);
+    const markdown = path.join(directory, MATURITY_REPORT_MARKDOWN);
+    fs.writeFileSync(json, JSON.stringify(this.toJson(), null, 2) + '\n');
+    fs.writeFileSync(markdown, this.toMarkdown());
+    return { json, markdown };
+  }
+}
+
+function levelText(level: number): string {
+  return level < 0 ? 'below 0' : `${level} ${maturityLevelName(level as MaturityLevel)}`;
+}

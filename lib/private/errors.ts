@@ -1,0 +1,64 @@
+/**
+ * The error every construct and config parser of this library throws for input it cannot accept.
+ *
+ * The message names what was wrong, the value that was given and how to fix it, so that a failed
+ * synth points straight at the line to change.
+ */
+export class MlopsValidationError extends Error {
+  /** Each problem found, one per entry, in the order they were found. */
+  public readonly problems: string[];
+
+  constructor(subject: string, problems: string[]) {
+    const body = problems.length === 1 ? ` ${problems[0]}` : problems.map((p) => `\n  - ${p}`).join('');
+    super(`${subject}:${body}`);
+    this.name = 'MlopsValidationError';
+    this.problems = problems;
+  }
+}
+
+/**
+ * Collects problems while validating input, then throws them as one MlopsValidationError.
+ *
+ * Constructors check every prop before failing, so a user fixes all mistakes in one round.
+ */
+export class ProblemCollector {
+  private readonly problems: string[] = [];
+
+  constructor(private readonly subject: string) {}
+
+  /** Records a problem: `prop` is the prop or key, `value` what was given, `fix` what to do. */
+  public add(prop: string, value: unknown, fix: string): void {
+    this.problems.push(`${prop} ${describeValue(value)} is invalid: ${fix}`);
+  }
+
+  /** Records a problem that is not about one value. */
+  public addMessage(message: string): void {
+    this.problems.push(message);
+  }
+
+  public get hasProblems(): boolean {
+    return this.problems.length > 0;
+  }
+
+  /** Throws an MlopsValidationError when any problem was recorded. */
+  public throwIfAny(): void {
+    if (this.problems.length > 0) {
+      throw new MlopsValidationError(this.subject, this.problems);
+    }
+  }
+}
+
+/** Renders a value for an error message: strings quoted, everything else as JSON. */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') {
+    return `'${value}'`;
+  }
+  if (value === undefined) {
+    return '(undefined)';
+  }
+  try {
+    return `'${JSON.stringify(value)}'`;
+  } catch {
+    return `'${String(value)}'`;
+  }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+// Creates the project-local virtualenv (.venv) with the pinned Python tools when it is missing or
+// when requirements-dev.txt changed since it was built. Idempotent and quiet when up to date.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const venv = join(root, '.venv');
+const python = join(venv, 'bin', 'python');
+const requirements = join(root, 'requirements-dev.txt');
+const stamp = join(venv, '.requirements.sha256');
+const wanted = createHash('sha256').update(readFileSync(requirements)).digest('hex');
+
+if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === wanted) {
+  process.exit(0);
+}
+
+function run(command, args) {
+  const result = spawnSync(command, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: root });
+  if (result.status !== 0) {
+    console.error(
+      `python-env: '${command} ${args.join(' ')}' failed (exit ${result.status ?? result.signal}).`,
+    );
+    if (result.error) console.error(result.error.message);
+    process.exit(1);
+  }
+}
+
+const systemPython = process.env.PYTHON ?? 'python3';
+console.error(`python-env: installing the pinned Python tools into ${venv}`);
+if (!existsSync(python)) {
+  run(systemPython, ['-m', 'venv', venv]);
+}
+run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', requirements]);
+writeFileSync(stamp, wanted + '\n');

@@ -1,0 +1,124 @@
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import { createPlatformApp, synthesizePlatform } from '../../bin/platform-app';
+import { MlopsValidationError } from '../../lib/private/errors';
+import { cdkJsonContext } from '../support/synthesized-app';
+
+const base = cdkJsonContext();
+const withContext = (extra: Record<string, unknown>) => ({
+  context: { ...base, ...extra },
+  analyticsReporting: false,
+});
+
+describe('createPlatformApp', () => {
+  test('builds one stage per environment of cdk.json, in config order, with the configured levels', () => {
+    const { stages, config } = createPlatformApp(withContext({}));
+    expect(stages.map((s) => s.stageName)).toEqual(['dev', 'staging', 'prod']);
+    expect(config.environments.map((e) => e.level)).toEqual([0, 0, 0]);
+    expect(stages.map((s) => s.contract.declaredLevel)).toEqual([0, 0, 0]);
+  });
+
+  test('-c mlops:env selects environments', () => {
+    const { stages } = createPlatformApp(withContext({ 'mlops:env': 'staging,prod' }));
+    expect(stages.map((s) => s.stageName)).toEqual(['staging', 'prod']);
+  });
+
+  test('an account and region from config become the stage environment', () => {
+    const { stages } = createPlatformApp(
+      withContext({ 'mlops:prod:account': '123456789012', 'mlops:prod:region': 'eu-west-1' }),
+    );
+    const prod = stages.find((s) => s.stageName === 'prod')!;
+    expect([prod.account, prod.region]).toEqual(['123456789012', 'eu-west-1']);
+    expect(prod.platform.account).toBe('123456789012');
+  });
+
+  test('only the first environment gets a workspace; the others share it', () => {
+    const { stages } = createPlatformApp(withContext({}));
+    expect(stages.map((s) => s.platform.level0.workspace !== undefined)).toEqual([true, false, false]);
+    expect(stages[2].contract.sharedCapabilities.map((s) => [s.capability.name, s.fromEnvironment])).toEqual([
+      ['notebook-workspace', 'dev'],
+    ]);
+  });
+
+  describe('bad config fails with one error naming the key, the value and the fix', () => {
+    test.each([
+      [
+        'unknown level',
+        { 'mlops:dev:level': '7' },
+        /context\.mlops\.environments\.dev\.level '7' is invalid: use an integer maturity level from 0 to 4/,
+      ],
+      [
+        'unknown key',
+        { 'mlops:dev:lvel': '1' },
+        /context\.mlops\.environments\.dev\.lvel is not a known key: did you mean 'level'\?/,
+      ],
+      [
+        'malformed account',
+        { 'mlops:prod:account': '12345' },
+        /environments\.prod\.account '12345' is invalid: use a 12-digit AWS account id/,
+      ],
+      [
+        'malformed region',
+        { 'mlops:prod:region': 'europe' },
+        /environments\.prod\.region 'europe' is invalid: use an AWS region code such as "eu-west-1"/,
+      ],
+      [
+        'unknown environment selected',
+        { 'mlops:env': 'dev,qa' },
+        /context mlops:env 'qa' is invalid: name environments that exist, comma-separated: dev, staging, prod/,
+      ],
+      [
+        'override of a missing environment',
+        { 'mlops:qa:level': '1' },
+        /names environment 'qa', which does not exist: use one of dev, staging, prod/,
+      ],
+    ])('%s', (_case, extra, message) => {
+      expect(() => createPlatformApp(withContext(extra))).toThrow(MlopsValidationError);
+      expect(() => createPlatformApp(withContext(extra))).toThrow(message);
+    });
+
+    test('several problems come in one error', () => {
+      expect(() =>
+        createPlatformApp(withContext({ 'mlops:dev:level': '9', 'mlops:staging:region': 'nowhere' })),
+      ).toThrow(/Invalid platform config:\s+- .*dev\.level '9'.*\n\s+- .*staging\.region 'nowhere'/);
+    });
+  });
+
+  test('a declared level the composition does not reach fails synth, listing the missing capabilities', () => {
+    // GIVEN dev declares level 1, but only the level-0 tier exists in it
+    const platform = createPlatformApp(withContext({ 'mlops:env': 'dev', 'mlops:dev:level': '1' }));
+    // THEN synth fails with the environment, both levels, each missing capability and the fix
+    expect(() => synthesizePlatform(platform)).toThrow(
+      /\[dev\] Environment 'dev' declares maturity level 1 \(DevOps, no MLOps\) but reaches level 0 \(No MLOps\)\. Missing capabilities: ci-cd \(level 1: .*\), automated-tests \(level 1: .*\), ops-metrics \(level 1: .*\)\. Fix: add the tiers that provide them, or lower the declared level to 0\./,
+    );
+  });
+
+  test('no environment with a workspace leaves level 0 unreached', () => {
+    const platform = createPlatformApp(
+      withContext({ 'mlops:env': 'dev', 'mlops:dev:workspace.enabled': 'false' }),
+    );
+    expect(() => synthesizePlatform(platform)).toThrow(
+      /does not reach level 0\. Missing capabilities: notebook-workspace/,
+    );
+  });
+});
+
+describe('bin/app.ts, the main job', () => {
+  test('exits non-zero and prints only the config error for bad config', () => {
+    // GIVEN the CDK CLI's way of passing context to the app
+    const root = path.join(__dirname, '..', '..');
+    const result = spawnSync(process.execPath, [require.resolve('tsx/cli'), 'bin/app.ts'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        CDK_CONTEXT_JSON: JSON.stringify({ ...base, 'mlops:dev:level': 'five' }),
+        CDK_OUTDIR: path.join(root, 'test', '.synth', 'bad-config.out'),
+      },
+    });
+    // THEN the process fails with the message and no stack trace
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("context.mlops.environments.dev.level 'five' is invalid");
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});

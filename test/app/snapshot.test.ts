@@ -1,0 +1,19 @@
+import { loadSynthesizedApp } from '../support/synthesized-app';
+import { normalizeTemplate } from '../support/normalize';
+
+// GIVEN the default app, synthesized once by the global setup with the repository's cdk.json
+const { stacks } = loadSynthesizedApp();
+
+describe('snapshots of every environment', () => {
+  test('the app has a stack for each default environment', () => {
+    expect(stacks.map((s) => s.environment).sort()).toEqual(['dev', 'prod', 'staging']);
+  });
+
+  test.each(stacks.map((s) => [`${s.environment}/${s.stackName}`, s] as const))(
+    '%s matches its snapshot',
+    (_name, stack) => {
+      // THEN the template, asset hashes normalized, is unchanged unless the snapshot is updated on purpose
+      expect(normalizeTemplate(stack.template)).toMatchSnapshot();
+    },
+  );
+});

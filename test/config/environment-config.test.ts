@@ -1,0 +1,283 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { parsePlatformConfig } from '../../lib/config/environment-config';
+import { MlopsValidationError } from '../../lib/private/errors';
+
+const envs = (environments: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  mlops: { environments },
+  ...extra,
+});
+
+describe('parsePlatformConfig', () => {
+  test('parses environments in config order with defaults', () => {
+    // GIVEN two environments with only their levels
+    const config = parsePlatformConfig(envs({ dev: { level: 2 }, prod: { level: 4 } }));
+    // THEN order is kept, data is retained by default and only the first gets a workspace
+    expect(config.environments).toEqual([
+      {
+        name: 'dev',
+        level: 2,
+        account: undefined,
+        region: undefined,
+        removalPolicy: RemovalPolicy.RETAIN,
+        workspace: { enabled: true, userProfiles: [] },
+      },
+      {
+        name: 'prod',
+        level: 4,
+        account: undefined,
+        region: undefined,
+        removalPolicy: RemovalPolicy.RETAIN,
+        workspace: { enabled: false, userProfiles: [] },
+      },
+    ]);
+  });
+
+  test('reads every key', () => {
+    const [env] = parsePlatformConfig(
+      envs({
+        prod: {
+          level: 3,
+          account: '123456789012',
+          region: 'us-gov-west-1',
+          removalPolicy: 'destroy',
+          workspace: {
+            enabled: true,
+            userProfiles: ['alice', 'bob-2'],
+            vpcId: 'vpc-0123456789abcdef0',
+            subnetIds: ['subnet-0123456789abcdef0'],
+            networkAccess: 'VpcOnly',
+            idleTimeoutMinutes: 120,
+          },
+        },
+      }),
+    ).environments;
+    expect(env).toEqual({
+      name: 'prod',
+      level: 3,
+      account: '123456789012',
+      region: 'us-gov-west-1',
+      removalPolicy: RemovalPolicy.DESTROY,
+      workspace: {
+        enabled: true,
+        userProfiles: ['alice', 'bob-2'],
+        vpcId: 'vpc-0123456789abcdef0',
+        subnetIds: ['subnet-0123456789abcdef0'],
+        networkAccess: 'VpcOnly',
+        idleTimeoutMinutes: 120,
+      },
+    });
+  });
+
+  test('workspace may be a boolean', () => {
+    const config = parsePlatformConfig(
+      envs({ dev: { level: 0, workspace: false }, prod: { level: 0, workspace: true } }),
+    );
+    expect(config.environments.map((e) => e.workspace.enabled)).toEqual([false, true]);
+  });
+
+  describe('-c overrides', () => {
+    test('mlops:<env>:<key> sets a key, reading JSON values', () => {
+      const config = parsePlatformConfig(
+        envs(
+          { dev: { level: 0 } },
+          {
+            'mlops:dev:level': '2',
+            'mlops:dev:workspace.userProfiles': '["ann"]',
+            'mlops:dev:region': 'eu-west-1',
+          },
+        ),
+      );
+      expect(config.environments[0]).toMatchObject({
+        level: 2,
+        region: 'eu-west-1',
+        workspace: { userProfiles: ['ann'] },
+      });
+    });
+
+    test('mlops:env selects and keeps config order', () => {
+      const config = parsePlatformConfig(
+        envs({ a: { level: 0 }, b: { level: 0 }, c: { level: 0 } }, { 'mlops:env': 'c, a' }),
+      );
+      expect(config.environments.map((e) => e.name)).toEqual(['a', 'c']);
+    });
+
+    test('mlops as a JSON string replaces the config', () => {
+      const config = parsePlatformConfig({ mlops: '{"environments":{"solo":{"level":1}}}' });
+      expect(config.environments.map((e) => [e.name, e.level])).toEqual([['solo', 1]]);
+    });
+
+    test('overrides do not mutate the context they were read from', () => {
+      const context = envs({ dev: { level: 0 } }, { 'mlops:dev:level': '1' });
+      parsePlatformConfig(context);
+      expect(context.mlops.environments).toEqual({ dev: { level: 0 } });
+    });
+  });
+
+  describe('invalid config names the key, the value and the fix', () => {
+    test.each<[string, Record<string, unknown>, RegExp]>([
+      [
+        'no config',
+        {},
+        /context\.mlops\.environments \(undefined\) is invalid: define at least one environment/,
+      ],
+      [
+        'empty environments',
+        envs({}),
+        /context\.mlops\.environments '\{\}' is invalid: define at least one environment/,
+      ],
+      ['bad JSON', { mlops: '{nope' }, /context\.mlops '\{nope' is invalid: pass a JSON object/],
+      [
+        'unknown top-level key',
+        { mlops: { environments: { dev: { level: 0 } }, extra: 1 } },
+        /context\.mlops\.extra is not a known key: use one of environments/,
+      ],
+      [
+        'level out of range',
+        envs({ dev: { level: 5 } }),
+        /dev\.level '5' is invalid: use an integer maturity level from 0 to 4/,
+      ],
+      ['level not an integer', envs({ dev: { level: 1.5 } }), /dev\.level '1\.5' is invalid/],
+      ['level missing', envs({ dev: {} }), /dev\.level \(undefined\) is invalid/],
+      ['level as a string in cdk.json', envs({ dev: { level: '2' } }), /dev\.level '2' is invalid/],
+      [
+        'unknown key with a suggestion',
+        envs({ dev: { level: 0, regoin: 'eu-west-1' } }),
+        /dev\.regoin is not a known key: did you mean 'region'\? use one of level, account, region, removalPolicy, workspace/,
+      ],
+      [
+        'unknown key without a suggestion',
+        envs({ dev: { level: 0, colour: 'red' } }),
+        /dev\.colour is not a known key: use one of/,
+      ],
+      [
+        'account too short',
+        envs({ dev: { level: 0, account: '1234' } }),
+        /dev\.account '1234' is invalid: use a 12-digit AWS account id/,
+      ],
+      [
+        'account as a number',
+        envs({ dev: { level: 0, account: 123456789012 } }),
+        /dev\.account '123456789012' is invalid: use a 12-digit AWS account id as a string/,
+      ],
+      [
+        'region malformed',
+        envs({ dev: { level: 0, region: 'EU_WEST_1' } }),
+        /dev\.region 'EU_WEST_1' is invalid: use an AWS region code/,
+      ],
+      [
+        'removal policy unknown',
+        envs({ dev: { level: 0, removalPolicy: 'snapshot' } }),
+        /dev\.removalPolicy 'snapshot' is invalid: use one of retain, destroy/,
+      ],
+      [
+        'environment name',
+        envs({ Dev_1: { level: 0 } }),
+        /Dev_1 \(environment name\) 'Dev_1' is invalid: use 1-20 lower-case letters/,
+      ],
+      [
+        'environment not an object',
+        envs({ dev: 2 }),
+        /environments\.dev '2' is invalid: use an object such as \{"level": 0\}/,
+      ],
+      [
+        'workspace key',
+        envs({ dev: { level: 0, workspace: { enable: true } } }),
+        /dev\.workspace\.enable is not a known key: did you mean 'enabled'\?/,
+      ],
+      [
+        'workspace type',
+        envs({ dev: { level: 0, workspace: 'yes' } }),
+        /dev\.workspace 'yes' is invalid: use true, false or an object/,
+      ],
+      [
+        'workspace enabled type',
+        envs({ dev: { level: 0, workspace: { enabled: 'yes' } } }),
+        /workspace\.enabled 'yes' is invalid: use true or false/,
+      ],
+      [
+        'profile name',
+        envs({ dev: { level: 0, workspace: { userProfiles: ['bad name'] } } }),
+        /workspace\.userProfiles '\["bad name"\]' is invalid: use a list of names/,
+      ],
+      [
+        'duplicate profiles',
+        envs({ dev: { level: 0, workspace: { userProfiles: ['a', 'a'] } } }),
+        /workspace\.userProfiles '\["a","a"\]' is invalid: remove the duplicate names/,
+      ],
+      [
+        'vpc without subnets',
+        envs({ dev: { level: 0, workspace: { vpcId: 'vpc-0123456789abcdef0' } } }),
+        /workspace\.vpcId 'vpc-0123456789abcdef0' is invalid: give vpcId and subnetIds together/,
+      ],
+      [
+        'malformed vpc id',
+        envs({ dev: { level: 0, workspace: { vpcId: 'vpc1', subnetIds: ['subnet-0123456789abcdef0'] } } }),
+        /workspace\.vpcId 'vpc1' is invalid: use a VPC id/,
+      ],
+      [
+        'malformed subnets',
+        envs({ dev: { level: 0, workspace: { vpcId: 'vpc-0123456789abcdef0', subnetIds: [] } } }),
+        /workspace\.subnetIds '\[\]' is invalid: use a non-empty list of subnet ids/,
+      ],
+      [
+        'network access',
+        envs({ dev: { level: 0, workspace: { networkAccess: 'Open' } } }),
+        /workspace\.networkAccess 'Open' is invalid: use one of PublicInternetOnly, VpcOnly/,
+      ],
+      [
+        'idle timeout',
+        envs({ dev: { level: 0, workspace: { idleTimeoutMinutes: 5 } } }),
+        /workspace\.idleTimeoutMinutes '5' is invalid: use a whole number of minutes from 60 to 525600/,
+      ],
+      [
+        'selection of a missing environment',
+        envs({ dev: { level: 0 } }, { 'mlops:env': 'prod' }),
+        /context mlops:env 'prod' is invalid: name environments that exist, comma-separated: dev/,
+      ],
+      [
+        'empty selection',
+        envs({ dev: { level: 0 } }, { 'mlops:env': ' , ' }),
+        /context mlops:env ' , ' is invalid/,
+      ],
+      [
+        'override of a missing environment',
+        envs({ dev: { level: 0 } }, { 'mlops:qa:level': '1' }),
+        /context key 'mlops:qa:level' names environment 'qa', which does not exist: use one of dev/,
+      ],
+      [
+        'malformed override key',
+        envs({ dev: { level: 0 } }, { 'mlops:dev': '1' }),
+        /context key 'mlops:dev' is not a valid override: use -c mlops:<environment>:<key>=<value>/,
+      ],
+      [
+        'override to a bad value',
+        envs({ dev: { level: 0 } }, { 'mlops:dev:level': 'high' }),
+        /dev\.level 'high' is invalid/,
+      ],
+    ])('%s', (_name, context, message) => {
+      expect(() => parsePlatformConfig(context)).toThrow(MlopsValidationError);
+      expect(() => parsePlatformConfig(context)).toThrow(message);
+    });
+
+    test('every problem is reported at once', () => {
+      let error: MlopsValidationError | undefined;
+      try {
+        parsePlatformConfig(envs({ dev: { level: 9, account: 'x', region: 'y' } }));
+      } catch (e) {
+        error = e as MlopsValidationError;
+      }
+      expect(error?.problems).toHaveLength(3);
+      expect(error?.message).toMatch(/^Invalid platform config:\n {2}- /);
+    });
+  });
+});
+
+describe('-c overrides keep text keys as text', () => {
+  test('an account with a leading zero stays a 12-digit string', () => {
+    const config = parsePlatformConfig({
+      mlops: { environments: { prod: { level: 0 } } },
+      'mlops:prod:account': '012345678901',
+    });
+    expect(config.environments[0].account).toBe('012345678901');
+  });
+});

@@ -1,0 +1,50 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import type { MaturityReportDocument } from '../../lib/maturity/maturity-report';
+
+/** Where the global setup synthesizes the default app, shared by every layer test. */
+export const SYNTH_DIR = path.join(__dirname, '..', '.synth');
+export const SYNTH_OUTDIR = path.join(SYNTH_DIR, 'cdk.out');
+export const SYNTH_ERROR_FILE = path.join(SYNTH_DIR, 'synth-error.txt');
+
+/** The repository's cdk.json context: the tests synthesize exactly what `cdk synth` does. */
+export function cdkJsonContext(): Record<string, unknown> {
+  const file = path.join(__dirname, '..', '..', 'cdk.json');
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { context: Record<string, unknown> }).context;
+}
+
+/** One synthesized stack: its stage (environment), artifact id, template file and template. */
+export interface SynthesizedStack {
+  readonly environment: string;
+  readonly stackName: string;
+  readonly templateFile: string;
+  readonly template: Record<string, unknown>;
+}
+
+/**
+ * The default app as the global setup synthesized it. Throws the synth error when synthesis
+ * failed, so every layer test reports the real cause.
+ */
+export function loadSynthesizedApp(): {
+  stacks: SynthesizedStack[];
+  report: MaturityReportDocument;
+  outdir: string;
+} {
+  if (fs.existsSync(SYNTH_ERROR_FILE)) {
+    throw new Error(`Synthesis of the default app failed:\n${fs.readFileSync(SYNTH_ERROR_FILE, 'utf8')}`);
+  }
+  const assembly = new CloudAssembly(SYNTH_OUTDIR);
+  const stacks = assembly.nestedAssemblies.flatMap((nested) =>
+    nested.nestedAssembly.stacks.map((stack) => ({
+      environment: nested.displayName ?? nested.id,
+      stackName: stack.stackName,
+      templateFile: path.join(stack.assembly.directory, stack.templateFile),
+      template: stack.template as Record<string, unknown>,
+    })),
+  );
+  const report = JSON.parse(
+    fs.readFileSync(path.join(SYNTH_OUTDIR, 'maturity-report.json'), 'utf8'),
+  ) as MaturityReportDocument;
+  return { stacks, report, outdir: SYNTH_OUTDIR };
+}
