@@ -3,6 +3,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 
+// Default App settings, as the platform app uses (bin/platform-app.ts).
 const app = new App();
 new s3.Bucket(new Stack(app, 'Bare'), 'Bucket');
 app.synth();

@@ -107,7 +107,7 @@ describe('bin/app.ts, the main job', () => {
   test('exits non-zero and prints only the config error for bad config', () => {
     // GIVEN the CDK CLI's way of passing context to the app
     const root = path.join(__dirname, '..', '..');
-    const result = spawnSync(process.execPath, [require.resolve('tsx/cli'), 'bin/app.ts'], {
+    const result = spawnSync(process.execPath, ['-r', 'esbuild-register', 'bin/app.ts'], {
       cwd: root,
       encoding: 'utf8',
       env: {
