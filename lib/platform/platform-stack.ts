@@ -1,4 +1,4 @@
-import { Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { Duration, Fn, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config/environment-config';
@@ -33,7 +33,11 @@ export class PlatformStack extends Stack {
     const byId = ws.vpcId !== undefined && ws.subnetIds !== undefined;
     // Ids are all a Studio domain needs, so no lookup (and no credentials) is required at synth.
     const vpc = byId
-      ? ec2.Vpc.fromVpcAttributes(this, 'WorkspaceVpc', { vpcId: ws.vpcId!, availabilityZones: [] })
+      ? ec2.Vpc.fromVpcAttributes(this, 'WorkspaceVpc', {
+          vpcId: ws.vpcId!,
+          // Unused: the subnets below are given explicitly. A token keeps synth free of lookups.
+          availabilityZones: Fn.getAzs(),
+        })
       : undefined;
     const vpcSubnets = byId
       ? { subnets: ws.subnetIds!.map((id) => ec2.Subnet.fromSubnetId(this, `WorkspaceSubnet-${id}`, id)) }

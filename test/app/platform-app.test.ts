@@ -1,5 +1,6 @@
 import { spawnSync } from 'child_process';
 import * as path from 'path';
+import { Template } from 'aws-cdk-lib/assertions';
 import { createPlatformApp, synthesizePlatform } from '../../bin/platform-app';
 import { MlopsValidationError } from '../../lib/private/errors';
 import { cdkJsonContext } from '../support/synthesized-app';
@@ -38,6 +39,26 @@ describe('createPlatformApp', () => {
     expect(stages[2].contract.sharedCapabilities.map((s) => [s.capability.name, s.fromEnvironment])).toEqual([
       ['notebook-workspace', 'dev'],
     ]);
+  });
+
+  test('a workspace VPC given by ids is used without a lookup and no VPC is created', () => {
+    // GIVEN dev's workspace in an existing VPC, as -c overrides give it
+    const { stages } = createPlatformApp(
+      withContext({
+        'mlops:env': 'dev',
+        'mlops:dev:workspace.vpcId': 'vpc-0123456789abcdef0',
+        'mlops:dev:workspace.subnetIds': '["subnet-0123456789abcdef0","subnet-0fedcba9876543210"]',
+        'mlops:dev:workspace.networkAccess': 'VpcOnly',
+      }),
+    );
+    // THEN the domain sits in those subnets and the stack creates no network of its own
+    const template = Template.fromStack(stages[0].platform);
+    template.hasResourceProperties('AWS::SageMaker::Domain', {
+      VpcId: 'vpc-0123456789abcdef0',
+      SubnetIds: ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'],
+      AppNetworkAccessType: 'VpcOnly',
+    });
+    template.resourceCountIs('AWS::EC2::VPC', 0);
   });
 
   describe('bad config fails with one error naming the key, the value and the fix', () => {
