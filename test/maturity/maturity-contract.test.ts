@@ -1,4 +1,4 @@
-import { App, CfnCondition, Fn, Stack, Stage } from 'aws-cdk-lib';
+import { App, CfnCondition, CfnWaitConditionHandle, Fn, Stack, Stage } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
@@ -16,6 +16,8 @@ import { MlopsValidationError } from '../../lib/private/errors';
 class FakeTier extends Construct {
   constructor(scope: Construct, id: string, capabilities: Capability[]) {
     super(scope, id);
+    // A free resource, so that synthesized stacks are valid templates.
+    new CfnWaitConditionHandle(this, 'Handle');
     MaturityContract.provide(this, ...capabilities);
   }
 }
