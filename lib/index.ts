@@ -4,6 +4,7 @@ export * from './config/environment-config';
 export * from './storage/artifact-store';
 export * from './workspace/workspace';
 export * from './delivery/github-oidc-deploy-role';
+export * from './monitoring/platform-monitoring';
 export * from './tiers/level0-tier';
 export * from './platform/platform-stack';
 export * from './platform/environment-stage';

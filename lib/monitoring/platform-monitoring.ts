@@ -1,0 +1,318 @@
+import { Aspects, CfnResource, Duration, IAspect, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { DefaultDashboardFactory, MonitoringFacade, SnsAlarmActionStrategy } from 'cdk-monitoring-constructs';
+import { Construct, IConstruct } from 'constructs';
+import { ProblemCollector } from '../private/errors';
+
+/** Props of PlatformMonitoring. */
+export interface PlatformMonitoringProps {
+  /** The environment's name: prefixes the dashboard and alarm names, which must be unique per account. */
+  readonly environmentName: string;
+
+  /**
+   * The topic alarms and failure events notify.
+   *
+   * @default - a new topic encrypted with a new rotating KMS key, TLS-only
+   */
+  readonly alarmTopic?: sns.ITopic;
+
+  /**
+   * The scope whose Lambda functions and queues are discovered and monitored at synth, so that
+   * resources added by later tiers are covered without registering them.
+   *
+   * @default - the stage (environment) that holds this construct, or its app
+   */
+  readonly discoveryScope?: IConstruct;
+
+  /**
+   * Alarm when a function's p99 duration exceeds this share of its timeout.
+   *
+   * @default 80
+   */
+  readonly lambdaP99PercentOfTimeout?: number;
+
+  /**
+   * Alarm when the oldest message in a (non dead-letter) queue is older than this.
+   *
+   * @default Duration.minutes(15)
+   */
+  readonly maxQueueMessageAge?: Duration;
+
+  /**
+   * Whether SageMaker pipeline executions and training jobs that fail notify the topic.
+   *
+   * @default true
+   */
+  readonly notifySageMakerFailures?: boolean;
+
+  /**
+   * What happens to the created topic key when it leaves the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** The kinds of resource PlatformMonitoring watches. */
+export type MonitoredKind = 'lambda' | 'dead-letter-queue' | 'queue';
+
+/**
+ * Operational monitoring of one environment (maturity level 1): a dashboard and alarms for every
+ * Lambda function (errors, throttles, p99 duration), every dead-letter queue (any message visible)
+ * and every other queue (age of the oldest message), plus notifications of failed SageMaker
+ * pipeline executions and training jobs. Alarms and notifications go to one SNS topic.
+ *
+ * Built on cdk-monitoring-constructs for the dashboard and alarms. Discovery is this construct's
+ * own: it works on the CloudFormation resources (so aws-cdk-lib's own provider functions are
+ * covered too) and tells dead-letter queues from work queues by the references to them, which the
+ * library's generic aspect does not.
+ */
+export class PlatformMonitoring extends Construct {
+  public readonly alarmTopic: sns.ITopic;
+  public readonly facade: MonitoringFacade;
+  private readonly monitored = new Map<string, MonitoredKind>();
+  private readonly props: PlatformMonitoringProps;
+
+  constructor(scope: Construct, id: string, props: PlatformMonitoringProps) {
+    super(scope, id);
+    validateProps(this, props);
+    this.props = props;
+    this.alarmTopic = props.alarmTopic ?? this.createTopic(props.removalPolicy ?? RemovalPolicy.RETAIN);
+
+    this.facade = new MonitoringFacade(this, 'Facade', {
+      alarmFactoryDefaults: {
+        alarmNamePrefix: props.environmentName,
+        actionsEnabled: true,
+        action: new SnsAlarmActionStrategy({ onAlarmTopic: this.alarmTopic }),
+        datapointsToAlarm: 1,
+      },
+      metricFactoryDefaults: {},
+      dashboardFactory: new DefaultDashboardFactory(this, 'Dashboards', {
+        dashboardNamePrefix: `mlops-${props.environmentName}`,
+        createDashboard: true,
+        createSummaryDashboard: false,
+        createAlarmDashboard: false,
+      }),
+    });
+
+    if (props.notifySageMakerFailures ?? true) {
+      this.notifyOnFailures();
+    }
+    const discoveryScope = props.discoveryScope ?? Stack.of(this).node.scope ?? Stack.of(this);
+    Aspects.of(discoveryScope).add(new DiscoverMonitoredResources(this, discoveryScope));
+  }
+
+  /** What is monitored, by construct path: filled in at synth by discovery and by the monitor methods. */
+  public get monitoredResources(): ReadonlyMap<string, MonitoredKind> {
+    return this.monitored;
+  }
+
+  /**
+   * Monitors a Lambda function: errors, throttles and p99 duration against a share of `timeout`.
+   * Idempotent.
+   *
+   * @param timeout the function's timeout; defaults to the function's own, else Lambda's 3 seconds
+   */
+  public monitorFunction(fn: lambda.IFunction, path: string = fn.node.path, timeout?: Duration): void {
+    if (this.monitored.has(path)) {
+      return;
+    }
+    this.monitored.set(path, 'lambda');
+    const limit = timeout ?? (fn instanceof lambda.Function ? fn.timeout : undefined) ?? Duration.seconds(3);
+    const percent = this.props.lambdaP99PercentOfTimeout ?? 80;
+    this.facade.monitorLambdaFunction({
+      lambdaFunction: fn,
+      alarmFriendlyName: friendlyName(path),
+      addFaultCountAlarm: { Error: { maxErrorCount: 0 } },
+      addThrottlesCountAlarm: { Error: { maxErrorCount: 0 } },
+      addLatencyP99Alarm: {
+        Warning: { maxLatency: Duration.millis(Math.round((limit.toMilliseconds() * percent) / 100)) },
+      },
+    });
+  }
+
+  /** Monitors a dead-letter queue: any visible message alarms. Idempotent. */
+  public monitorDeadLetterQueue(queue: sqs.IQueue, path: string = queue.node.path): void {
+    if (this.monitored.get(path) === 'dead-letter-queue') {
+      return;
+    }
+    this.monitored.set(path, 'dead-letter-queue');
+    this.facade.monitorSqsQueue({
+      queue,
+      alarmFriendlyName: friendlyName(path),
+      addQueueMaxSizeAlarm: { Error: { maxMessageCount: 0 } },
+    });
+  }
+
+  /** Monitors a work queue: the oldest message's age alarms past `maxQueueMessageAge`. Idempotent. */
+  public monitorQueue(queue: sqs.IQueue, path: string = queue.node.path): void {
+    if (this.monitored.has(path)) {
+      return;
+    }
+    this.monitored.set(path, 'queue');
+    this.facade.monitorSqsQueue({
+      queue,
+      alarmFriendlyName: friendlyName(path),
+      addQueueMaxMessageAgeAlarm: {
+        Warning: { maxAgeInSeconds: (this.props.maxQueueMessageAge ?? Duration.minutes(15)).toSeconds() },
+      },
+    });
+  }
+
+  private createTopic(removalPolicy: RemovalPolicy): sns.Topic {
+    const key = new kms.Key(this, 'TopicKey', {
+      description: `Encrypts the MLOps alarm topic of ${this.props?.environmentName ?? this.node.path}`,
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+    // CloudWatch alarms and EventBridge publish to the encrypted topic, so they need the key.
+    for (const service of ['cloudwatch.amazonaws.com', 'events.amazonaws.com']) {
+      key.grant(new iam.ServicePrincipal(service), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    }
+    return new sns.Topic(this, 'AlarmTopic', { masterKey: key, enforceSSL: true });
+  }
+
+  private notifyOnFailures(): void {
+    const notify = (id: string, detailType: string, detail: Record<string, string[]>, what: string) =>
+      new events.Rule(this, id, {
+        description: `Notifies the alarm topic when ${what} fails`,
+        eventPattern: { source: ['aws.sagemaker'], detailType: [detailType], detail },
+        targets: [
+          new targets.SnsTopic(this.alarmTopic, {
+            message: events.RuleTargetInput.fromText(
+              `${this.props.environmentName}: ${what} failed: ${events.EventField.fromPath('$.resources')} ` +
+                `(${events.EventField.fromPath('$.detail')})`,
+            ),
+          }),
+        ],
+      });
+    // Pipeline execution events use camelCase detail fields; training job events PascalCase.
+    notify(
+      'PipelineFailed',
+      'SageMaker Model Building Pipeline Execution Status Change',
+      { currentPipelineExecutionStatus: ['Failed'] },
+      'a SageMaker pipeline execution',
+    );
+    notify(
+      'TrainingFailed',
+      'SageMaker Training Job State Change',
+      { TrainingJobStatus: ['Failed'] },
+      'a SageMaker training job',
+    );
+  }
+}
+
+/** Finds every Lambda function and queue under the scope at synth and hands it to the monitoring. */
+class DiscoverMonitoredResources implements IAspect {
+  private done = false;
+
+  constructor(
+    private readonly monitoring: PlatformMonitoring,
+    private readonly root: IConstruct,
+  ) {}
+
+  public visit(node: IConstruct): void {
+    // Everything is classified in one pass from the root, because telling a dead-letter queue from
+    // a work queue needs the references made by other resources.
+    if (this.done || node !== this.root) {
+      return;
+    }
+    this.done = true;
+    const resources = this.root.node.findAll().filter((c): c is CfnResource => CfnResource.isCfnResource(c));
+    const deadLetterTargets = collectDeadLetterTargets(resources);
+    const scope = this.monitoring;
+    let n = 0;
+    for (const resource of resources) {
+      const path = resource.node.path;
+      if (resource.cfnResourceType === 'AWS::Lambda::Function') {
+        const fn = lambda.Function.fromFunctionAttributes(scope, `Discovered${n++}`, {
+          functionArn: resource.getAtt('Arn').toString(),
+          sameEnvironment: true,
+        });
+        const seconds = Stack.of(resource).resolve(
+          (resource as unknown as { _cfnProperties: { Timeout?: unknown; timeout?: unknown } })
+            ._cfnProperties,
+        );
+        this.monitoring.monitorFunction(fn, path, timeoutOf(seconds));
+      } else if (resource.cfnResourceType === 'AWS::SQS::Queue') {
+        const queue = sqs.Queue.fromQueueAttributes(scope, `Discovered${n++}`, {
+          queueArn: resource.getAtt('Arn').toString(),
+          queueUrl: resource.ref,
+          queueName: resource.getAtt('QueueName').toString(),
+        });
+        if (deadLetterTargets.has(referenceKey(resource))) {
+          this.monitoring.monitorDeadLetterQueue(queue, path);
+        } else {
+          this.monitoring.monitorQueue(queue, path);
+        }
+      }
+    }
+  }
+}
+
+/** A CfnFunction's or provider handler's Timeout property, when it is a plain number of seconds. */
+function timeoutOf(properties: unknown): Duration | undefined {
+  const value = (properties as { Timeout?: unknown; timeout?: unknown } | undefined) ?? {};
+  const seconds = value.Timeout ?? value.timeout;
+  return typeof seconds === 'number' ? Duration.seconds(seconds) : undefined;
+}
+
+/** Keys of the queues that some resource names as its dead-letter target. */
+function collectDeadLetterTargets(resources: CfnResource[]): Set<string> {
+  const keys = new Set<string>();
+  for (const resource of resources) {
+    const stack = Stack.of(resource);
+    const props = stack.resolve((resource as unknown as { _cfnProperties: unknown })._cfnProperties);
+    const text = JSON.stringify(props ?? {});
+    // Lambda DeadLetterConfig.TargetArn, SQS RedrivePolicy.deadLetterTargetArn, rule targets' DeadLetterConfig.Arn.
+    for (const match of text.matchAll(
+      /"(?:DeadLetterConfig|deadLetterConfig|RedrivePolicy|redrivePolicy)":\{[^}]*?\{"Fn::GetAtt":\["([^"]+)","Arn"\]/g,
+    )) {
+      keys.add(`${stack.artifactId}/${match[1]}`);
+    }
+  }
+  return keys;
+}
+
+function referenceKey(resource: CfnResource): string {
+  const stack = Stack.of(resource);
+  return `${stack.artifactId}/${stack.getLogicalId(resource)}`;
+}
+
+/** A readable, unique alarm name part from a construct path. */
+function friendlyName(path: string): string {
+  return path
+    .replace(/\/Resource$/, '')
+    .replace(/[^A-Za-z0-9-]+/g, '-')
+    .slice(-200);
+}
+
+function validateProps(scope: Construct, props: PlatformMonitoringProps): void {
+  const problems = new ProblemCollector(`PlatformMonitoring '${scope.node.path}'`);
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,39}$/.test(props.environmentName ?? '')) {
+    problems.add(
+      'environmentName',
+      props.environmentName,
+      'use 1-40 letters, digits and hyphens, starting with a letter',
+    );
+  }
+  const pct = props.lambdaP99PercentOfTimeout;
+  if (pct !== undefined && !(pct > 0 && pct <= 100)) {
+    problems.add('lambdaP99PercentOfTimeout', pct, 'use a percentage above 0 and at most 100');
+  }
+  const age = props.maxQueueMessageAge;
+  if (age !== undefined && age.toSeconds() < 60) {
+    problems.add(
+      'maxQueueMessageAge',
+      age.toHumanString(),
+      'use at least Duration.minutes(1): SQS reports ages per minute',
+    );
+  }
+  problems.throwIfAny();
+}

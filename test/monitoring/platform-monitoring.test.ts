@@ -1,0 +1,203 @@
+import { App, CfnResource, Duration, RemovalPolicy, Stack, Stage } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { PlatformMonitoring } from '../../lib/monitoring/platform-monitoring';
+import { MlopsValidationError } from '../../lib/private/errors';
+import { formatFindings, nagFindings } from '../support/nag';
+
+/** An environment with a workload stack (functions, queues) and a monitoring stack. */
+function environment(props: Partial<ConstructorParameters<typeof PlatformMonitoring>[2]> = {}) {
+  const app = new App();
+  const stage = new Stage(app, 'dev', { env: { account: '111122223333', region: 'eu-west-1' } });
+  const workload = new Stack(stage, 'Workload');
+  const dlq = new sqs.Queue(workload, 'Dlq', { enforceSSL: true });
+  const work = new sqs.Queue(workload, 'Work', {
+    enforceSSL: true,
+    deadLetterQueue: { queue: dlq, maxReceiveCount: 3 },
+  });
+  const fnDlq = new sqs.Queue(workload, 'FnDlq', { enforceSSL: true });
+  const fn = new lambda.Function(workload, 'Fn', {
+    runtime: lambda.Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('exports.handler = async () => {}'),
+    timeout: Duration.seconds(10),
+    deadLetterQueue: fnDlq,
+  });
+  // aws-cdk-lib's own provider function (a plain CfnResource), as auto-delete adds it.
+  new s3.Bucket(workload, 'Scratch', { removalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: true });
+  const monitoringStack = new Stack(stage, 'Monitoring');
+  const monitoring = new PlatformMonitoring(monitoringStack, 'Monitoring', {
+    environmentName: 'dev',
+    ...props,
+  });
+  return { app, stage, workload, monitoringStack, monitoring, dlq, work, fnDlq, fn };
+}
+
+/** Whether an alarm watches `metric` (the library renders alarms as metric math, so look inside). */
+const watches = (alarm: unknown, metric: string) =>
+  JSON.stringify(alarm).includes(`"MetricName":"${metric}"`);
+
+type Alarm = {
+  Properties: {
+    MetricName?: string;
+    Namespace?: string;
+    Dimensions?: Array<{ Name: string; Value: unknown }>;
+    Threshold: number;
+    AlarmActions: unknown[];
+    ComparisonOperator: string;
+  };
+};
+
+describe('PlatformMonitoring', () => {
+  // GIVEN an environment with functions and queues in another stack, synthesized once
+  const env = environment();
+  const workloadTemplate = Template.fromStack(env.workload);
+  const template = Template.fromStack(env.monitoringStack);
+  const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Alarm[];
+
+  test('every Lambda function and queue of the environment is monitored, whatever created it', () => {
+    // Generic: each AWS::Lambda::Function and AWS::SQS::Queue in the stage, found in the template.
+    const functions = Object.keys(workloadTemplate.findResources('AWS::Lambda::Function'));
+    const queues = Object.keys(workloadTemplate.findResources('AWS::SQS::Queue'));
+    expect(functions.length).toBe(2); // ours and aws-cdk-lib's auto-delete provider
+    const monitoredPaths = [...env.monitoring.monitoredResources.keys()];
+    const pathOf = (logicalId: string) =>
+      env.workload.node
+        .findAll()
+        .find((c) => CfnResource.isCfnResource(c) && env.workload.getLogicalId(c) === logicalId)!.node.path;
+    expect([...functions, ...queues].map(pathOf).filter((p) => !monitoredPaths.includes(p))).toEqual([]);
+  });
+
+  test('tells dead-letter queues from work queues by the references to them', () => {
+    const kinds = Object.fromEntries(
+      [...env.monitoring.monitoredResources].map(([p, k]) => [p.split('/').slice(-2, -1)[0], k]),
+    );
+    expect(kinds).toMatchObject({
+      Dlq: 'dead-letter-queue',
+      FnDlq: 'dead-letter-queue',
+      Work: 'queue',
+      Fn: 'lambda',
+    });
+  });
+
+  test('a dead-letter queue alarms on any visible message', () => {
+    const dlqAlarms = alarms.filter((a) => watches(a, 'ApproximateNumberOfMessagesVisible'));
+    expect(dlqAlarms).toHaveLength(2);
+    for (const a of dlqAlarms) {
+      expect(a.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+      expect(JSON.stringify(a)).toContain('"Namespace":"AWS/SQS"');
+    }
+  });
+
+  test('a work queue alarms on the age of its oldest message', () => {
+    const ageAlarms = alarms.filter((a) => watches(a, 'ApproximateAgeOfOldestMessage'));
+    expect(ageAlarms).toHaveLength(1);
+    expect(ageAlarms[0].Properties.Threshold).toBe(900);
+  });
+
+  test('each function alarms on errors, throttles and p99 duration at 80% of its timeout', () => {
+    const byMetric = (name: string) => alarms.filter((a) => JSON.stringify(a).includes(`"${name}"`));
+    expect(byMetric('Errors').length).toBeGreaterThanOrEqual(2);
+    expect(byMetric('Throttles').length).toBeGreaterThanOrEqual(2);
+    const latency = alarms
+      .filter((a) => JSON.stringify(a).includes('Duration'))
+      .map((a) => a.Properties.Threshold);
+    // 80% of 10 s for ours; 80% of the provider's 900 s timeout.
+    expect(latency).toEqual(expect.arrayContaining([8000, 720000]));
+  });
+
+  test('every alarm notifies the topic', () => {
+    expect(alarms.length).toBeGreaterThanOrEqual(9);
+    for (const a of alarms) {
+      expect(a.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^MonitoringAlarmTopic/) }]);
+    }
+  });
+
+  test('creates one dashboard named for the environment', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'mlops-dev' });
+  });
+
+  test('the topic is KMS-encrypted, TLS-only, and CloudWatch and EventBridge may use its key', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    const keyPolicy = JSON.stringify(template.findResources('AWS::KMS::Key'));
+    expect(keyPolicy).toContain('cloudwatch.amazonaws.com');
+    expect(keyPolicy).toContain('events.amazonaws.com');
+  });
+
+  test('failed pipeline executions (camelCase detail) and training jobs (PascalCase) notify the topic', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.sagemaker'],
+        'detail-type': ['SageMaker Model Building Pipeline Execution Status Change'],
+        detail: { currentPipelineExecutionStatus: ['Failed'] },
+      },
+      Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('^MonitoringAlarmTopic') } })],
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({ detail: { TrainingJobStatus: ['Failed'] } }),
+    });
+  });
+
+  test('has zero unacknowledged cdk-nag findings for the monitoring stack', () => {
+    const e = environment();
+    const findings = nagFindings(e.app).filter((f) => f.path.startsWith('dev/Monitoring/'));
+    expect(formatFindings(findings)).toBe('');
+  });
+});
+
+describe('PlatformMonitoring options', () => {
+  test('a given topic, thresholds, and no SageMaker failure rules', () => {
+    const app = new App();
+    const stack = new Stack(app, 'S');
+    const topic = new sns.Topic(stack, 'Ops');
+    new lambda.Function(stack, 'Fn', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => {}'),
+    });
+    new sqs.Queue(stack, 'Q');
+    new PlatformMonitoring(stack, 'M', {
+      environmentName: 'qa',
+      alarmTopic: topic,
+      lambdaP99PercentOfTimeout: 50,
+      maxQueueMessageAge: Duration.minutes(5),
+      notifySageMakerFailures: false,
+      discoveryScope: stack,
+    });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    template.resourceCountIs('AWS::Events::Rule', 0);
+    const age = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) =>
+      watches(a, 'ApproximateAgeOfOldestMessage'),
+    ) as Alarm[];
+    expect(age.map((a) => a.Properties.Threshold)).toEqual([300]);
+    // 50% of Lambda's default 3 s timeout.
+    expect(JSON.stringify(template.findResources('AWS::CloudWatch::Alarm'))).toContain('"Threshold":1500');
+  });
+
+  test.each([
+    [{ environmentName: '1dev' }, /environmentName '1dev' is invalid/],
+    [
+      { environmentName: 'dev', lambdaP99PercentOfTimeout: 120 },
+      /lambdaP99PercentOfTimeout '120' is invalid: use a percentage above 0 and at most 100/,
+    ],
+    [
+      { environmentName: 'dev', maxQueueMessageAge: Duration.seconds(10) },
+      /maxQueueMessageAge '10 seconds' is invalid: use at least Duration\.minutes\(1\)/,
+    ],
+  ])('invalid props %j fail with the prop, value and fix', (props, message) => {
+    expect(() => new PlatformMonitoring(new Stack(), 'M', props)).toThrow(MlopsValidationError);
+    expect(() => new PlatformMonitoring(new Stack(), 'M', props)).toThrow(message);
+  });
+});
