@@ -1,15 +1,20 @@
-import { App, AppProps, Validations } from 'aws-cdk-lib';
+import { App, AppProps, Aspects, CfnOutput, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parsePlatformConfig, PlatformConfig } from '../lib/config/environment-config';
 import { Capability } from '../lib/maturity/capability';
 import { MaturityReport } from '../lib/maturity/maturity-report';
 import { EnvironmentStage } from '../lib/platform/environment-stage';
+import { DeliveryPipeline, DeliverySource } from '../lib/delivery/delivery-pipeline';
+import { ArtifactStore } from '../lib/storage/artifact-store';
+import { RedundantDependsOnLintAcknowledgement } from '../lib/private/cfn-lint-acknowledgements';
 
 /** The platform app: one EnvironmentStage per configured environment, checked by cdk-nag at synth. */
 export interface PlatformApp {
   readonly app: App;
   readonly config: PlatformConfig;
   readonly stages: EnvironmentStage[];
+  /** The delivery pipeline, unless `mlops.delivery` disables it. */
+  readonly delivery?: DeliveryPipeline;
 }
 
 /**
@@ -23,16 +28,67 @@ export function createPlatformApp(props: AppProps = {}): PlatformApp {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
   const stages = config.environments.map((env) => new EnvironmentStage(app, env.name, { config: env }));
+  // Per stage and stack, not on the app: CDK Pipelines synthesizes each stage on its own.
+  for (const scope of stages) {
+    Aspects.of(scope).add(new RedundantDependsOnLintAcknowledgement());
+  }
 
   // One Studio domain serves the platform: environments without one use the first that has one.
-  const workspaceHome = config.environments.find((e) => e.workspace.enabled);
   for (const stage of stages) {
-    const env = config.environments.find((e) => e.name === stage.contract.environmentName)!;
-    if (!env.workspace.enabled && workspaceHome) {
-      stage.contract.shareCapability(Capability.NOTEBOOK_WORKSPACE, workspaceHome.name);
+    const env = config.environments.find((e) => e.name === stage.stageName)!;
+    if (!env.workspace.enabled && config.workspaceHome) {
+      stage.contract.shareCapability(Capability.NOTEBOOK_WORKSPACE, config.workspaceHome);
     }
   }
-  return { app, config, stages };
+
+  if (config.delivery.enabled && config.selected) {
+    // Still delivered by the pipeline that the full app defines; only this synth leaves it out.
+    for (const stage of stages) {
+      stage.contract.shareCapability(Capability.CI_CD, 'delivery-pipeline');
+      stage.contract.shareCapability(Capability.AUTOMATED_TESTS, 'delivery-pipeline');
+    }
+  }
+  // The pipeline deploys every environment, so a `-c mlops:env` selection leaves it out rather than
+  // defining a pipeline that would drop the others. Created last: it synthesizes the stages.
+  const delivery =
+    config.delivery.enabled && !config.selected ? createDelivery(app, config, stages) : undefined;
+  return { app, config, stages, delivery };
+}
+
+function sourceBucket(stack: Stack) {
+  const bucket = new ArtifactStore(stack, 'Source').bucket;
+  new CfnOutput(stack, 'SourceBucketName', {
+    description: 'Upload a zip of the repository as source.zip here to release',
+    value: bucket.bucketName,
+  });
+  return bucket;
+}
+
+/** The delivery pipeline stack: deploys every environment stage, in config order. */
+function createDelivery(app: App, config: PlatformConfig, stages: EnvironmentStage[]): DeliveryPipeline {
+  const d = config.delivery;
+  const stack = new Stack(app, 'Delivery', {
+    env: { account: d.account, region: d.region },
+    description: 'cdk-mlops-maturity delivery pipeline: tests, synthesizes and deploys every environment',
+  });
+  Aspects.of(stack).add(new RedundantDependsOnLintAcknowledgement());
+  const source =
+    d.connectionArn && d.repository
+      ? DeliverySource.connection(d.repository, d.connectionArn, d.branch)
+      : // Upload a zip of the repository as source.zip to release (see README).
+        DeliverySource.s3(sourceBucket(stack));
+  const pipeline = new DeliveryPipeline(stack, 'Pipeline', {
+    source,
+    environments: stages.map((stage) => ({
+      stage,
+      manualApproval: config.environments.find((e) => e.name === stage.stageName)!.manualApproval,
+    })),
+  });
+  new CfnOutput(stack, 'NotificationTopicArn', {
+    description: 'Subscribe to receive pipeline failures and pending approvals',
+    value: pipeline.notificationTopic.topicArn,
+  });
+  return pipeline;
 }
 
 /**

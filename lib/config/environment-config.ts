@@ -28,6 +28,34 @@ export interface WorkspaceConfig {
   readonly idleTimeoutMinutes?: number;
 }
 
+/** Deploying one environment from GitHub Actions through OIDC. */
+export interface GitHubOidcConfig {
+  /** `owner/name` of the repository whose workflows may deploy. */
+  readonly repository: string;
+  /** The trusted branch (default `main`), unless `gitHubEnvironment` is given. */
+  readonly branch?: string;
+  /** The trusted GitHub environment. */
+  readonly gitHubEnvironment?: string;
+  /** An existing GitHub OIDC provider in the account (one is allowed per account). */
+  readonly providerArn?: string;
+}
+
+/** The delivery pipeline, which deploys every environment in config order. */
+export interface DeliveryConfig {
+  /** Whether the app defines the pipeline stack. */
+  readonly enabled: boolean;
+  /** A CodeConnections connection ARN; without it the pipeline reads a zip from its S3 source bucket. */
+  readonly connectionArn?: string;
+  /** `owner/name`; required with `connectionArn`. */
+  readonly repository?: string;
+  /** The branch to release. */
+  readonly branch: string;
+  /** The pipeline's account; unset means the CLI's at deploy time. */
+  readonly account?: string;
+  /** The pipeline's region; unset means the CLI's at deploy time. */
+  readonly region?: string;
+}
+
 /** One deployment environment of the platform, parsed and validated. */
 export interface EnvironmentConfig {
   /** Name, also the Stage id: lower-case letters, digits and hyphens. */
@@ -44,14 +72,40 @@ export interface EnvironmentConfig {
    */
   readonly removalPolicy: RemovalPolicy;
   readonly workspace: WorkspaceConfig;
+  /** Whether a person approves before the delivery pipeline deploys this environment. */
+  readonly manualApproval: boolean;
+  /** A GitHub OIDC deploy role for this environment, when configured. */
+  readonly githubOidc?: GitHubOidcConfig;
 }
 
 /** The parsed platform config: environments in config order (the promotion order). */
 export interface PlatformConfig {
+  /** The environments to build: all of them, or those selected with `-c mlops:env`. */
   readonly environments: EnvironmentConfig[];
+  readonly delivery: DeliveryConfig;
+  /** True when `-c mlops:env` selected a subset of the environments. */
+  readonly selected: boolean;
+  /** The first configured environment with a workspace, which serves those without one. */
+  readonly workspaceHome?: string;
 }
 
-const ENVIRONMENT_KEYS = ['level', 'account', 'region', 'removalPolicy', 'workspace'] as const;
+const ENVIRONMENT_KEYS = [
+  'level',
+  'account',
+  'region',
+  'removalPolicy',
+  'workspace',
+  'manualApproval',
+  'githubOidc',
+] as const;
+const DELIVERY_KEYS = ['enabled', 'connectionArn', 'repository', 'branch', 'account', 'region'] as const;
+const OIDC_KEYS = ['repository', 'branch', 'gitHubEnvironment', 'providerArn'] as const;
+const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
+const CONNECTION_ARN =
+  /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]+$/;
+const BRANCH = /^[A-Za-z0-9._/-]{1,255}$/;
+const OIDC_PROVIDER_ARN =
+  /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/;
 const WORKSPACE_KEYS = [
   'enabled',
   'userProfiles',
@@ -105,27 +159,165 @@ export function parsePlatformConfig(context: Record<string, unknown>): PlatformC
     throw new MlopsValidationError('Invalid platform config', problems);
   }
   if (root) {
-    for (const key of Object.keys(root).filter((k) => k !== 'environments')) {
-      problems.push(unknownKey(`context.${CONFIG_CONTEXT_KEY}`, key, ['environments']));
+    for (const key of Object.keys(root).filter((k) => k !== 'environments' && k !== 'delivery')) {
+      problems.push(unknownKey(`context.${CONFIG_CONTEXT_KEY}`, key, ['environments', 'delivery']));
     }
   }
+  const deliveryRaw: Json = { delivery: structuredClone(root?.delivery) };
 
   const environments = structuredClone(rawEnvironments) as Record<string, unknown>;
-  applyOverrides(context, environments, problems);
+  applyOverrides(context, environments, deliveryRaw, problems);
+  const delivery = parseDelivery(deliveryRaw.delivery, fail, problems);
 
   const parsed: EnvironmentConfig[] = [];
+  const count = Object.keys(environments).length;
   Object.entries(environments).forEach(([name, raw], index) => {
-    const env = parseEnvironment(name, raw, index === 0, fail, problems);
+    const env = parseEnvironment(name, raw, index === 0, index === count - 1, fail, problems);
     if (env) {
       parsed.push(env);
     }
   });
 
+  const pinned = parsed.filter((e) => e.account !== undefined || e.region !== undefined).map((e) => e.name);
+  if (
+    delivery.enabled &&
+    pinned.length > 0 &&
+    (delivery.account === undefined || delivery.region === undefined)
+  ) {
+    fail(
+      `context.${CONFIG_CONTEXT_KEY}.delivery.${delivery.account === undefined ? 'account' : 'region'}`,
+      undefined,
+      `environment(s) ${pinned.join(', ')} name an account or region, so the pipeline that deploys them needs ` +
+        'its own: set delivery.account and delivery.region (and bootstrap the targets with --trust that account)',
+    );
+  }
   const selected = selectEnvironments(context[SELECT_CONTEXT_KEY], parsed, fail);
   if (problems.length > 0) {
     throw new MlopsValidationError('Invalid platform config', problems);
   }
-  return { environments: selected };
+  return {
+    environments: selected,
+    delivery,
+    selected: context[SELECT_CONTEXT_KEY] !== undefined,
+    workspaceHome: parsed.find((e) => e.workspace.enabled)?.name,
+  };
+}
+
+function parseDelivery(
+  raw: unknown,
+  fail: (k: string, v: unknown, f: string) => void,
+  problems: string[],
+): DeliveryConfig {
+  const at = `context.${CONFIG_CONTEXT_KEY}.delivery`;
+  const defaults: DeliveryConfig = { enabled: true, branch: 'main' };
+  if (raw === undefined) {
+    return defaults;
+  }
+  if (typeof raw === 'boolean') {
+    return { ...defaults, enabled: raw };
+  }
+  if (!isObject(raw)) {
+    fail(
+      at,
+      raw,
+      'use true, false or an object such as {"connectionArn": "...", "repository": "owner/name"}',
+    );
+    return defaults;
+  }
+  for (const key of Object.keys(raw)) {
+    if (!(DELIVERY_KEYS as readonly string[]).includes(key)) {
+      problems.push(unknownKey(at, key, DELIVERY_KEYS));
+    }
+  }
+  const enabled = raw.enabled ?? true;
+  if (typeof enabled !== 'boolean') {
+    fail(`${at}.enabled`, enabled, 'use true or false');
+  }
+  const { connectionArn, repository, account, region } = raw;
+  const branch = raw.branch ?? 'main';
+  if (
+    connectionArn !== undefined &&
+    !(typeof connectionArn === 'string' && CONNECTION_ARN.test(connectionArn))
+  ) {
+    fail(
+      `${at}.connectionArn`,
+      connectionArn,
+      'use the ARN of an AWS CodeConnections connection, arn:aws:codeconnections:<region>:<account>:connection/<id>',
+    );
+  }
+  if (repository !== undefined && !(typeof repository === 'string' && REPOSITORY.test(repository))) {
+    fail(`${at}.repository`, repository, 'use "owner/name" as on the hosting service');
+  }
+  if ((connectionArn === undefined) !== (repository === undefined)) {
+    fail(
+      `${at}.${connectionArn === undefined ? 'connectionArn' : 'repository'}`,
+      connectionArn ?? repository,
+      'give connectionArn and repository together, or neither (S3 source)',
+    );
+  }
+  if (!(typeof branch === 'string' && BRANCH.test(branch))) {
+    fail(`${at}.branch`, branch, 'use one branch name such as "main"');
+  }
+  if (account !== undefined && !(typeof account === 'string' && ACCOUNT.test(account))) {
+    fail(`${at}.account`, account, 'use a 12-digit AWS account id as a string, or leave it out');
+  }
+  if (region !== undefined && !(typeof region === 'string' && REGION.test(region))) {
+    fail(`${at}.region`, region, 'use an AWS region code such as "eu-west-1", or leave it out');
+  }
+  return {
+    enabled: enabled === true,
+    connectionArn: connectionArn as string | undefined,
+    repository: repository as string | undefined,
+    branch: branch as string,
+    account: account as string | undefined,
+    region: region as string | undefined,
+  };
+}
+
+function parseGitHubOidc(
+  at: string,
+  raw: unknown,
+  fail: (k: string, v: unknown, f: string) => void,
+  problems: string[],
+): GitHubOidcConfig | undefined {
+  if (raw === undefined) {
+    return undefined;
+  }
+  if (!isObject(raw)) {
+    fail(at, raw, 'use an object such as {"repository": "owner/name", "branch": "main"}');
+    return undefined;
+  }
+  for (const key of Object.keys(raw)) {
+    if (!(OIDC_KEYS as readonly string[]).includes(key)) {
+      problems.push(unknownKey(at, key, OIDC_KEYS));
+    }
+  }
+  const { repository, branch, gitHubEnvironment, providerArn } = raw;
+  if (!(typeof repository === 'string' && REPOSITORY.test(repository))) {
+    fail(`${at}.repository`, repository, 'use "owner/name" exactly as on GitHub');
+  }
+  if (branch !== undefined && typeof branch !== 'string') {
+    fail(`${at}.branch`, branch, 'use one branch name such as "main"');
+  }
+  if (gitHubEnvironment !== undefined && typeof gitHubEnvironment !== 'string') {
+    fail(`${at}.gitHubEnvironment`, gitHubEnvironment, 'use the GitHub environment name');
+  }
+  if (
+    providerArn !== undefined &&
+    !(typeof providerArn === 'string' && OIDC_PROVIDER_ARN.test(providerArn))
+  ) {
+    fail(
+      `${at}.providerArn`,
+      providerArn,
+      'use arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com',
+    );
+  }
+  return {
+    repository: repository as string,
+    branch: branch as string | undefined,
+    gitHubEnvironment: gitHubEnvironment as string | undefined,
+    providerArn: providerArn as string | undefined,
+  };
 }
 
 function readRoot(value: unknown, fail: (k: string, v: unknown, f: string) => void): Json | undefined {
@@ -149,7 +341,12 @@ function readRoot(value: unknown, fail: (k: string, v: unknown, f: string) => vo
   return root as Json | undefined;
 }
 
-function applyOverrides(context: Record<string, unknown>, environments: Json, problems: string[]): void {
+function applyOverrides(
+  context: Record<string, unknown>,
+  environments: Json,
+  deliveryHolder: Json,
+  problems: string[],
+): void {
   for (const [key, value] of Object.entries(context)) {
     if (!key.startsWith(OVERRIDE_PREFIX) || key === SELECT_CONTEXT_KEY) {
       continue;
@@ -160,6 +357,14 @@ function applyOverrides(context: Record<string, unknown>, environments: Json, pr
         `context key '${key}' is not a valid override: use -c mlops:<environment>:<key>=<value> ` +
           `(e.g. mlops:dev:level=1) or -c mlops:env=<names>`,
       );
+      continue;
+    }
+    if (envName === 'delivery') {
+      // `-c mlops:delivery:<key>=<value>` sets a key of the delivery block.
+      if (!isObject(deliveryHolder.delivery)) {
+        deliveryHolder.delivery = deliveryHolder.delivery === false ? { enabled: false } : {};
+      }
+      (deliveryHolder.delivery as Json)[keyPath] = parseOverrideValue(`delivery.${keyPath}`, value);
       continue;
     }
     const env = environments[envName];
@@ -189,6 +394,15 @@ const TEXT_KEYS = new Set([
   'removalPolicy',
   'workspace.vpcId',
   'workspace.networkAccess',
+  'githubOidc.repository',
+  'githubOidc.branch',
+  'githubOidc.gitHubEnvironment',
+  'githubOidc.providerArn',
+  'delivery.connectionArn',
+  'delivery.repository',
+  'delivery.branch',
+  'delivery.account',
+  'delivery.region',
 ]);
 
 /** `-c` values arrive as strings: read JSON (numbers, booleans, lists) unless the key holds text. */
@@ -207,6 +421,7 @@ function parseEnvironment(
   name: string,
   raw: unknown,
   isFirst: boolean,
+  isLast: boolean,
   fail: (k: string, v: unknown, f: string) => void,
   problems: string[],
 ): EnvironmentConfig | undefined {
@@ -254,6 +469,12 @@ function parseEnvironment(
     fail(`${at}.removalPolicy`, removal, `use one of ${Object.keys(REMOVAL_POLICIES).join(', ')}`);
   }
   const workspace = parseWorkspace(`${at}.workspace`, raw.workspace, isFirst, fail, problems);
+  // The last environment is production: a person approves before the pipeline deploys it.
+  const manualApproval = raw.manualApproval ?? isLast;
+  if (typeof manualApproval !== 'boolean') {
+    fail(`${at}.manualApproval`, manualApproval, 'use true or false');
+  }
+  const githubOidc = parseGitHubOidc(`${at}.githubOidc`, raw.githubOidc, fail, problems);
 
   return {
     name,
@@ -262,6 +483,8 @@ function parseEnvironment(
     region: region as string | undefined,
     removalPolicy: REMOVAL_POLICIES[removal as string] ?? RemovalPolicy.RETAIN,
     workspace,
+    manualApproval: manualApproval === true,
+    githubOidc,
   };
 }
 

@@ -1,13 +1,12 @@
 import { Aspects, CfnResource, Duration, IAspect, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { DefaultDashboardFactory, MonitoringFacade, SnsAlarmActionStrategy } from 'cdk-monitoring-constructs';
 import { Construct, IConstruct } from 'constructs';
+import { createEncryptedTopic } from '../private/encrypted-topic';
 import { ProblemCollector } from '../private/errors';
 
 /** Props of PlatformMonitoring. */
@@ -166,16 +165,11 @@ export class PlatformMonitoring extends Construct {
   }
 
   private createTopic(removalPolicy: RemovalPolicy): sns.Topic {
-    const key = new kms.Key(this, 'TopicKey', {
-      description: `Encrypts the MLOps alarm topic of ${this.props?.environmentName ?? this.node.path}`,
-      enableKeyRotation: true,
+    return createEncryptedTopic(this, 'AlarmTopic', {
+      description: `Encrypts the MLOps alarm topic of ${this.props.environmentName}`,
+      publishers: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'],
       removalPolicy,
     });
-    // CloudWatch alarms and EventBridge publish to the encrypted topic, so they need the key.
-    for (const service of ['cloudwatch.amazonaws.com', 'events.amazonaws.com']) {
-      key.grant(new iam.ServicePrincipal(service), 'kms:Decrypt', 'kms:GenerateDataKey*');
-    }
-    return new sns.Topic(this, 'AlarmTopic', { masterKey: key, enforceSSL: true });
   }
 
   private notifyOnFailures(): void {

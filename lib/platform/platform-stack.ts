@@ -1,8 +1,11 @@
-import { Duration, Fn, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config/environment-config';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { MaturityLevel } from '../maturity/maturity-level';
 import { Level0Tier } from '../tiers/level0-tier';
+import { Level1Tier } from '../tiers/level1-tier';
 import { WorkspaceNetworkAccess, WorkspaceProps } from '../workspace/workspace';
 
 /** Props of a PlatformStack. */
@@ -16,6 +19,8 @@ export interface PlatformStackProps extends StackProps {
  */
 export class PlatformStack extends Stack {
   public readonly level0: Level0Tier;
+  /** The Level 1 tier, when the environment's level is 1 or more. */
+  public readonly level1?: Level1Tier;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
@@ -26,6 +31,26 @@ export class PlatformStack extends Stack {
       enableWorkspace: config.workspace.enabled,
       workspaceOptions: config.workspace.enabled ? this.workspaceOptions(config) : undefined,
     });
+
+    if (config.level >= MaturityLevel.DEVOPS) {
+      const oidc = config.githubOidc;
+      this.level1 = new Level1Tier(this, 'Level1', {
+        environmentName: config.name,
+        monitoringOptions: { removalPolicy: config.removalPolicy },
+        gitHubDeployRole: oidc && {
+          repository: oidc.repository,
+          branch: oidc.branch,
+          gitHubEnvironment: oidc.gitHubEnvironment,
+          provider: oidc.providerArn
+            ? iam.OidcProviderNative.fromOidcProviderArn(this, 'GitHubOidcProvider', oidc.providerArn)
+            : undefined,
+        },
+      });
+      new CfnOutput(this, 'AlarmTopicArn', {
+        description: `Subscribe to receive the alarms of environment ${config.name}`,
+        value: this.level1.monitoring.alarmTopic.topicArn,
+      });
+    }
   }
 
   private workspaceOptions(config: EnvironmentConfig): WorkspaceProps {

@@ -1,25 +1,44 @@
-import { CfnResource, Stack } from 'aws-cdk-lib';
+import { CfnResource, IAspect, Stack } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
 /**
- * Acknowledges cfn-lint W3005 on the handlers of aws-cdk-lib's own custom-resource providers in
- * `scope`'s stack (auto-delete objects, restrict default security group).
+ * Acknowledges cfn-lint W3005 on resources whose DependsOn names a resource that their properties
+ * already reference (Ref or GetAtt), and only there.
  *
- * aws-cdk-lib gives those handlers an explicit DependsOn on their role although they also GetAtt
- * it; the redundancy is harmless and the resources are not ours to change. The acknowledgement is
- * cfn-lint's own resource-level `Metadata.cfn-lint.config.ignore_checks`, so every other rule
- * still applies to them and W3005 still applies everywhere else.
+ * aws-cdk-lib adds such explicit dependencies in several L2s (Lambda functions and custom-resource
+ * providers on their roles, CodePipeline on its role). They are redundant, not wrong, and the
+ * resources are aws-cdk-lib's to shape. The acknowledgement is cfn-lint's own resource metadata
+ * (`Metadata.cfn-lint.config.ignore_checks`), so every other rule still applies to the resource.
  */
-export function acknowledgeCdkProviderLint(scope: IConstruct): void {
-  const stack = Stack.of(scope);
-  for (const child of stack.node.children) {
-    if (!child.node.id.endsWith('CustomResourceProvider')) {
-      continue;
+export class RedundantDependsOnLintAcknowledgement implements IAspect {
+  public visit(node: IConstruct): void {
+    if (!CfnResource.isCfnResource(node)) {
+      return;
     }
-    const handler = child.node.tryFindChild('Handler');
-    if (handler && CfnResource.isCfnResource(handler)) {
-      // Setting the same key again is a no-op, so calling this once per construct is safe.
-      handler.addMetadata('cfn-lint', { config: { ignore_checks: ['W3005'] } });
+    // Resource-level dependencies, and construct-level ones (node.addDependency on the resource or
+    // an enclosing L2), which CDK turns into DependsOn at synth.
+    const constructDependencies = node.node.scopes
+      .flatMap((s) => s.node.dependencies)
+      .flatMap((d) => d.node.findAll());
+    const dependencies = [...node.obtainDependencies(), ...constructDependencies].filter(
+      (d): d is CfnResource => CfnResource.isCfnResource(d),
+    );
+    if (dependencies.length === 0) {
+      return;
+    }
+    const stack = Stack.of(node);
+    const properties = JSON.stringify(
+      stack.resolve((node as unknown as { _cfnProperties: unknown })._cfnProperties) ?? {},
+    );
+    const redundant = dependencies.some((d) => {
+      if (Stack.of(d) !== stack) {
+        return false;
+      }
+      const id = stack.resolve(stack.getLogicalId(d));
+      return properties.includes(`{"Ref":"${id}"}`) || properties.includes(`{"Fn::GetAtt":["${id}",`);
+    });
+    if (redundant) {
+      node.addMetadata('cfn-lint', { config: { ignore_checks: ['W3005'] } });
     }
   }
 }

@@ -16,6 +16,7 @@ export function acknowledgeWildcards(
   scope: IConstruct,
   statements: iam.PolicyStatement[],
   reason: string,
+  resourcesAreSerialized = false,
 ): void {
   const stack = Stack.of(scope);
   const ids = new Set<string>();
@@ -27,7 +28,9 @@ export function acknowledgeWildcards(
       ids.add(`AwsSolutions-IAM5[Action::${action}]`);
     }
     for (const resource of statement.resources) {
-      const flat = flattenReference(stack.resolve(resource));
+      const flat = flattenReference(
+        resourcesAreSerialized && resource.startsWith('{') ? JSON.parse(resource) : stack.resolve(resource),
+      );
       if (flat.includes('*')) {
         ids.add(`AwsSolutions-IAM5[Resource::${flat}]`);
       }
@@ -43,6 +46,30 @@ export function acknowledgeGrantWildcards(grantee: iam.IGrantable, grant: iam.Gr
   const principal = grantee.grantPrincipal;
   if (grant.principalStatements.length > 0 && isConstruct(principal)) {
     acknowledgeWildcards(principal, grant.principalStatements, reason);
+  }
+}
+
+/**
+ * Acknowledges the AwsSolutions-IAM5 findings of every IAM policy under `scope` that a library
+ * generated (e.g. CDK Pipelines' roles), computed from the resolved policy documents, so the
+ * acknowledgements match exactly what is there and nothing added later.
+ */
+export function acknowledgeGeneratedPolicyWildcards(scope: IConstruct, reason: string): void {
+  for (const c of scope.node.findAll()) {
+    if (!(c instanceof iam.CfnPolicy)) {
+      continue;
+    }
+    const doc = Stack.of(c).resolve(c.policyDocument) as { Statement?: Array<Record<string, unknown>> };
+    const statements = (doc.Statement ?? []).map((st) => {
+      const list = (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+      return new iam.PolicyStatement({
+        effect: st.Effect === 'Deny' ? iam.Effect.DENY : iam.Effect.ALLOW,
+        actions: list(st.Action) as string[],
+        // Keep each resolved resource as an opaque token-free value for flattening below.
+        resources: list(st.Resource).map((r) => (typeof r === 'string' ? r : JSON.stringify(r))),
+      });
+    });
+    acknowledgeWildcards(c, statements, reason, true);
   }
 }
 

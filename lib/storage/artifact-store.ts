@@ -4,7 +4,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledgeCdkProviderLint } from '../private/cfn-lint-acknowledgements';
 import { ProblemCollector } from '../private/errors';
 import { acknowledgeGrantWildcards, acknowledgeWildcards } from '../private/nag-acknowledgements';
 
@@ -256,7 +255,6 @@ export class ArtifactStore extends ArtifactStoreBase {
 
     if (autoDeleteObjects) {
       acknowledgeAutoDeleteProvider(this);
-      acknowledgeCdkProviderLint(this);
     }
   }
 

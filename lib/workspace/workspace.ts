@@ -5,7 +5,6 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
-import { acknowledgeCdkProviderLint } from '../private/cfn-lint-acknowledgements';
 import { ProblemCollector } from '../private/errors';
 import { acknowledgeWildcards } from '../private/nag-acknowledgements';
 
@@ -237,8 +236,6 @@ export class Workspace extends Construct implements iam.IGrantable, ec2.IConnect
       removalPolicy: this.removalPolicy,
     });
     vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs) });
-    // With the restrictDefaultSecurityGroup feature flag, the VPC brings aws-cdk-lib's provider.
-    acknowledgeCdkProviderLint(this);
     return vpc;
   }
 

@@ -35,17 +35,30 @@ describe('maturity report of the default app', () => {
     }
   });
 
-  test('dev has its own workspace; staging and prod use the one in dev', () => {
-    expect(byName.dev.capabilities).toEqual(['artifact-store', 'notebook-workspace']);
-    expect(byName.dev.sharedCapabilities).toEqual({});
-    expect(byName.prod.capabilities).toEqual(['artifact-store', 'notebook-workspace']);
-    expect(byName.prod.sharedCapabilities).toEqual({ 'notebook-workspace': 'dev' });
+  test('every environment declares level 1 and shows the level-1 capabilities', () => {
+    for (const env of report.environments) {
+      expect(env.declaredLevel).toBe(1);
+      expect(env.capabilities).toEqual([
+        'artifact-store',
+        'notebook-workspace',
+        'ci-cd',
+        'automated-tests',
+        'ops-metrics',
+      ]);
+    }
+  });
+
+  test('dev has its own workspace; staging and prod use the one in dev; the pipeline delivers all', () => {
+    const pipeline = { 'ci-cd': 'delivery-pipeline', 'automated-tests': 'delivery-pipeline' };
+    expect(byName.dev.sharedCapabilities).toEqual(pipeline);
+    expect(byName.prod.sharedCapabilities).toEqual({ 'notebook-workspace': 'dev', ...pipeline });
   });
 
   test('names what is missing for the next level', () => {
-    const level1 = Capability.requiredAt(1).map((c) => c.name);
-    for (const env of report.environments.filter((e) => e.achievedLevel === 0)) {
-      expect(env.missingForNextLevel).toEqual(level1);
+    const level2 = Capability.requiredAt(2).map((c) => c.name);
+    for (const env of report.environments) {
+      expect(env.achievedLevel).toBe(1);
+      expect(env.missingForNextLevel).toEqual(level2);
     }
   });
 
@@ -58,7 +71,9 @@ describe('maturity report of the default app', () => {
   test('a Markdown version sits next to the JSON', () => {
     const markdown = fs.readFileSync(path.join(outdir, 'maturity-report.md'), 'utf8');
     expect(markdown).toMatch(/^# MLOps maturity report/);
-    expect(markdown).toContain('| dev | 0 No MLOps | 0 No MLOps | ci-cd, automated-tests, ops-metrics | 0 |');
+    expect(markdown).toContain(
+      '| dev | 1 DevOps, no MLOps | 1 DevOps, no MLOps | training-pipeline, experiment-tracking, model-registry, one-command-deployment | 0 |',
+    );
     expect(markdown).toContain('- notebook-workspace (provided by dev)');
   });
 });

@@ -15,8 +15,8 @@ describe('createPlatformApp', () => {
   test('builds one stage per environment of cdk.json, in config order, with the configured levels', () => {
     const { stages, config } = createPlatformApp(withContext({}));
     expect(stages.map((s) => s.stageName)).toEqual(['dev', 'staging', 'prod']);
-    expect(config.environments.map((e) => e.level)).toEqual([0, 0, 0]);
-    expect(stages.map((s) => s.contract.declaredLevel)).toEqual([0, 0, 0]);
+    expect(config.environments.map((e) => e.level)).toEqual([1, 1, 1]);
+    expect(stages.map((s) => s.contract.declaredLevel)).toEqual([1, 1, 1]);
   });
 
   test('-c mlops:env selects environments', () => {
@@ -26,7 +26,12 @@ describe('createPlatformApp', () => {
 
   test('an account and region from config become the stage environment', () => {
     const { stages } = createPlatformApp(
-      withContext({ 'mlops:prod:account': '123456789012', 'mlops:prod:region': 'eu-west-1' }),
+      withContext({
+        'mlops:prod:account': '123456789012',
+        'mlops:prod:region': 'eu-west-1',
+        'mlops:delivery:account': '111122223333',
+        'mlops:delivery:region': 'eu-west-1',
+      }),
     );
     const prod = stages.find((s) => s.stageName === 'prod')!;
     expect([prod.account, prod.region]).toEqual(['123456789012', 'eu-west-1']);
@@ -36,9 +41,8 @@ describe('createPlatformApp', () => {
   test('only the first environment gets a workspace; the others share it', () => {
     const { stages } = createPlatformApp(withContext({}));
     expect(stages.map((s) => s.platform.level0.workspace !== undefined)).toEqual([true, false, false]);
-    expect(stages[2].contract.sharedCapabilities.map((s) => [s.capability.name, s.fromEnvironment])).toEqual([
-      ['notebook-workspace', 'dev'],
-    ]);
+    const shared = stages[2].contract.sharedCapabilities.map((s) => [s.capability.name, s.fromEnvironment]);
+    expect(shared.filter(([name]) => name === 'notebook-workspace')).toEqual([['notebook-workspace', 'dev']]);
   });
 
   test('a workspace VPC given by ids is used without a lookup and no VPC is created', () => {
@@ -106,11 +110,35 @@ describe('createPlatformApp', () => {
   });
 
   test('a declared level the composition does not reach fails synth, listing the missing capabilities', () => {
-    // GIVEN dev declares level 1, but only the level-0 tier exists in it
-    const platform = createPlatformApp(withContext({ 'mlops:env': 'dev', 'mlops:dev:level': '1' }));
+    // GIVEN dev declares level 2, but only the tiers up to level 1 exist in it
+    const platform = createPlatformApp(withContext({ 'mlops:env': 'dev', 'mlops:dev:level': '2' }));
     // THEN synth fails with the environment, both levels, each missing capability and the fix
     expect(() => synthesizePlatform(platform)).toThrow(
-      /\[dev\] Environment 'dev' declares maturity level 1 \(DevOps, no MLOps\) but reaches level 0 \(No MLOps\)\. Missing capabilities: ci-cd \(level 1: .*\), automated-tests \(level 1: .*\), ops-metrics \(level 1: .*\)\. Fix: add the tiers that provide them, or lower the declared level to 0\./,
+      /\[dev\] Environment 'dev' declares maturity level 2 \(Automated training\) but reaches level 1 \(DevOps, no MLOps\)\. Missing capabilities: training-pipeline \(level 2: .*\), experiment-tracking \(level 2: .*\), model-registry \(level 2: .*\), one-command-deployment \(level 2: .*\)\. Fix: add the tiers that provide them, or lower the declared level to 1\./,
+    );
+  });
+
+  test('without the delivery pipeline or a GitHub deploy role, level 1 is not reached', () => {
+    const platform = createPlatformApp(
+      withContext({ 'mlops:env': 'dev', 'mlops:delivery:enabled': 'false' }),
+    );
+    expect(() => synthesizePlatform(platform)).toThrow(
+      /Environment 'dev' declares maturity level 1 .* but reaches level 0 .*Missing capabilities: ci-cd .*automated-tests /,
+    );
+  });
+
+  test('a GitHub OIDC deploy role delivers an environment without the pipeline', () => {
+    const platform = createPlatformApp(
+      withContext({
+        'mlops:env': 'dev',
+        'mlops:delivery:enabled': 'false',
+        'mlops:dev:githubOidc.repository': 'octo-org/ml-platform',
+      }),
+    );
+    expect(platform.delivery).toBeUndefined();
+    expect(platform.stages[0].contract.achievedLevel).toBe(1);
+    expect(platform.stages[0].platform.level1?.gitHubDeployRole?.subject).toBe(
+      'repo:octo-org/ml-platform:ref:refs/heads/main',
     );
   });
 

@@ -5,8 +5,13 @@ import { normalizeTemplate } from '../support/normalize';
 const { stacks } = loadSynthesizedApp();
 
 describe('snapshots of every environment', () => {
-  test('the app has a stack for each default environment', () => {
-    expect(stacks.map((s) => s.environment).sort()).toEqual(['dev', 'prod', 'staging']);
+  test('the app has a stack for each default environment and the delivery pipeline', () => {
+    expect(stacks.map((s) => `${s.environment}/${s.stackName}`).sort()).toEqual([
+      '(platform)/Delivery',
+      'dev/dev-Platform',
+      'prod/prod-Platform',
+      'staging/staging-Platform',
+    ]);
   });
 
   test.each(stacks.map((s) => [`${s.environment}/${s.stackName}`, s] as const))(

@@ -2,8 +2,9 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { parsePlatformConfig } from '../../lib/config/environment-config';
 import { MlopsValidationError } from '../../lib/private/errors';
 
+// Delivery off unless a test is about it: pinning an environment's account then needs no pipeline home.
 const envs = (environments: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
-  mlops: { environments },
+  mlops: { environments, delivery: false },
   ...extra,
 });
 
@@ -14,6 +15,8 @@ describe('parsePlatformConfig', () => {
     // THEN order is kept, data is retained by default and only the first gets a workspace
     expect(config.environments).toEqual([
       {
+        manualApproval: false,
+        githubOidc: undefined,
         name: 'dev',
         level: 2,
         account: undefined,
@@ -22,6 +25,8 @@ describe('parsePlatformConfig', () => {
         workspace: { enabled: true, userProfiles: [] },
       },
       {
+        manualApproval: true,
+        githubOidc: undefined,
         name: 'prod',
         level: 4,
         account: undefined,
@@ -40,6 +45,12 @@ describe('parsePlatformConfig', () => {
           account: '123456789012',
           region: 'us-gov-west-1',
           removalPolicy: 'destroy',
+          manualApproval: false,
+          githubOidc: {
+            repository: 'octo/ml',
+            gitHubEnvironment: 'prod',
+            providerArn: 'arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com',
+          },
           workspace: {
             enabled: true,
             userProfiles: ['alice', 'bob-2'],
@@ -57,6 +68,13 @@ describe('parsePlatformConfig', () => {
       account: '123456789012',
       region: 'us-gov-west-1',
       removalPolicy: RemovalPolicy.DESTROY,
+      manualApproval: false,
+      githubOidc: {
+        repository: 'octo/ml',
+        branch: undefined,
+        gitHubEnvironment: 'prod',
+        providerArn: 'arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com',
+      },
       workspace: {
         enabled: true,
         userProfiles: ['alice', 'bob-2'],
@@ -275,9 +293,103 @@ describe('parsePlatformConfig', () => {
 describe('-c overrides keep text keys as text', () => {
   test('an account with a leading zero stays a 12-digit string', () => {
     const config = parsePlatformConfig({
-      mlops: { environments: { prod: { level: 0 } } },
+      mlops: { environments: { prod: { level: 0 } }, delivery: false },
       'mlops:prod:account': '012345678901',
     });
     expect(config.environments[0].account).toBe('012345678901');
+  });
+});
+
+describe('delivery and per-environment delivery keys', () => {
+  test('the pipeline is on by default with an S3 source, and only the last environment needs an approval', () => {
+    const config = parsePlatformConfig({
+      mlops: { environments: { dev: { level: 1 }, staging: { level: 1 }, prod: { level: 1 } } },
+    });
+    expect(config.delivery).toEqual({
+      enabled: true,
+      branch: 'main',
+      connectionArn: undefined,
+      repository: undefined,
+      account: undefined,
+      region: undefined,
+    });
+    expect(config.environments.map((e) => e.manualApproval)).toEqual([false, false, true]);
+  });
+
+  test('a CodeConnections source, pipeline home and per-environment approval', () => {
+    const arn =
+      'arn:aws:codeconnections:eu-west-1:111122223333:connection/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab';
+    const config = parsePlatformConfig({
+      mlops: {
+        environments: {
+          dev: { level: 1, manualApproval: true },
+          prod: { level: 1, account: '444455556666', region: 'eu-west-1', manualApproval: false },
+        },
+        delivery: {
+          connectionArn: arn,
+          repository: 'octo/ml',
+          branch: 'release',
+          account: '111122223333',
+          region: 'eu-west-1',
+        },
+      },
+    });
+    expect(config.delivery).toEqual({
+      enabled: true,
+      connectionArn: arn,
+      repository: 'octo/ml',
+      branch: 'release',
+      account: '111122223333',
+      region: 'eu-west-1',
+    });
+    expect(config.environments.map((e) => e.manualApproval)).toEqual([true, false]);
+  });
+
+  test('-c mlops:delivery:<key> overrides a delivery key', () => {
+    const config = parsePlatformConfig({
+      mlops: { environments: { dev: { level: 0 } } },
+      'mlops:delivery:enabled': 'false',
+    });
+    expect(config.delivery.enabled).toBe(false);
+  });
+
+  test.each<[string, Record<string, unknown>, RegExp]>([
+    [
+      'delivery type',
+      { delivery: 'yes' },
+      /context\.mlops\.delivery 'yes' is invalid: use true, false or an object/,
+    ],
+    [
+      'connection ARN',
+      { delivery: { connectionArn: 'arn:aws:s3:::bucket', repository: 'o/r' } },
+      /delivery\.connectionArn 'arn:aws:s3:::bucket' is invalid: use the ARN of an AWS CodeConnections connection/,
+    ],
+    [
+      'repository alone',
+      { delivery: { repository: 'o/r' } },
+      /delivery\.connectionArn 'o\/r' is invalid: give connectionArn and repository together/,
+    ],
+    [
+      'oidc without repository',
+      { environments: { dev: { level: 1, githubOidc: { branch: 'main' } } } },
+      /dev\.githubOidc\.repository \(undefined\) is invalid: use "owner\/name" exactly as on GitHub/,
+    ],
+    [
+      'oidc provider ARN',
+      {
+        environments: {
+          dev: { level: 1, githubOidc: { repository: 'o/r', providerArn: 'arn:aws:iam::1:role/x' } },
+        },
+      },
+      /githubOidc\.providerArn 'arn:aws:iam::1:role\/x' is invalid/,
+    ],
+    [
+      'approval type',
+      { environments: { dev: { level: 1, manualApproval: 'yes' } } },
+      /dev\.manualApproval 'yes' is invalid: use true or false/,
+    ],
+  ])('invalid %s', (_name, mlops, message) => {
+    const context = { mlops: { environments: { dev: { level: 1 } }, ...mlops } };
+    expect(() => parsePlatformConfig(context)).toThrow(message);
   });
 });

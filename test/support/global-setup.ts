@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { cdkJsonContext, SYNTH_DIR, SYNTH_ERROR_FILE, SYNTH_OUTDIR } from './synthesized-app';
+import { cdkJsonContext, CLI_CONTEXT, SYNTH_DIR, SYNTH_ERROR_FILE, SYNTH_OUTDIR } from './synthesized-app';
 
 /**
  * Synthesizes the default app once, the way `cdk synth` does, so the snapshot, cdk-nag, cfn-lint
@@ -12,7 +12,11 @@ export default async function globalSetup(): Promise<void> {
     // Loaded here so that a broken app fails the layer tests with its message, not the whole run.
     const { createPlatformApp, synthesizePlatform } = await import('../../bin/platform-app');
     synthesizePlatform(
-      createPlatformApp({ context: cdkJsonContext(), outdir: SYNTH_OUTDIR, analyticsReporting: false }),
+      createPlatformApp({
+        context: { ...cdkJsonContext(), ...CLI_CONTEXT },
+        outdir: SYNTH_OUTDIR,
+        analyticsReporting: false,
+      }),
     );
   } catch (error) {
     // Recorded rather than thrown: the layer tests then fail with this message, and unit tests still run.

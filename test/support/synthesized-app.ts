@@ -14,6 +14,12 @@ export function cdkJsonContext(): Record<string, unknown> {
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { context: Record<string, unknown> }).context;
 }
 
+/**
+ * The context the CDK CLI adds on top of cdk.json. Path metadata matters beyond readability:
+ * cfn-lint recognizes CDK templates by it and relaxes its style-only checks accordingly.
+ */
+export const CLI_CONTEXT = { 'aws:cdk:enable-path-metadata': true } as const;
+
 /** One synthesized stack: its stage (environment), artifact id, template file and template. */
 export interface SynthesizedStack {
   readonly environment: string;
@@ -35,14 +41,21 @@ export function loadSynthesizedApp(): {
     throw new Error(`Synthesis of the default app failed:\n${fs.readFileSync(SYNTH_ERROR_FILE, 'utf8')}`);
   }
   const assembly = new CloudAssembly(SYNTH_OUTDIR);
-  const stacks = assembly.nestedAssemblies.flatMap((nested) =>
-    nested.nestedAssembly.stacks.map((stack) => ({
-      environment: nested.displayName ?? nested.id,
+  const toStack =
+    (environment: string) =>
+    (stack: CloudAssembly['stacks'][number]): SynthesizedStack => ({
+      environment,
       stackName: stack.stackName,
       templateFile: path.join(stack.assembly.directory, stack.templateFile),
       template: stack.template as Record<string, unknown>,
-    })),
-  );
+    });
+  // Platform-level stacks (the delivery pipeline) sit at the top; each environment in its stage.
+  const stacks = [
+    ...assembly.stacks.map(toStack('(platform)')),
+    ...assembly.nestedAssemblies.flatMap((nested) =>
+      nested.nestedAssembly.stacks.map(toStack(nested.displayName ?? nested.id)),
+    ),
+  ];
   const report = JSON.parse(
     fs.readFileSync(path.join(SYNTH_OUTDIR, 'maturity-report.json'), 'utf8'),
   ) as MaturityReportDocument;

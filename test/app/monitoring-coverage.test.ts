@@ -1,0 +1,53 @@
+import { loadSynthesizedApp } from '../support/synthesized-app';
+
+// GIVEN every environment stack of the default app. Generic on purpose: a Lambda function or queue
+// that a later tier adds must be covered without a new test.
+const environments = loadSynthesizedApp().stacks.filter((s) => s.environment !== '(platform)');
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+
+const cases = environments.flatMap((stack) => {
+  const resources = (stack.template.Resources ?? {}) as Resources;
+  const alarms = Object.values(resources)
+    .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
+    .map((a) => JSON.stringify(a));
+  return Object.entries(resources)
+    .filter(([, r]) => r.Type === 'AWS::Lambda::Function' || r.Type === 'AWS::SQS::Queue')
+    .map(([logicalId, r]) => ({
+      name: `${stack.environment}/${logicalId}`,
+      logicalId,
+      type: r.Type,
+      alarms,
+    }));
+});
+
+describe('every Lambda function and queue in every environment has its alarms', () => {
+  test('there is something to check', () => {
+    expect(cases.length).toBeGreaterThan(0);
+  });
+
+  test.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    const mine = c.alarms.filter((a) => a.includes(`"${c.logicalId}"`));
+    const metrics = (names: string[]) =>
+      names.filter((m) => mine.some((a) => a.includes(`"MetricName":"${m}"`)));
+    if (c.type === 'AWS::Lambda::Function') {
+      expect(metrics(['Errors', 'Throttles', 'Duration'])).toEqual(['Errors', 'Throttles', 'Duration']);
+    } else {
+      expect(metrics(['ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage']).length).toBe(1);
+    }
+  });
+
+  test('each environment has a dashboard and a notification topic', () => {
+    for (const stack of environments) {
+      const types = Object.values((stack.template.Resources ?? {}) as Resources).map((r) => r.Type);
+      expect({
+        env: stack.environment,
+        dashboard: types.includes('AWS::CloudWatch::Dashboard'),
+        topic: types.includes('AWS::SNS::Topic'),
+      }).toEqual({
+        env: stack.environment,
+        dashboard: true,
+        topic: true,
+      });
+    }
+  });
+});
