@@ -1,4 +1,16 @@
-import { Aspects, CfnResource, Duration, IAspect, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import {
+  Annotations,
+  Aspects,
+  CfnCondition,
+  CfnResource,
+  Duration,
+  Fn,
+  IAspect,
+  RemovalPolicy,
+  Stack,
+} from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -44,6 +56,13 @@ export interface PlatformMonitoringProps {
   readonly maxQueueMessageAge?: Duration;
 
   /**
+   * Alarm when an endpoint variant's p99 model latency exceeds this.
+   *
+   * @default Duration.seconds(1)
+   */
+  readonly endpointP99Latency?: Duration;
+
+  /**
    * Whether SageMaker pipeline executions and training jobs that fail notify the topic.
    *
    * @default true
@@ -59,7 +78,7 @@ export interface PlatformMonitoringProps {
 }
 
 /** The kinds of resource PlatformMonitoring watches. */
-export type MonitoredKind = 'lambda' | 'dead-letter-queue' | 'queue';
+export type MonitoredKind = 'lambda' | 'dead-letter-queue' | 'queue' | 'endpoint';
 
 /**
  * Operational monitoring of one environment (maturity level 1): a dashboard and alarms for every
@@ -164,6 +183,79 @@ export class PlatformMonitoring extends Construct {
     });
   }
 
+  /**
+   * Monitors a SageMaker endpoint's variants: any 5XX invocation error (Error) and p99 model latency
+   * above `endpointP99Latency` (Warning). SageMaker publishes these per variant, hence the names.
+   * Missing data counts as healthy: an idle endpoint publishes nothing. Idempotent.
+   *
+   * @param condition a CloudFormation condition the endpoint is created under; the alarms get it too
+   */
+  public monitorEndpoint(
+    endpointName: string,
+    variantNames: string[],
+    path: string,
+    condition?: CfnCondition,
+  ): void {
+    if (this.monitored.has(path)) {
+      return;
+    }
+    this.monitored.set(path, 'endpoint');
+    const latency = this.props.endpointP99Latency ?? Duration.seconds(1);
+    const widgets: cloudwatch.IWidget[] = [];
+    // The dashboard is not conditional, so its widgets must not reference an endpoint that may not
+    // exist: behind the endpoint's condition they name it, otherwise a placeholder with no data.
+    const dashboardName = condition
+      ? Fn.conditionIf(condition.logicalId, endpointName, 'no-endpoint-deployed').toString()
+      : endpointName;
+    variantNames.forEach((variantName, i) => {
+      const metric = (name: string, metricName: string, statistic: string) =>
+        new cloudwatch.Metric({
+          namespace: 'AWS/SageMaker',
+          metricName,
+          dimensionsMap: { EndpointName: name, VariantName: variantName },
+          statistic,
+          period: Duration.minutes(5),
+        });
+      const errors = metric(endpointName, 'Invocation5XXErrors', cloudwatch.Stats.SUM);
+      // ModelLatency is reported in microseconds.
+      const modelLatency = metric(endpointName, 'ModelLatency', cloudwatch.Stats.p(99));
+      const alarms = [
+        errors.createAlarm(this, `Endpoint${this.monitored.size}V${i}Errors`, {
+          alarmDescription: `${path} variant ${variantName}: 5XX invocation errors`,
+          threshold: 0,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+        modelLatency.createAlarm(this, `Endpoint${this.monitored.size}V${i}Latency`, {
+          alarmDescription: `${path} variant ${variantName}: p99 model latency above ${latency.toHumanString()}`,
+          threshold: latency.toMilliseconds() * 1000,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 3,
+          datapointsToAlarm: 2,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      ];
+      for (const alarm of alarms) {
+        alarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alarmTopic));
+        if (condition) {
+          (alarm.node.defaultChild as CfnResource).cfnOptions.condition = condition;
+        }
+      }
+      widgets.push(
+        new cloudwatch.GraphWidget({
+          title: `${variantName} 5XX`,
+          left: [metric(dashboardName, 'Invocation5XXErrors', cloudwatch.Stats.SUM)],
+        }),
+        new cloudwatch.GraphWidget({
+          title: `${variantName} p99 model latency (µs)`,
+          left: [metric(dashboardName, 'ModelLatency', cloudwatch.Stats.p(99))],
+        }),
+      );
+    });
+    widgets.forEach((w) => this.facade.addWidget(w));
+  }
+
   private createTopic(removalPolicy: RemovalPolicy): sns.Topic {
     return createEncryptedTopic(this, 'AlarmTopic', {
       description: `Encrypts the MLOps alarm topic of ${this.props.environmentName}`,
@@ -202,7 +294,7 @@ export class PlatformMonitoring extends Construct {
   }
 }
 
-/** Finds every Lambda function and queue under the scope at synth and hands it to the monitoring. */
+/** Finds every Lambda function, queue and endpoint under the scope at synth and hands it to the monitoring. */
 class DiscoverMonitoredResources implements IAspect {
   private done = false;
 
@@ -245,9 +337,34 @@ class DiscoverMonitoredResources implements IAspect {
         } else {
           this.monitoring.monitorQueue(queue, path);
         }
+      } else if (resource.cfnResourceType === 'AWS::SageMaker::Endpoint') {
+        discoverEndpointInto(this.monitoring, resource, resources, path);
       }
     }
   }
+}
+
+function discoverEndpointInto(
+  monitoring: PlatformMonitoring,
+  endpoint: CfnResource,
+  resources: CfnResource[],
+  path: string,
+): void {
+  const variants = variantNamesOf(endpoint, resources);
+  if (!variants) {
+    Annotations.of(endpoint).addWarningV2(
+      'cdk-mlops-maturity:endpointVariantsUnknown',
+      "PlatformMonitoring cannot tell this endpoint's variant names (its endpoint config is not a resource of the " +
+        'same stack with literal variant names), so it has no alarms: call monitoring.monitorEndpoint() for it.',
+    );
+    return;
+  }
+  monitoring.monitorEndpoint(
+    endpoint.getAtt('EndpointName').toString(),
+    variants,
+    path,
+    endpoint.cfnOptions.condition,
+  );
 }
 
 /** A CfnFunction's or provider handler's Timeout property, when it is a plain number of seconds. */
@@ -255,6 +372,32 @@ function timeoutOf(properties: unknown): Duration | undefined {
   const value = (properties as { Timeout?: unknown; timeout?: unknown } | undefined) ?? {};
   const seconds = value.Timeout ?? value.timeout;
   return typeof seconds === 'number' ? Duration.seconds(seconds) : undefined;
+}
+
+/** The variant names of an endpoint's config, when the config is a resource of the same stack. */
+function variantNamesOf(endpoint: CfnResource, resources: CfnResource[]): string[] | undefined {
+  const stack = Stack.of(endpoint);
+  const props = stack.resolve((endpoint as unknown as { _cfnProperties: unknown })._cfnProperties) as Record<
+    string,
+    unknown
+  >;
+  const ref = JSON.stringify(props?.endpointConfigName ?? props?.EndpointConfigName ?? '');
+  const config = resources.find(
+    (r) =>
+      r.cfnResourceType === 'AWS::SageMaker::EndpointConfig' &&
+      Stack.of(r) === stack &&
+      ref.includes(`"${stack.resolve(stack.getLogicalId(r))}"`),
+  );
+  if (!config) {
+    return undefined;
+  }
+  const configProps = stack.resolve(
+    (config as unknown as { _cfnProperties: unknown })._cfnProperties,
+  ) as Record<string, unknown>;
+  const variants = (configProps?.productionVariants ?? configProps?.ProductionVariants) as
+    Array<Record<string, unknown>> | undefined;
+  const names = (variants ?? []).map((v) => v.variantName ?? v.VariantName);
+  return names.length > 0 && names.every((n): n is string => typeof n === 'string') ? names : undefined;
 }
 
 /** Keys of the queues that some resource names as its dead-letter target. */

@@ -1,5 +1,16 @@
-import { App, CfnResource, Duration, RemovalPolicy, Stack, Stage } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import {
+  App,
+  CfnCondition,
+  CfnParameter,
+  CfnResource,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  Stack,
+  Stage,
+} from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -199,5 +210,102 @@ describe('PlatformMonitoring options', () => {
   ])('invalid props %j fail with the prop, value and fix', (props, message) => {
     expect(() => new PlatformMonitoring(new Stack(), 'M', props)).toThrow(MlopsValidationError);
     expect(() => new PlatformMonitoring(new Stack(), 'M', props)).toThrow(message);
+  });
+});
+
+describe('PlatformMonitoring endpoints', () => {
+  function endpointStack(withConfigInStack: boolean) {
+    const app = new App();
+    const stack = new Stack(app, 'Serving');
+    const hasModel = new CfnCondition(stack, 'HasModel', {
+      expression: Fn.conditionNot(
+        Fn.conditionEquals(new CfnParameter(stack, 'Pointer', { default: 'none' }).valueAsString, 'none'),
+      ),
+    });
+    const config = new sagemaker.CfnEndpointConfig(stack, 'Config', {
+      productionVariants: [
+        {
+          variantName: 'blue',
+          modelName: 'm',
+          initialInstanceCount: 1,
+          instanceType: 'ml.m5.large',
+          initialVariantWeight: 1,
+        },
+        {
+          variantName: 'shadow',
+          modelName: 'm2',
+          initialInstanceCount: 1,
+          instanceType: 'ml.m5.large',
+          initialVariantWeight: 0,
+        },
+      ],
+    });
+    config.cfnOptions.condition = hasModel;
+    const endpoint = new sagemaker.CfnEndpoint(stack, 'Endpoint', {
+      endpointConfigName: withConfigInStack ? config.attrEndpointConfigName : 'external-config',
+    });
+    endpoint.cfnOptions.condition = hasModel;
+    new PlatformMonitoring(stack, 'M', {
+      environmentName: 'dev',
+      discoveryScope: stack,
+      endpointP99Latency: Duration.millis(250),
+    });
+    return stack;
+  }
+
+  test('each variant alarms on 5XX errors and p99 model latency, under the endpoint condition', () => {
+    // GIVEN a conditional endpoint with two variants, as a serving slot before and after release
+    const template = Template.fromStack(endpointStack(true));
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Array<{
+      Condition?: string;
+      Properties: {
+        MetricName: string;
+        Threshold: number;
+        Dimensions: Array<{ Name: string; Value: unknown }>;
+        TreatMissingData: string;
+        AlarmActions: unknown[];
+      };
+    }>;
+    const endpointAlarms = alarms.filter((a) =>
+      ['Invocation5XXErrors', 'ModelLatency'].includes(a.Properties.MetricName),
+    );
+    // THEN two alarms per variant, each under the endpoint's condition, idle counted as healthy
+    expect(
+      endpointAlarms
+        .map((a) => [
+          a.Properties.MetricName,
+          a.Properties.Dimensions.find((d) => d.Name === 'VariantName')!.Value,
+        ])
+        .sort(),
+    ).toEqual([
+      ['Invocation5XXErrors', 'blue'],
+      ['Invocation5XXErrors', 'shadow'],
+      ['ModelLatency', 'blue'],
+      ['ModelLatency', 'shadow'],
+    ]);
+    for (const a of endpointAlarms) {
+      expect(a.Condition).toBe('HasModel');
+      expect(a.Properties.TreatMissingData).toBe('notBreaching');
+      expect(a.Properties.AlarmActions).toHaveLength(1);
+    }
+    // The dashboard is unconditional: it names the endpoint only behind the same condition.
+    const dashboard = JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboard).toContain(
+      '{"Fn::If":["HasModel",{"Fn::GetAtt":["Endpoint","EndpointName"]},"no-endpoint-deployed"]}',
+    );
+    // 250 ms in microseconds, the unit SageMaker reports ModelLatency in.
+    expect(endpointAlarms.find((a) => a.Properties.MetricName === 'ModelLatency')!.Properties.Threshold).toBe(
+      250000,
+    );
+  });
+
+  test('an endpoint whose variants cannot be known gets a warning naming the fix, not silent gaps', () => {
+    const stack = endpointStack(false);
+    Annotations.fromStack(stack).hasWarning(
+      '/Serving/Endpoint',
+      Match.stringLikeRegexp(
+        'call monitoring.monitorEndpoint\\(\\).*cdk-mlops-maturity:endpointVariantsUnknown',
+      ),
+    );
   });
 });
