@@ -1,0 +1,36 @@
+import * as api from '../lib';
+
+describe('public API', () => {
+  test('exports every construct, the maturity contract and the error class', () => {
+    for (const name of [
+      'ArtifactStore',
+      'ArtifactStorePrefix',
+      'Workspace',
+      'WorkspaceNetworkAccess',
+      'DeliveryPipeline',
+      'DeliverySource',
+      'GitHubOidcDeployRole',
+      'PlatformMonitoring',
+      'Level0Tier',
+      'Level1Tier',
+      'PlatformStack',
+      'EnvironmentStage',
+      'MaturityContract',
+      'MaturityReport',
+      'Capability',
+      'MaturityLevel',
+      'parsePlatformConfig',
+      'MlopsValidationError',
+    ]) {
+      expect({ name, exported: typeof (api as Record<string, unknown>)[name] }).toEqual({
+        name,
+        exported: expect.stringMatching(/function|object/),
+      });
+    }
+  });
+
+  test('keeps internals private', () => {
+    expect(Object.keys(api)).not.toEqual(expect.arrayContaining(['ProblemCollector']));
+    expect(Object.keys(api).filter((k) => /acknowledge/i.test(k))).toEqual([]);
+  });
+});
