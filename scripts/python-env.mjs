@@ -11,7 +11,11 @@ const venv = join(root, '.venv');
 const python = join(venv, 'bin', 'python');
 const requirements = join(root, 'requirements-dev.txt');
 const stamp = join(venv, '.requirements.sha256');
-const wanted = createHash('sha256').update(readFileSync(requirements)).digest('hex');
+// Both files count: requirements-dev.txt includes the step code's pins from ml/requirements.txt.
+const wanted = createHash('sha256')
+  .update(readFileSync(requirements))
+  .update(readFileSync(join(root, 'ml', 'requirements.txt')))
+  .digest('hex');
 
 if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === wanted) {
   process.exit(0);

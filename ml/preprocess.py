@@ -1,0 +1,255 @@
+"""Preprocessing step of the reference workload: NYC taxi trip duration (regression).
+
+Reads TLC trip records (CSV, plain or gzipped; yellow `tpep_*` or green `lpep_*` timestamps), cleans
+them, derives the trip duration in minutes, drops outliers, builds numeric features, splits
+train/validation/test, and writes:
+
+- train/validation/test CSVs in the built-in XGBoost layout: label first, no header;
+- baseline/baseline.json: per-feature distributions of the training split, which the drift job
+  compares captured inference data against;
+- report/preprocessing.json: rows read, kept and dropped per reason.
+
+Malformed rows (unparseable timestamps, negative or out-of-range durations, missing values) are
+dropped and counted, never fatal. Input that cannot be processed at all (missing required columns,
+no rows left) is rejected with a clear message and exit code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import logging
+import os
+import sys
+import warnings
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import numpy as np
+import pandas as pd
+
+LOG = logging.getLogger("preprocess")
+
+LABEL = "duration"
+NUMERIC_FEATURES = ["trip_distance", "pickup_hour", "pickup_weekday"]
+CATEGORICAL_FEATURES = ["PULocationID", "DOLocationID"]
+FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
+REQUIRED_COLUMNS = ["PULocationID", "DOLocationID", "trip_distance"]
+TIMESTAMP_PREFIXES = ["tpep", "lpep"]
+
+BASELINE_SCHEMA_VERSION = 1
+NUMERIC_BINS = 10
+TOP_CATEGORIES = 50
+
+
+class InputRejected(Exception):
+    """The input as a whole cannot be processed; the message says why and what to do."""
+
+
+@dataclass
+class Options:
+    min_duration_minutes: float = 1.0
+    max_duration_minutes: float = 60.0
+    max_trip_distance: float = 100.0
+    validation_fraction: float = 0.15
+    test_fraction: float = 0.15
+    seed: int = 42
+
+
+@dataclass
+class Report:
+    rows_read: int = 0
+    rows_kept: int = 0
+    dropped: Dict[str, int] = field(default_factory=dict)
+    splits: Dict[str, int] = field(default_factory=dict)
+
+    def drop(self, reason: str, count: int) -> None:
+        if count:
+            self.dropped[reason] = self.dropped.get(reason, 0) + int(count)
+
+
+def timestamp_columns(columns: List[str]) -> tuple:
+    """The pickup and dropoff column names for yellow (tpep) or green (lpep) trip records."""
+    for prefix in TIMESTAMP_PREFIXES:
+        pickup, dropoff = f"{prefix}_pickup_datetime", f"{prefix}_dropoff_datetime"
+        if pickup in columns and dropoff in columns:
+            return pickup, dropoff
+    raise InputRejected(
+        "missing pickup/dropoff timestamps: expected tpep_pickup_datetime and tpep_dropoff_datetime "
+        "(yellow taxi) or lpep_pickup_datetime and lpep_dropoff_datetime (green taxi); "
+        f"found columns {sorted(columns)}"
+    )
+
+
+def parse_timestamps(values: pd.Series) -> pd.Series:
+    """TLC's `YYYY-MM-DD HH:MM:SS` first (fast, exact), then any other date format; else NaT."""
+    parsed = pd.to_datetime(values, format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    rest = parsed.isna() & values.notna()
+    if rest.any():
+        with warnings.catch_warnings():
+            # Per-element fallback parsing warns about the missing format; that is the point here.
+            warnings.simplefilter("ignore")
+            parsed[rest] = pd.to_datetime(values[rest], errors="coerce")
+    return parsed
+
+
+def clean(raw: pd.DataFrame, options: Options, report: Report) -> pd.DataFrame:
+    """Derives the duration and features; drops malformed and outlier rows, counting each reason."""
+    report.rows_read += len(raw)
+    missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
+    if missing:
+        raise InputRejected(
+            f"missing required columns {missing}: TLC trip records need {REQUIRED_COLUMNS} "
+            "plus pickup/dropoff timestamps"
+        )
+    pickup_col, dropoff_col = timestamp_columns(list(raw.columns))
+
+    df = pd.DataFrame(
+        {
+            "pickup": parse_timestamps(raw[pickup_col]),
+            "dropoff": parse_timestamps(raw[dropoff_col]),
+            "PULocationID": pd.to_numeric(raw["PULocationID"], errors="coerce"),
+            "DOLocationID": pd.to_numeric(raw["DOLocationID"], errors="coerce"),
+            "trip_distance": pd.to_numeric(raw["trip_distance"], errors="coerce"),
+        }
+    )
+
+    bad_time = df["pickup"].isna() | df["dropoff"].isna()
+    report.drop("unparseable_timestamp", bad_time.sum())
+    df = df[~bad_time]
+
+    bad_values = df[["PULocationID", "DOLocationID", "trip_distance"]].isna().any(axis=1)
+    report.drop("missing_or_non_numeric_value", bad_values.sum())
+    df = df[~bad_values]
+
+    df[LABEL] = (df["dropoff"] - df["pickup"]).dt.total_seconds() / 60.0
+    negative = df[LABEL] < 0
+    report.drop("negative_duration", negative.sum())
+    df = df[~negative]
+
+    out_of_range = (df[LABEL] < options.min_duration_minutes) | (df[LABEL] > options.max_duration_minutes)
+    report.drop("duration_out_of_range", out_of_range.sum())
+    df = df[~out_of_range]
+
+    bad_distance = (df["trip_distance"] < 0) | (df["trip_distance"] > options.max_trip_distance)
+    report.drop("trip_distance_out_of_range", bad_distance.sum())
+    df = df[~bad_distance]
+
+    df["pickup_hour"] = df["pickup"].dt.hour
+    df["pickup_weekday"] = df["pickup"].dt.weekday
+    df["PULocationID"] = df["PULocationID"].astype(int)
+    df["DOLocationID"] = df["DOLocationID"].astype(int)
+    return df[[LABEL] + FEATURES].reset_index(drop=True)
+
+
+def split(df: pd.DataFrame, options: Options) -> Dict[str, pd.DataFrame]:
+    """A seeded random train/validation/test split."""
+    order = np.random.RandomState(options.seed).permutation(len(df))
+    n_test = int(round(len(df) * options.test_fraction))
+    n_validation = int(round(len(df) * options.validation_fraction))
+    test_idx = order[:n_test]
+    validation_idx = order[n_test : n_test + n_validation]
+    train_idx = order[n_test + n_validation :]
+    return {
+        "train": df.iloc[train_idx].reset_index(drop=True),
+        "validation": df.iloc[validation_idx].reset_index(drop=True),
+        "test": df.iloc[test_idx].reset_index(drop=True),
+    }
+
+
+def baseline(train: pd.DataFrame) -> dict:
+    """Per-feature distributions of the training data.
+
+    Numeric features: decile bin edges of the training data (open-ended first and last bins, so
+    every later value falls in a bin) and the share of rows per bin. Categorical features: the
+    share of the most frequent categories, the rest pooled as `__other__`.
+    """
+    features = {}
+    for name in NUMERIC_FEATURES:
+        values = train[name].astype(float).to_numpy()
+        inner = np.unique(np.quantile(values, np.linspace(0, 1, NUMERIC_BINS + 1))[1:-1])
+        edges = [-np.inf] + inner.tolist() + [np.inf]
+        counts, _ = np.histogram(values, bins=edges)
+        features[name] = {
+            "type": "numeric",
+            # JSON has no infinity: the open ends are written as null.
+            "bin_edges": [None if np.isinf(e) else float(e) for e in edges],
+            "proportions": (counts / counts.sum()).tolist(),
+            "mean": float(values.mean()),
+            "std": float(values.std()),
+        }
+    for name in CATEGORICAL_FEATURES:
+        shares = train[name].astype(str).value_counts(normalize=True)
+        top = shares.iloc[:TOP_CATEGORIES]
+        features[name] = {
+            "type": "categorical",
+            "proportions": {str(k): float(v) for k, v in top.items()},
+            "other": float(max(0.0, 1.0 - top.sum())),
+        }
+    return {"schema_version": BASELINE_SCHEMA_VERSION, "rows": int(len(train)), "label": LABEL, "features": features}
+
+
+def read_input(path: str) -> pd.DataFrame:
+    """One file, or every .csv/.csv.gz file of a directory (SageMaker processing inputs are directories)."""
+    files = [path] if os.path.isfile(path) else sorted(
+        glob.glob(os.path.join(path, "*.csv")) + glob.glob(os.path.join(path, "*.csv.gz"))
+    )
+    if not files:
+        raise InputRejected(f"no .csv or .csv.gz files found at {path}; export the trip records as CSV")
+    # As text first: malformed values are then dropped per row by the cleaning, not fatal at parse time.
+    frames = [pd.read_csv(f, dtype=str) for f in files]
+    return pd.concat(frames, ignore_index=True)
+
+
+def run(input_path: str, output_dir: str, options: Optional[Options] = None) -> Report:
+    options = options or Options()
+    report = Report()
+    df = clean(read_input(input_path), options, report)
+    if len(df) < 3:
+        raise InputRejected(
+            f"only {len(df)} usable rows remain after cleaning {report.rows_read} "
+            f"(dropped: {report.dropped}); provide more data or check the input's format"
+        )
+    report.rows_kept = len(df)
+    parts = split(df, options)
+    for name, part in parts.items():
+        os.makedirs(os.path.join(output_dir, name), exist_ok=True)
+        part.to_csv(os.path.join(output_dir, name, f"{name}.csv"), header=False, index=False)
+        report.splits[name] = len(part)
+    write_json(os.path.join(output_dir, "baseline", "baseline.json"), baseline(parts["train"]))
+    write_json(os.path.join(output_dir, "report", "preprocessing.json"), report.__dict__)
+    LOG.info("kept %d of %d rows; dropped %s", report.rows_kept, report.rows_read, report.dropped)
+    return report
+
+
+def write_json(path: str, body: dict) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(body, f, indent=2, sort_keys=True)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--input", default="/opt/ml/processing/input")
+    parser.add_argument("--output", default="/opt/ml/processing/output")
+    parser.add_argument("--min-duration-minutes", type=float, default=Options.min_duration_minutes)
+    parser.add_argument("--max-duration-minutes", type=float, default=Options.max_duration_minutes)
+    parser.add_argument("--seed", type=int, default=Options.seed)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    options = Options(
+        min_duration_minutes=args.min_duration_minutes,
+        max_duration_minutes=args.max_duration_minutes,
+        seed=args.seed,
+    )
+    try:
+        run(args.input, args.output, options)
+    except InputRejected as rejected:
+        LOG.error("input rejected: %s", rejected)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
