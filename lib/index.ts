@@ -6,6 +6,7 @@ export * from './workspace/workspace';
 export * from './delivery/delivery-pipeline';
 export * from './delivery/github-oidc-deploy-role';
 export * from './monitoring/platform-monitoring';
+export * from './registry/model-registry';
 export * from './training/builtin-algorithm-image';
 export * from './tiers/level0-tier';
 export * from './tiers/level1-tier';

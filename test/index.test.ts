@@ -11,6 +11,8 @@ describe('public API', () => {
       'DeliverySource',
       'GitHubOidcDeployRole',
       'PlatformMonitoring',
+      'ModelRegistry',
+      'BuiltInAlgorithmImage',
       'Level0Tier',
       'Level1Tier',
       'PlatformStack',

@@ -1,0 +1,226 @@
+import { ArnFormat, IResource, Names, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import { Construct } from 'constructs';
+import { ProblemCollector } from '../private/errors';
+
+/** The EventBridge detail type of model package changes (detail fields are PascalCase). */
+export const MODEL_PACKAGE_STATE_CHANGE = 'SageMaker Model Package State Change';
+
+/** A model registry: one SageMaker model package group. */
+export interface IModelRegistry extends IResource {
+  /** @attribute */
+  readonly modelPackageGroupName: string;
+  /** @attribute */
+  readonly modelPackageGroupArn: string;
+
+  /** Grants reading the group and its model packages. */
+  grantRead(grantee: iam.IGrantable): iam.Grant;
+  /** Grants registering new model package versions in the group. */
+  grantRegister(grantee: iam.IGrantable): iam.Grant;
+  /** Grants changing the approval status of the group's model packages. */
+  grantApprove(grantee: iam.IGrantable): iam.Grant;
+  /** A rule for every state change of the group's model packages. */
+  onStateChange(id: string, options?: events.OnEventOptions): events.Rule;
+  /** A rule for model packages of the group that become Approved. */
+  onApproved(id: string, options?: events.OnEventOptions): events.Rule;
+}
+
+/** Props of a ModelRegistry. */
+export interface ModelRegistryProps {
+  /**
+   * The model package group's name. It is the group's identity: changing it replaces the group and
+   * orphans its versions, so leave it unset unless you adopt an existing naming scheme.
+   *
+   * @default - derived from the construct path, lower case (SageMaker lower-cases package ARNs)
+   */
+  readonly modelPackageGroupName?: string;
+
+  /**
+   * A description of the group.
+   *
+   * @default - none
+   */
+  readonly description?: string;
+
+  /**
+   * Accounts (for example those of the other environments) that may read the group and its
+   * packages, through the group's resource policy.
+   *
+   * @default - none
+   */
+  readonly crossAccountReadAccounts?: string[];
+
+  /**
+   * What happens to the group, and with it the registered versions' record, when it leaves the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+const NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+const ACCOUNT = /^\d{12}$/;
+const READ_ACTIONS = [
+  'sagemaker:DescribeModelPackageGroup',
+  'sagemaker:DescribeModelPackage',
+  'sagemaker:ListModelPackages',
+];
+
+abstract class ModelRegistryBase extends Resource implements IModelRegistry {
+  public abstract readonly modelPackageGroupName: string;
+  public abstract readonly modelPackageGroupArn: string;
+
+  /** ARN pattern of the group's model package versions. */
+  protected get modelPackagesArn(): string {
+    return Stack.of(this).formatArn({
+      service: 'sagemaker',
+      resource: 'model-package',
+      resourceName: `${this.modelPackageGroupName}/*`,
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+  }
+
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: READ_ACTIONS,
+      resourceArns: [this.modelPackageGroupArn, this.modelPackagesArn],
+    });
+  }
+
+  public grantRegister(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackageGroup'],
+      resourceArns: [this.modelPackageGroupArn, this.modelPackagesArn],
+    });
+  }
+
+  public grantApprove(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:UpdateModelPackage', 'sagemaker:DescribeModelPackage'],
+      resourceArns: [this.modelPackagesArn],
+    });
+  }
+
+  public onStateChange(id: string, options: events.OnEventOptions = {}): events.Rule {
+    return this.rule(id, options, {});
+  }
+
+  public onApproved(id: string, options: events.OnEventOptions = {}): events.Rule {
+    return this.rule(id, options, { ModelApprovalStatus: ['Approved'] });
+  }
+
+  private rule(id: string, options: events.OnEventOptions, detail: Record<string, unknown>): events.Rule {
+    const rule = new events.Rule(this, id, {
+      description: options.description,
+      ruleName: options.ruleName,
+      crossStackScope: options.crossStackScope,
+      eventPattern: {
+        ...options.eventPattern,
+        source: ['aws.sagemaker'],
+        detailType: [MODEL_PACKAGE_STATE_CHANGE],
+        // Model package events use PascalCase detail fields (pipeline events use camelCase).
+        detail: {
+          ...options.eventPattern?.detail,
+          ModelPackageGroupName: [this.modelPackageGroupName],
+          ...detail,
+        },
+      },
+    });
+    if (options.target) {
+      rule.addTarget(options.target);
+    }
+    return rule;
+  }
+}
+
+/**
+ * The platform's model registry (maturity level 2, capability `model-registry`): a SageMaker model
+ * package group, retained by default, with typed grants and EventBridge rules for its packages'
+ * state changes, and an optional read policy for other accounts.
+ */
+export class ModelRegistry extends ModelRegistryBase {
+  /** Imports a model package group by name. */
+  public static fromModelPackageGroupName(scope: Construct, id: string, name: string): IModelRegistry {
+    class Import extends ModelRegistryBase {
+      public readonly modelPackageGroupName = name;
+      public readonly modelPackageGroupArn = Stack.of(scope).formatArn({
+        service: 'sagemaker',
+        resource: 'model-package-group',
+        resourceName: name,
+      });
+    }
+    return new Import(scope, id);
+  }
+
+  public readonly modelPackageGroupName: string;
+  public readonly modelPackageGroupArn: string;
+  public readonly group: sagemaker.CfnModelPackageGroup;
+
+  constructor(scope: Construct, id: string, props: ModelRegistryProps = {}) {
+    super(scope, id);
+    validateProps(this, props);
+    const name =
+      props.modelPackageGroupName ??
+      Names.uniqueResourceName(this, {
+        maxLength: 63,
+        separator: '-',
+        allowedSpecialCharacters: '-',
+      }).toLowerCase();
+
+    this.group = new sagemaker.CfnModelPackageGroup(this, 'Resource', {
+      modelPackageGroupName: name,
+      modelPackageGroupDescription: props.description,
+    });
+    this.group.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);
+    // The literal name, not the attribute: package ARNs and event patterns are built from it.
+    this.modelPackageGroupName = name;
+    this.modelPackageGroupArn = this.group.attrModelPackageGroupArn;
+
+    const accounts = props.crossAccountReadAccounts ?? [];
+    if (accounts.length > 0) {
+      const stack = Stack.of(this);
+      this.group.modelPackageGroupPolicy = {
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'CrossAccountRead',
+            Effect: 'Allow',
+            Principal: { AWS: accounts.map((a) => `arn:${stack.partition}:iam::${a}:root`) },
+            Action: READ_ACTIONS,
+            Resource: [
+              stack.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: name }),
+              this.modelPackagesArn,
+            ],
+          },
+        ],
+      };
+    }
+  }
+}
+
+function validateProps(scope: Construct, props: ModelRegistryProps): void {
+  const problems = new ProblemCollector(`ModelRegistry '${scope.node.path}'`);
+  const name = props.modelPackageGroupName;
+  if (name !== undefined && !Token.isUnresolved(name) && !NAME.test(name)) {
+    problems.add(
+      'modelPackageGroupName',
+      name,
+      'use 1-63 letters, digits and hyphens, starting with a letter or digit',
+    );
+  }
+  for (const account of props.crossAccountReadAccounts ?? []) {
+    if (!Token.isUnresolved(account) && !ACCOUNT.test(account)) {
+      problems.add('crossAccountReadAccounts', account, 'use 12-digit AWS account ids');
+    }
+  }
+  const removal = props.removalPolicy ?? RemovalPolicy.RETAIN;
+  if (removal !== RemovalPolicy.RETAIN && removal !== RemovalPolicy.DESTROY) {
+    problems.add('removalPolicy', removal, 'use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY');
+  }
+  problems.throwIfAny();
+}
