@@ -7,6 +7,7 @@ export * from './delivery/delivery-pipeline';
 export * from './delivery/github-oidc-deploy-role';
 export * from './monitoring/platform-monitoring';
 export * from './registry/model-registry';
+export * from './tracking/experiment-tracking';
 export * from './training/builtin-algorithm-image';
 export * from './tiers/level0-tier';
 export * from './tiers/level1-tier';

@@ -12,6 +12,8 @@ describe('public API', () => {
       'GitHubOidcDeployRole',
       'PlatformMonitoring',
       'ModelRegistry',
+      'ExperimentTracking',
+      'TrackingBackend',
       'BuiltInAlgorithmImage',
       'Level0Tier',
       'Level1Tier',

@@ -22,10 +22,12 @@ export class ArtifactStorePrefix {
   public static readonly CAPTURE = new ArtifactStorePrefix('capture/');
   /** Evaluation, baseline and monitoring reports. */
   public static readonly REPORTS = new ArtifactStorePrefix('reports/');
+  /** Experiment tracking (MLflow) artifacts. */
+  public static readonly EXPERIMENTS = new ArtifactStorePrefix('experiments/');
 
   /** Every documented prefix. */
   public static all(): ArtifactStorePrefix[] {
-    return [this.DATA, this.MODELS, this.PIPELINES, this.CAPTURE, this.REPORTS];
+    return [this.DATA, this.MODELS, this.PIPELINES, this.CAPTURE, this.REPORTS, this.EXPERIMENTS];
   }
 
   private constructor(

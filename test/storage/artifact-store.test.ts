@@ -211,13 +211,14 @@ describe('ArtifactStore prefixes and metrics', () => {
   const { stack, store } = storeStack();
   const bucketId = stack.getLogicalId(store.bucket.node.defaultChild as s3.CfnBucket);
 
-  test('documents five prefixes, each a folder', () => {
+  test('documents six prefixes, each a folder', () => {
     expect(ArtifactStorePrefix.all().map((p) => p.prefix)).toEqual([
       'data/',
       'models/',
       'pipelines/',
       'capture/',
       'reports/',
+      'experiments/',
     ]);
     expect(ArtifactStorePrefix.DATA.keyPattern).toBe('data/*');
   });

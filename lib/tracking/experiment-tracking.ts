@@ -1,0 +1,166 @@
+import { Names, RemovalPolicy, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import { Construct } from 'constructs';
+import { ProblemCollector } from '../private/errors';
+import { acknowledgeWildcards } from '../private/nag-acknowledgements';
+import { ArtifactStorePrefix, IArtifactStore } from '../storage/artifact-store';
+
+/** Which managed MLflow runs the experiment tracking. */
+export class TrackingBackend {
+  /**
+   * A serverless SageMaker MLflow App: no instance to size or keep running, so nothing bills per
+   * hour while nobody logs. The default.
+   */
+  public static readonly MLFLOW_APP = new TrackingBackend('app');
+
+  /**
+   * A SageMaker MLflow tracking server of the given size. It runs, and bills per hour, whether or
+   * not anyone logs; the maturity report lists it among the always-on resources.
+   */
+  public static trackingServer(size: 'Small' | 'Medium' | 'Large' = 'Small'): TrackingBackend {
+    return new TrackingBackend('server', size);
+  }
+
+  private constructor(
+    /** @internal */
+    public readonly _kind: 'app' | 'server',
+    /** @internal */
+    public readonly _size?: string,
+  ) {}
+}
+
+/** Props of ExperimentTracking. */
+export interface ExperimentTrackingProps {
+  /** Where MLflow stores run artifacts: the store's `experiments/` prefix. */
+  readonly artifactStore: IArtifactStore;
+
+  /**
+   * The managed MLflow flavour.
+   *
+   * @default TrackingBackend.MLFLOW_APP
+   */
+  readonly backend?: TrackingBackend;
+
+  /**
+   * Register models logged to MLflow in the SageMaker model registry automatically.
+   *
+   * @default false
+   */
+  readonly automaticModelRegistration?: boolean;
+
+  /**
+   * The app's or server's name (required by SageMaker; changing it replaces the tracking and its
+   * experiment metadata).
+   *
+   * @default - derived from the construct path, stable across deployments
+   */
+  readonly name?: string;
+
+  /**
+   * What happens to the tracking app or server, and its experiment metadata, when it leaves the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+const NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$/;
+
+/**
+ * Experiment tracking (maturity level 2, capability `experiment-tracking`): SageMaker managed
+ * MLflow with its artifacts in the artifact store. Steps and notebooks get `trackingArn` as their
+ * MLflow tracking URI (with the sagemaker-mlflow plugin) and `grantLogging` for access.
+ */
+export class ExperimentTracking extends Construct {
+  /** The ARN to use as MLFLOW_TRACKING_URI. @attribute */
+  public readonly trackingArn: string;
+  /** The role MLflow uses to read and write its artifacts. */
+  public readonly role: iam.Role;
+  /** The underlying resource: an MLflow App or a tracking server. */
+  public readonly resource: sagemaker.CfnMlflowApp | sagemaker.CfnMlflowTrackingServer;
+
+  constructor(scope: Construct, id: string, props: ExperimentTrackingProps) {
+    super(scope, id);
+    const problems = new ProblemCollector(`ExperimentTracking '${this.node.path}'`);
+    if (props.name !== undefined && !Token.isUnresolved(props.name) && !NAME.test(props.name)) {
+      problems.add('name', props.name, 'use letters, digits and hyphens, starting with a letter or digit');
+    }
+    const removal = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    if (removal !== RemovalPolicy.RETAIN && removal !== RemovalPolicy.DESTROY) {
+      problems.add('removalPolicy', removal, 'use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY');
+    }
+    problems.throwIfAny();
+
+    const name =
+      props.name ??
+      Names.uniqueResourceName(this, { maxLength: 63, separator: '-', allowedSpecialCharacters: '-' });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+      description: `MLflow artifact access of ${name}`,
+    });
+    // Only the experiments prefix, not the whole bucket that AWS's examples grant.
+    props.artifactStore.grantReadWrite(this.role, ArtifactStorePrefix.EXPERIMENTS.keyPattern);
+    const artifactStoreUri = props.artifactStore.s3UrlFor(ArtifactStorePrefix.EXPERIMENTS);
+    const backend = props.backend ?? TrackingBackend.MLFLOW_APP;
+
+    if (backend._kind === 'app') {
+      const app = new sagemaker.CfnMlflowApp(this, 'Resource', {
+        name,
+        artifactStoreUri,
+        roleArn: this.role.roleArn,
+        modelRegistrationMode: props.automaticModelRegistration
+          ? 'AutoModelRegistrationEnabled'
+          : 'AutoModelRegistrationDisabled',
+      });
+      this.trackingArn = app.attrArn;
+      this.resource = app;
+    } else {
+      const server = new sagemaker.CfnMlflowTrackingServer(this, 'Resource', {
+        trackingServerName: name,
+        trackingServerSize: backend._size,
+        artifactStoreUri,
+        roleArn: this.role.roleArn,
+        automaticModelRegistration: props.automaticModelRegistration ?? false,
+      });
+      this.trackingArn = server.attrTrackingServerArn;
+      this.resource = server;
+    }
+    this.resource.applyRemovalPolicy(removal);
+    // MLflow writes artifacts as soon as it starts, so the role's policy must exist first; the role
+    // itself is already a dependency through its ARN.
+    const policy = this.role.node.tryFindChild('DefaultPolicy');
+    if (policy) {
+      this.resource.node.addDependency(policy);
+    }
+  }
+
+  /**
+   * Grants logging runs, metrics, parameters and models to this tracking, and reading them.
+   * MLflow's REST API maps to dozens of `sagemaker-mlflow:` actions, so the grant is the whole
+   * service prefix, on this one tracking resource.
+   */
+  public grantLogging(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker-mlflow:*'],
+      resourceArns: [this.trackingArn],
+    });
+    const principal = grantee.grantPrincipal as unknown as Construct;
+    if (principal && 'node' in principal) {
+      acknowledgeWildcards(
+        principal,
+        grant.principalStatements,
+        'MLflow clients call dozens of sagemaker-mlflow actions through the MLflow REST API; the grant is limited ' +
+          'to this single tracking app or server.',
+      );
+    }
+    return grant;
+  }
+
+  /** The stack-unique name, for messages. */
+  public get name(): string {
+    const r = this.resource;
+    return r instanceof sagemaker.CfnMlflowApp ? r.name : r.trackingServerName;
+  }
+}
