@@ -1,4 +1,4 @@
-import { App, CfnOutput, Stack } from 'aws-cdk-lib';
+import { App, CfnOutput, CfnWaitConditionHandle, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { MlopsValidationError } from '../../lib/private/errors';
 import { BuiltInAlgorithmImage } from '../../lib/training/builtin-algorithm-image';
@@ -75,6 +75,7 @@ describe('BuiltInAlgorithmImage', () => {
   test('an environment-agnostic stack looks the account up at deploy time and rejects unsupported regions', () => {
     // GIVEN two images used in one environment-agnostic stack
     const stack = new Stack(new App(), 'Agnostic');
+    new CfnWaitConditionHandle(stack, 'AnyResource');
     new CfnOutput(stack, 'Xgb', { value: XGBOOST.imageUri(stack) });
     new CfnOutput(stack, 'Sk', { value: SKLEARN.imageUri(stack) });
     const template = Template.fromStack(stack).toJSON();
