@@ -9,6 +9,7 @@ export * from './monitoring/platform-monitoring';
 export * from './registry/model-registry';
 export * from './tracking/experiment-tracking';
 export * from './training/builtin-algorithm-image';
+export * from './training/pipeline-definition';
 export * from './tiers/level0-tier';
 export * from './tiers/level1-tier';
 export * from './platform/platform-stack';

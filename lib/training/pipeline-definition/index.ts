@@ -1,0 +1,3 @@
+export * from './expressions';
+export * from './steps';
+export * from './definition';

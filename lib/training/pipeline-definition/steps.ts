@@ -1,0 +1,303 @@
+import {
+  JsonGet,
+  ParameterReference,
+  PipelineValue,
+  PipelineValueType,
+  StepPropertyReference,
+  renderValue,
+} from './expressions';
+
+/** A pipeline parameter: its name, type and default. */
+export class PipelineParameter {
+  public static string(name: string, defaultValue?: string): PipelineParameter {
+    return new PipelineParameter(name, 'String', defaultValue);
+  }
+  public static integer(name: string, defaultValue?: number): PipelineParameter {
+    return new PipelineParameter(name, 'Integer', defaultValue);
+  }
+  public static float(name: string, defaultValue?: number): PipelineParameter {
+    return new PipelineParameter(name, 'Float', defaultValue);
+  }
+  public static boolean(name: string, defaultValue?: boolean): PipelineParameter {
+    return new PipelineParameter(name, 'Boolean', defaultValue);
+  }
+
+  private constructor(
+    public readonly name: string,
+    public readonly type: Exclude<PipelineValueType, 'Unknown'>,
+    public readonly defaultValue?: string | number | boolean,
+  ) {}
+
+  /** The parameter's value at run time. */
+  public get ref(): ParameterReference {
+    return new ParameterReference(this.name, this.type);
+  }
+
+  public render(): unknown {
+    return {
+      Name: this.name,
+      Type: this.type,
+      ...(this.defaultValue !== undefined ? { DefaultValue: this.defaultValue } : {}),
+    };
+  }
+}
+
+/** The step types this model renders, as the definition names them. */
+export type PipelineStepType = 'Processing' | 'Training' | 'Condition' | 'RegisterModel' | 'Fail';
+
+/**
+ * The properties a step exposes, by first path segment, as SageMaker documents them for each step
+ * type (the Describe* response of the job the step runs). A reference to any other root is a
+ * mistake that would only fail at run time.
+ */
+export const STEP_PROPERTY_ROOTS: Record<PipelineStepType, readonly string[]> = {
+  Processing: [
+    'ProcessingJobName',
+    'ProcessingJobArn',
+    'ProcessingJobStatus',
+    'ProcessingOutputConfig',
+    'ProcessingInputs',
+    'ExitMessage',
+  ],
+  Training: [
+    'TrainingJobName',
+    'TrainingJobArn',
+    'TrainingJobStatus',
+    'ModelArtifacts',
+    'FinalMetricDataList',
+    'HyperParameters',
+    'OutputDataConfig',
+  ],
+  Condition: ['Outcome'],
+  RegisterModel: ['ModelPackageArn', 'ModelPackageName', 'ModelPackageVersion', 'ModelApprovalStatus'],
+  Fail: [],
+};
+
+/** Common options of every step. */
+export interface PipelineStepOptions {
+  /** Steps that must finish first, beyond those this step's values already refer to. */
+  readonly dependsOn?: PipelineStep[];
+  /** A display name. */
+  readonly displayName?: string;
+  /** A description. */
+  readonly description?: string;
+}
+
+/** A step of a pipeline definition. */
+export abstract class PipelineStep {
+  public abstract readonly type: PipelineStepType;
+
+  protected constructor(
+    public readonly name: string,
+    protected readonly options: PipelineStepOptions = {},
+  ) {}
+
+  /** A property of this step's job, e.g. `ModelArtifacts.S3ModelArtifacts`, for later steps. */
+  public property(path: string, valueType: PipelineValueType = 'Unknown'): StepPropertyReference {
+    return new StepPropertyReference(this.name, path, valueType);
+  }
+
+  /** The step's Arguments, as a value tree that may hold expressions. */
+  public abstract arguments(): PipelineValue;
+
+  /** Steps nested in this one (a condition's branches). */
+  public children(): PipelineStep[] {
+    return [];
+  }
+
+  /** Property files this step declares. */
+  public propertyFileNames(): string[] {
+    return [];
+  }
+
+  /** Names of the steps this one explicitly depends on. */
+  public get dependsOn(): string[] {
+    return (this.options.dependsOn ?? []).map((s) => s.name);
+  }
+
+  /** The step as definition JSON (PascalCase keys). */
+  public render(): Record<string, unknown> {
+    return {
+      Name: this.name,
+      Type: this.type,
+      ...(this.options.displayName ? { DisplayName: this.options.displayName } : {}),
+      ...(this.options.description ? { Description: this.options.description } : {}),
+      ...(this.dependsOn.length > 0 ? { DependsOn: this.dependsOn } : {}),
+      Arguments: renderValue(this.arguments()),
+      ...this.extraFields(),
+    };
+  }
+
+  protected extraFields(): Record<string, unknown> {
+    return {};
+  }
+}
+
+/** A JSON file a processing step writes to one of its outputs, readable with JsonGet. */
+export interface PropertyFile {
+  /** The name JsonGet refers to. */
+  readonly name: string;
+  /** The processing output that holds the file. */
+  readonly outputName: string;
+  /** The file's path within that output. */
+  readonly path: string;
+}
+
+/** Props of a ProcessingStep. */
+export interface ProcessingStepProps extends PipelineStepOptions {
+  /** The CreateProcessingJob request (PascalCase), values may be expressions. */
+  readonly arguments: { [key: string]: PipelineValue };
+  /** JSON files the step writes, for JsonGet. */
+  readonly propertyFiles?: PropertyFile[];
+}
+
+/** A processing job step (e.g. preprocess, evaluate). */
+export class ProcessingStep extends PipelineStep {
+  public readonly type = 'Processing' as const;
+  private readonly props: ProcessingStepProps;
+
+  constructor(name: string, props: ProcessingStepProps) {
+    super(name, props);
+    this.props = props;
+  }
+
+  public arguments(): PipelineValue {
+    return this.props.arguments;
+  }
+
+  public override propertyFileNames(): string[] {
+    return (this.props.propertyFiles ?? []).map((f) => f.name);
+  }
+
+  /** A value read from one of this step's property files. */
+  public jsonGet(propertyFile: string, path: string, valueType: PipelineValueType = 'Float'): JsonGet {
+    return new JsonGet(this.name, propertyFile, path, valueType);
+  }
+
+  protected override extraFields(): Record<string, unknown> {
+    const files = this.props.propertyFiles ?? [];
+    return files.length === 0
+      ? {}
+      : {
+          PropertyFiles: files.map((f) => ({
+            PropertyFileName: f.name,
+            OutputName: f.outputName,
+            FilePath: f.path,
+          })),
+        };
+  }
+}
+
+/** Props of a TrainingStep. */
+export interface TrainingStepProps extends PipelineStepOptions {
+  /** The CreateTrainingJob request (PascalCase), values may be expressions. */
+  readonly arguments: { [key: string]: PipelineValue };
+}
+
+/** A training job step. */
+export class TrainingStep extends PipelineStep {
+  public readonly type = 'Training' as const;
+  constructor(
+    name: string,
+    private readonly props: TrainingStepProps,
+  ) {
+    super(name, props);
+  }
+  public arguments(): PipelineValue {
+    return this.props.arguments;
+  }
+  /** The S3 URI of the trained model artifacts. */
+  public get modelArtifacts(): StepPropertyReference {
+    return this.property('ModelArtifacts.S3ModelArtifacts', 'String');
+  }
+}
+
+/** Props of a RegisterModelStep. */
+export interface RegisterModelStepProps extends PipelineStepOptions {
+  /** The CreateModelPackage request (PascalCase), values may be expressions. */
+  readonly arguments: { [key: string]: PipelineValue };
+}
+
+/** Registers a model package version in a model package group. */
+export class RegisterModelStep extends PipelineStep {
+  public readonly type = 'RegisterModel' as const;
+  constructor(
+    name: string,
+    private readonly props: RegisterModelStepProps,
+  ) {
+    super(name, props);
+  }
+  public arguments(): PipelineValue {
+    return this.props.arguments;
+  }
+}
+
+/** Stops the execution with an error message. */
+export class FailStep extends PipelineStep {
+  public readonly type = 'Fail' as const;
+  constructor(
+    name: string,
+    private readonly errorMessage: string | PipelineValue,
+    options: PipelineStepOptions = {},
+  ) {
+    super(name, options);
+  }
+  public arguments(): PipelineValue {
+    return { ErrorMessage: this.errorMessage };
+  }
+}
+
+/** The comparisons a condition step supports. */
+export type ComparisonType =
+  'Equals' | 'NotEquals' | 'GreaterThan' | 'GreaterThanOrEqualTo' | 'LessThan' | 'LessThanOrEqualTo';
+
+/** One comparison of a condition step. */
+export interface PipelineCondition {
+  readonly type: ComparisonType;
+  readonly left: PipelineValue;
+  readonly right: PipelineValue;
+}
+
+/** Props of a ConditionStep. */
+export interface ConditionStepProps extends PipelineStepOptions {
+  /** All must hold for the if-branch. */
+  readonly conditions: PipelineCondition[];
+  /** Steps run when the conditions hold. */
+  readonly ifSteps: PipelineStep[];
+  /** Steps run otherwise. */
+  readonly elseSteps?: PipelineStep[];
+}
+
+/** Branches on comparisons, e.g. "RMSE below the threshold". */
+export class ConditionStep extends PipelineStep {
+  public readonly type = 'Condition' as const;
+  constructor(
+    name: string,
+    public readonly props: ConditionStepProps,
+  ) {
+    super(name, props);
+  }
+  public arguments(): PipelineValue {
+    return {
+      Conditions: this.props.conditions.map((c) => ({
+        Type: c.type,
+        LeftValue: c.left,
+        RightValue: c.right,
+      })),
+    };
+  }
+  public override children(): PipelineStep[] {
+    return [...this.props.ifSteps, ...(this.props.elseSteps ?? [])];
+  }
+  public override render(): Record<string, unknown> {
+    const base = super.render();
+    return {
+      ...base,
+      Arguments: {
+        ...(base.Arguments as object),
+        IfSteps: this.props.ifSteps.map((s) => s.render()),
+        ElseSteps: (this.props.elseSteps ?? []).map((s) => s.render()),
+      },
+    };
+  }
+}
