@@ -10,6 +10,7 @@ export * from './registry/model-registry';
 export * from './tracking/experiment-tracking';
 export * from './training/builtin-algorithm-image';
 export * from './training/pipeline-definition';
+export * from './training/training-pipeline';
 export * from './tiers/level0-tier';
 export * from './tiers/level1-tier';
 export * from './platform/platform-stack';

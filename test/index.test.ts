@@ -14,6 +14,7 @@ describe('public API', () => {
       'ModelRegistry',
       'ExperimentTracking',
       'PipelineDefinition',
+      'TrainingPipeline',
       'PipelineParameter',
       'ProcessingStep',
       'ConditionStep',

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
+import { acknowledgeGrantWildcards } from '../private/nag-acknowledgements';
 
 /** The EventBridge detail type of model package changes (detail fields are PascalCase). */
 export const MODEL_PACKAGE_STATE_CHANGE = 'SageMaker Model Package State Change';
@@ -83,27 +84,47 @@ abstract class ModelRegistryBase extends Resource implements IModelRegistry {
   }
 
   public grantRead(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
+    return this.acknowledged(
       grantee,
-      actions: READ_ACTIONS,
-      resourceArns: [this.modelPackageGroupArn, this.modelPackagesArn],
-    });
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: READ_ACTIONS,
+        resourceArns: [this.modelPackageGroupArn, this.modelPackagesArn],
+      }),
+    );
   }
 
   public grantRegister(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
+    return this.acknowledged(
       grantee,
-      actions: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackageGroup'],
-      resourceArns: [this.modelPackageGroupArn, this.modelPackagesArn],
-    });
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['sagemaker:CreateModelPackage', 'sagemaker:DescribeModelPackageGroup'],
+        resourceArns: [this.modelPackageGroupArn, this.modelPackagesArn],
+      }),
+    );
   }
 
   public grantApprove(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
+    return this.acknowledged(
       grantee,
-      actions: ['sagemaker:UpdateModelPackage', 'sagemaker:DescribeModelPackage'],
-      resourceArns: [this.modelPackagesArn],
-    });
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['sagemaker:UpdateModelPackage', 'sagemaker:DescribeModelPackage'],
+        resourceArns: [this.modelPackagesArn],
+      }),
+    );
+  }
+
+  /** Versions get numbers at run time, so grants name the group's versions with a wildcard. */
+  private acknowledged(grantee: iam.IGrantable, grant: iam.Grant): iam.Grant {
+    acknowledgeGrantWildcards(
+      grantee,
+      grant,
+      'Model package versions are numbered by SageMaker at registration; the grant is limited to the versions ' +
+        'of this one model package group.',
+    );
+    return grant;
   }
 
   public onStateChange(id: string, options: events.OnEventOptions = {}): events.Rule {
