@@ -1,3 +1,5 @@
+import { Token } from 'aws-cdk-lib';
+
 /**
  * The error every construct and config parser of this library throws for input it cannot accept.
  *
@@ -29,6 +31,16 @@ export class ProblemCollector {
   /** Records a problem: `prop` is the prop or key, `value` what was given, `fix` what to do. */
   public add(prop: string, value: unknown, fix: string): void {
     this.problems.push(`${prop} ${describeValue(value)} is invalid: ${fix}`);
+  }
+
+  /**
+   * Records a problem when `value` is given, is not a token, and does not match `pattern`: the
+   * common check of optional names that SageMaker or IAM constrain.
+   */
+  public checkPattern(prop: string, value: string | undefined, pattern: RegExp, fix: string): void {
+    if (value !== undefined && !Token.isUnresolved(value) && !pattern.test(value)) {
+      this.add(prop, value, fix);
+    }
   }
 
   /** Records a problem that is not about one value. */

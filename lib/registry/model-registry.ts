@@ -226,14 +226,12 @@ export class ModelRegistry extends ModelRegistryBase {
 
 function validateProps(scope: Construct, props: ModelRegistryProps): void {
   const problems = new ProblemCollector(`ModelRegistry '${scope.node.path}'`);
-  const name = props.modelPackageGroupName;
-  if (name !== undefined && !Token.isUnresolved(name) && !NAME.test(name)) {
-    problems.add(
-      'modelPackageGroupName',
-      name,
-      'use 1-63 letters, digits and hyphens, starting with a letter or digit',
-    );
-  }
+  problems.checkPattern(
+    'modelPackageGroupName',
+    props.modelPackageGroupName,
+    NAME,
+    'use 1-63 letters, digits and hyphens, starting with a letter or digit',
+  );
   for (const account of props.crossAccountReadAccounts ?? []) {
     if (!Token.isUnresolved(account) && !ACCOUNT.test(account)) {
       problems.add('crossAccountReadAccounts', account, 'use 12-digit AWS account ids');

@@ -1,4 +1,4 @@
-import { Names, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Names, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
@@ -83,9 +83,12 @@ export class ExperimentTracking extends Construct {
   constructor(scope: Construct, id: string, props: ExperimentTrackingProps) {
     super(scope, id);
     const problems = new ProblemCollector(`ExperimentTracking '${this.node.path}'`);
-    if (props.name !== undefined && !Token.isUnresolved(props.name) && !NAME.test(props.name)) {
-      problems.add('name', props.name, 'use letters, digits and hyphens, starting with a letter or digit');
-    }
+    problems.checkPattern(
+      'name',
+      props.name,
+      NAME,
+      'use letters, digits and hyphens, starting with a letter or digit',
+    );
     const removal = props.removalPolicy ?? RemovalPolicy.RETAIN;
     if (removal !== RemovalPolicy.RETAIN && removal !== RemovalPolicy.DESTROY) {
       problems.add('removalPolicy', removal, 'use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY');

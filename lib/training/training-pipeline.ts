@@ -1,4 +1,4 @@
-import { ArnFormat, Names, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Names, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -62,17 +62,12 @@ export class TrainingPipeline extends Construct {
   constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
     super(scope, id);
     const problems = new ProblemCollector(`TrainingPipeline '${this.node.path}'`);
-    if (
-      props.pipelineName !== undefined &&
-      !Token.isUnresolved(props.pipelineName) &&
-      !NAME.test(props.pipelineName)
-    ) {
-      problems.add(
-        'pipelineName',
-        props.pipelineName,
-        'use letters, digits and hyphens, starting with a letter or digit',
-      );
-    }
+    problems.checkPattern(
+      'pipelineName',
+      props.pipelineName,
+      NAME,
+      'use letters, digits and hyphens, starting with a letter or digit',
+    );
     if (props.triggerOnNewData && !(props.artifactStore.bucket.node.defaultChild instanceof s3.CfnBucket)) {
       problems.add(
         'triggerOnNewData',

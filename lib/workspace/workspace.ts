@@ -335,17 +335,12 @@ function validateProps(scope: Construct, props: WorkspaceProps): void {
       );
     }
   }
-  if (
-    props.domainName !== undefined &&
-    !Token.isUnresolved(props.domainName) &&
-    !NAME_PATTERN.test(props.domainName)
-  ) {
-    problems.add(
-      'domainName',
-      props.domainName,
-      'use 1-63 letters, digits and hyphens, starting with a letter or digit',
-    );
-  }
+  problems.checkPattern(
+    'domainName',
+    props.domainName,
+    NAME_PATTERN,
+    'use 1-63 letters, digits and hyphens, starting with a letter or digit',
+  );
   const names = props.userProfiles ?? [];
   names.forEach((n) => checkProfileName(problems, 'userProfiles', n));
   const duplicates = names.filter((n, i) => names.indexOf(n) !== i);
