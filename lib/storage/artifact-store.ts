@@ -1,11 +1,11 @@
-import { Duration, IResource, RemovalPolicy, Resource, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, IResource, RemovalPolicy, Resource, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
-import { acknowledgeGrantWildcards, acknowledgeWildcards } from '../private/nag-acknowledgements';
+import { acknowledgeGrantWildcards } from '../private/nag-acknowledgements';
 
 /**
  * The documented top-level prefixes of an artifact store. Every tier reads and writes under these,
@@ -35,7 +35,7 @@ export class ArtifactStorePrefix {
     public readonly prefix: string,
   ) {}
 
-  /** The key pattern matching every object under this prefix, for grants. */
+  /** The key pattern matching every object under this prefix, for grants: e.g. `data/*`. */
   public get keyPattern(): string {
     return `${this.prefix}*`;
   }
@@ -49,23 +49,29 @@ export class ArtifactStorePrefix {
 export interface IArtifactStore extends IResource {
   /** The bucket holding the artifacts. */
   readonly bucket: s3.IBucket;
-  /** The key encrypting the bucket, when it uses a customer-managed key. */
+  /** The key encrypting the bucket, when it uses a customer-managed key that is known here. */
   readonly encryptionKey?: kms.IKey;
+  /** The bucket receiving the store's server access logs, when known here. */
+  readonly accessLogsBucket?: s3.IBucket;
   /** @attribute */
   readonly bucketName: string;
   /** @attribute */
   readonly bucketArn: string;
 
-  /** Grants reading objects (and decrypting them) under `objectsKeyPattern`. */
+  /** Grants reading objects under `objectsKeyPattern`, and decrypting them with the store's key. */
   grantRead(grantee: iam.IGrantable, objectsKeyPattern?: string): iam.Grant;
-  /** Grants writing objects (and encrypting them) under `objectsKeyPattern`. */
+  /** Grants writing and deleting objects under `objectsKeyPattern`, and encrypting with the store's key. */
   grantWrite(grantee: iam.IGrantable, objectsKeyPattern?: string): iam.Grant;
-  /** Grants reading and writing objects under `objectsKeyPattern`, with the key permissions. */
+  /** Grants reading, writing and deleting objects under `objectsKeyPattern`, with the key permissions. */
   grantReadWrite(grantee: iam.IGrantable, objectsKeyPattern?: string): iam.Grant;
-  /** `s3://bucket/prefix[key]`. */
+  /** `s3://bucket/prefix/key`; `prefix` is a folder (a missing trailing slash is added). */
   s3UrlFor(prefix: ArtifactStorePrefix | string, key?: string): string;
-  /** The ARN of the objects matching `prefix` followed by `pattern`. */
+  /** The ARN of the objects matching `pattern` inside the folder `prefix`. */
   arnForObjects(prefix: ArtifactStorePrefix | string, pattern?: string): string;
+  /** The size of the bucket's Standard storage, from S3's daily storage metrics. */
+  metricBucketSizeBytes(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** The number of objects in the bucket, from S3's daily storage metrics. */
+  metricNumberOfObjects(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 }
 
 /** Attributes of an existing artifact store. */
@@ -75,7 +81,7 @@ export interface ArtifactStoreAttributes {
   /**
    * The key that encrypts the bucket, so that grants include it.
    *
-   * @default - the bucket's own key, if it has one
+   * @default - the bucket's own key, if it has one; otherwise grants carry no KMS permissions
    */
   readonly encryptionKey?: kms.IKey;
 }
@@ -83,15 +89,24 @@ export interface ArtifactStoreAttributes {
 /** Props of an ArtifactStore. */
 export interface ArtifactStoreProps {
   /**
-   * The key that encrypts the bucket.
+   * The key that encrypts the bucket. A given key is used as is: the store neither rotates it nor
+   * applies `removalPolicy` to it.
    *
-   * @default - a new customer-managed key with yearly rotation
+   * @default - a new customer-managed key with automatic yearly rotation
    */
   readonly encryptionKey?: kms.IKey;
 
   /**
-   * What happens to the buckets and the created key when they leave the stack.
-   * Only RETAIN and DESTROY apply to buckets.
+   * An alias for the key the store creates, e.g. `alias/mlops-artifacts`. Not allowed with
+   * `encryptionKey`. An alias is a physical name, unique per account and region.
+   *
+   * @default - no alias
+   */
+  readonly encryptionKeyAlias?: string;
+
+  /**
+   * What happens to both buckets and the created key when they leave the stack or the stack is
+   * deleted. Only RETAIN and DESTROY apply to buckets.
    *
    * @default RemovalPolicy.RETAIN
    */
@@ -99,14 +114,14 @@ export interface ArtifactStoreProps {
 
   /**
    * Empty the buckets when the stack deletes them. Requires `removalPolicy: RemovalPolicy.DESTROY`,
-   * and deploys a custom resource that deletes every object version.
+   * and deploys aws-cdk-lib's custom resource that deletes every object version.
    *
    * @default false
    */
   readonly autoDeleteObjects?: boolean;
 
   /**
-   * How long a noncurrent object version is kept before it expires.
+   * How long a noncurrent (overwritten or deleted) object version is kept before it expires.
    *
    * @default Duration.days(90)
    */
@@ -120,11 +135,19 @@ export interface ArtifactStoreProps {
   readonly abortIncompleteMultipartUploadAfter?: Duration;
 
   /**
-   * The bucket that receives the server access logs.
+   * The bucket that receives the server access logs. It must not use SSE-KMS: S3 server access
+   * logging cannot deliver to such buckets.
    *
    * @default - a new bucket with S3-managed encryption, TLS-only, expiring logs after `accessLogsRetention`
    */
   readonly serverAccessLogsBucket?: s3.IBucket;
+
+  /**
+   * The key prefix of the server access logs in the log bucket.
+   *
+   * @default 'artifact-store/'
+   */
+  readonly serverAccessLogsPrefix?: string;
 
   /**
    * How long server access logs are kept in the created log bucket. Not allowed with
@@ -135,9 +158,23 @@ export interface ArtifactStoreProps {
   readonly accessLogsRetention?: Duration;
 }
 
+/**
+ * The KMS actions aws-cdk-lib's bucket grants add on the bucket's key, in the same order, so that
+ * repeating them through the key yields the identical statement (which IAM rendering deduplicates)
+ * and the returned Grant reports them.
+ */
+const KEY_READ_ACTIONS = ['kms:Decrypt', 'kms:DescribeKey'];
+const KEY_WRITE_ACTIONS = ['kms:Encrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Decrypt'];
+const KEY_READ_WRITE_ACTIONS = [...new Set([...KEY_READ_ACTIONS, ...KEY_WRITE_ACTIONS])];
+
+const GRANT_REASON =
+  'Artifact store grant: the wildcards are the standard aws-cdk-lib S3 and KMS action groups, limited ' +
+  'to the objects of this one bucket under the granted key pattern and to the store key.';
+
 abstract class ArtifactStoreBase extends Resource implements IArtifactStore {
   public abstract readonly bucket: s3.IBucket;
   public abstract readonly encryptionKey?: kms.IKey;
+  public abstract readonly accessLogsBucket?: s3.IBucket;
 
   public get bucketName(): string {
     return this.bucket.bucketName;
@@ -147,132 +184,44 @@ abstract class ArtifactStoreBase extends Resource implements IArtifactStore {
     return this.bucket.bucketArn;
   }
 
-  // The bucket's grants include the KMS permissions whenever the bucket knows its key, which both
-  // the created store and `fromArtifactStoreAttributes` ensure.
   public grantRead(grantee: iam.IGrantable, objectsKeyPattern: string = '*'): iam.Grant {
-    return acknowledged(this, grantee, this.bucket.grantRead(grantee, objectsKeyPattern));
+    return this.withKey(grantee, this.bucket.grantRead(grantee, objectsKeyPattern), KEY_READ_ACTIONS);
   }
 
   public grantWrite(grantee: iam.IGrantable, objectsKeyPattern: string = '*'): iam.Grant {
-    return acknowledged(this, grantee, this.bucket.grantWrite(grantee, objectsKeyPattern));
+    return this.withKey(grantee, this.bucket.grantWrite(grantee, objectsKeyPattern), KEY_WRITE_ACTIONS);
   }
 
   public grantReadWrite(grantee: iam.IGrantable, objectsKeyPattern: string = '*'): iam.Grant {
-    return acknowledged(this, grantee, this.bucket.grantReadWrite(grantee, objectsKeyPattern));
+    return this.withKey(
+      grantee,
+      this.bucket.grantReadWrite(grantee, objectsKeyPattern),
+      KEY_READ_WRITE_ACTIONS,
+    );
   }
 
   public s3UrlFor(prefix: ArtifactStorePrefix | string, key: string = ''): string {
-    return this.bucket.s3UrlForObject(`${prefix}${key}`);
+    return this.bucket.s3UrlForObject(`${asFolder(prefix)}${key}`);
   }
 
   public arnForObjects(prefix: ArtifactStorePrefix | string, pattern: string = '*'): string {
-    return this.bucket.arnForObjects(`${prefix}${pattern}`);
-  }
-}
-
-/**
- * The platform's artifact store (maturity level 0): an encrypted, versioned S3 bucket for data,
- * models, pipeline outputs, endpoint capture and reports.
- *
- * The bucket is KMS-encrypted (bucket keys on), versioned, private, TLS-only, logs server access to
- * a separate bucket, and expires noncurrent versions and incomplete uploads. It is retained when
- * removed from the stack unless `removalPolicy` is DESTROY.
- */
-export class ArtifactStore extends ArtifactStoreBase {
-  /** Imports a store by bucket name. Its grants carry no KMS permissions: use the attributes importer for a KMS-encrypted bucket. */
-  public static fromBucketName(scope: Construct, id: string, bucketName: string): IArtifactStore {
-    return ArtifactStore.fromArtifactStoreAttributes(scope, id, {
-      bucket: s3.Bucket.fromBucketName(scope, `${id}Bucket`, bucketName),
-    });
-  }
-
-  /** Imports an existing store; pass its key so that grants include the KMS permissions. */
-  public static fromArtifactStoreAttributes(
-    scope: Construct,
-    id: string,
-    attrs: ArtifactStoreAttributes,
-  ): IArtifactStore {
-    const key = attrs.encryptionKey ?? attrs.bucket.encryptionKey;
-    // Re-import when a key is given: an imported IBucket's grants only include the key it was built with.
-    const bucket =
-      attrs.encryptionKey && attrs.bucket.encryptionKey !== attrs.encryptionKey
-        ? s3.Bucket.fromBucketAttributes(scope, `${id}Bucket`, {
-            bucketArn: attrs.bucket.bucketArn,
-            bucketName: attrs.bucket.bucketName,
-            encryptionKey: attrs.encryptionKey,
-          })
-        : attrs.bucket;
-    class Import extends ArtifactStoreBase {
-      public readonly bucket = bucket;
-      public readonly encryptionKey = key;
-    }
-    return new Import(scope, id);
-  }
-
-  public readonly bucket: s3.IBucket;
-  public readonly encryptionKey: kms.IKey;
-  /** The bucket receiving server access logs. */
-  public readonly accessLogsBucket: s3.IBucket;
-
-  constructor(scope: Construct, id: string, props: ArtifactStoreProps = {}) {
-    super(scope, id);
-    validateProps(this, props);
-
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const autoDeleteObjects = props.autoDeleteObjects ?? false;
-
-    this.encryptionKey =
-      props.encryptionKey ??
-      new kms.Key(this, 'Key', {
-        description: `Encrypts the MLOps artifact store ${this.node.path}`,
-        enableKeyRotation: true,
-        removalPolicy,
-      });
-
-    this.accessLogsBucket = props.serverAccessLogsBucket ?? this.createAccessLogsBucket(props, removalPolicy);
-
-    this.bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: this.encryptionKey,
-      bucketKeyEnabled: true,
-      versioned: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      serverAccessLogsBucket: this.accessLogsBucket,
-      serverAccessLogsPrefix: 'artifact-store/',
-      lifecycleRules: [
-        {
-          id: 'expire-noncurrent-versions',
-          noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(90),
-        },
-        {
-          id: 'abort-incomplete-uploads',
-          abortIncompleteMultipartUploadAfter: props.abortIncompleteMultipartUploadAfter ?? Duration.days(7),
-        },
-      ],
-      removalPolicy,
-      autoDeleteObjects,
-    });
-
-    if (autoDeleteObjects) {
-      acknowledgeAutoDeleteProvider(this);
-    }
+    return this.bucket.arnForObjects(`${asFolder(prefix)}${pattern}`);
   }
 
   /**
-   * The size of the bucket's Standard storage, from S3's free daily storage metrics.
+   * The size in bytes of the bucket's Standard storage class (current and noncurrent versions),
+   * from S3's free daily storage metrics.
    *
-   * @default - average over 1 day
+   * @default - AWS/S3 BucketSizeBytes, StorageType StandardStorage, Average over 1 day
    */
   public metricBucketSizeBytes(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.storageMetric('BucketSizeBytes', 'StandardStorage', props);
   }
 
   /**
-   * The number of objects (all versions, all storage classes), from S3's free daily storage metrics.
+   * The number of objects (every version, every storage class), from S3's free daily storage metrics.
    *
-   * @default - average over 1 day
+   * @default - AWS/S3 NumberOfObjects, StorageType AllStorageTypes, Average over 1 day
    */
   public metricNumberOfObjects(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.storageMetric('NumberOfObjects', 'AllStorageTypes', props);
@@ -287,10 +236,119 @@ export class ArtifactStore extends ArtifactStoreBase {
       namespace: 'AWS/S3',
       metricName,
       dimensionsMap: { BucketName: this.bucket.bucketName, StorageType: storageType },
-      // S3 publishes storage metrics once a day; a shorter period would show gaps.
+      // S3 publishes storage metrics once a day; a shorter period would only show gaps.
       period: Duration.days(1),
       statistic: cloudwatch.Stats.AVERAGE,
       ...props,
+    });
+  }
+
+  /**
+   * The bucket's grant already adds the key permissions (the bucket knows its key), but its return
+   * value leaves them out. Granting the same actions on the key again yields the identical statement,
+   * rendered once, and lets the returned Grant report the whole permission set.
+   */
+  private withKey(grantee: iam.IGrantable, bucketGrant: iam.Grant, keyActions: string[]): iam.Grant {
+    const grant = this.encryptionKey
+      ? bucketGrant.combine(this.encryptionKey.grant(grantee, ...keyActions))
+      : bucketGrant;
+    acknowledgeGrantWildcards(grantee, grant, GRANT_REASON);
+    return grant;
+  }
+}
+
+/**
+ * The platform's artifact store (maturity level 0): an encrypted, versioned S3 bucket for data,
+ * models, pipeline outputs, endpoint capture and reports.
+ *
+ * The bucket is KMS-encrypted (bucket keys on), versioned, private, TLS-only, logs server access to
+ * a separate bucket, and expires noncurrent versions and incomplete uploads. Both buckets and the
+ * created key are retained when removed from the stack unless `removalPolicy` is DESTROY.
+ */
+export class ArtifactStore extends ArtifactStoreBase {
+  /**
+   * Imports a store by bucket name. Its grants carry no KMS permissions: use
+   * `fromArtifactStoreAttributes` with the key for a bucket encrypted with a customer-managed key.
+   */
+  public static fromBucketName(scope: Construct, id: string, bucketName: string): IArtifactStore {
+    return new ImportedArtifactStore(scope, id, (store) =>
+      s3.Bucket.fromBucketName(store, 'Bucket', bucketName),
+    );
+  }
+
+  /** Imports an existing store; pass its key (or a bucket that knows it) so that grants include it. */
+  public static fromArtifactStoreAttributes(
+    scope: Construct,
+    id: string,
+    attrs: ArtifactStoreAttributes,
+  ): IArtifactStore {
+    return new ImportedArtifactStore(
+      scope,
+      id,
+      (store) =>
+        // An IBucket's grants only include the key it was built with: give it the stated key.
+        attrs.encryptionKey && attrs.bucket.encryptionKey !== attrs.encryptionKey
+          ? s3.Bucket.fromBucketAttributes(store, 'Bucket', {
+              bucketArn: attrs.bucket.bucketArn,
+              bucketName: attrs.bucket.bucketName,
+              encryptionKey: attrs.encryptionKey,
+              account: attrs.bucket.env.account,
+              region: attrs.bucket.env.region,
+            })
+          : attrs.bucket,
+      // The store lives where its bucket does, which decides whether grants are cross-account.
+      attrs.bucket.env,
+    );
+  }
+
+  public readonly bucket: s3.IBucket;
+  /** The key encrypting the bucket: the created one, or `props.encryptionKey`. */
+  public readonly encryptionKey: kms.IKey;
+  /** The bucket receiving server access logs: the created one, or `props.serverAccessLogsBucket`. */
+  public readonly accessLogsBucket: s3.IBucket;
+
+  constructor(scope: Construct, id: string, props: ArtifactStoreProps = {}) {
+    super(scope, id);
+    validateProps(this, props);
+
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const autoDeleteObjects = props.autoDeleteObjects ?? false;
+
+    this.encryptionKey =
+      props.encryptionKey ??
+      new kms.Key(this, 'Key', {
+        description: `Encrypts the MLOps artifact store ${this.node.path}`,
+        enableKeyRotation: true,
+        alias: props.encryptionKeyAlias,
+        // Same as the bucket: a retained bucket is unreadable without its key.
+        removalPolicy,
+      });
+
+    this.accessLogsBucket = props.serverAccessLogsBucket ?? this.createAccessLogsBucket(props, removalPolicy);
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.encryptionKey,
+      // One data key per bucket instead of one KMS call per object: fewer requests, lower cost.
+      bucketKeyEnabled: true,
+      versioned: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: props.serverAccessLogsPrefix ?? 'artifact-store/',
+      lifecycleRules: [
+        {
+          id: 'expire-noncurrent-versions',
+          noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? Duration.days(90),
+        },
+        {
+          id: 'abort-incomplete-uploads',
+          abortIncompleteMultipartUploadAfter: props.abortIncompleteMultipartUploadAfter ?? Duration.days(7),
+        },
+      ],
+      removalPolicy,
+      autoDeleteObjects,
     });
   }
 
@@ -311,37 +369,36 @@ export class ArtifactStore extends ArtifactStoreBase {
     Validations.of(logs).acknowledge({
       id: 'AwsSolutions-S1',
       reason:
-        'This bucket is the destination of the artifact store access logs; logging it to itself would ' +
-        'loop and logging it elsewhere would only move the question.',
+        'This bucket is the server access log destination of the artifact store. Logging it to itself ' +
+        'would log every log delivery in a loop, and logging it to a further bucket only moves the same ' +
+        'finding there. It holds logs only, is private, TLS-only and written by the S3 logging service.',
     });
     return logs;
   }
 }
 
-/**
- * The grants' wildcards are aws-cdk-lib's action groups (s3:GetObject*, kms:GenerateDataKey*) on
- * objects of this one bucket under the requested key pattern: the narrowest form of the grant.
- */
-function acknowledged(store: ArtifactStoreBase, grantee: iam.IGrantable, grant: iam.Grant): iam.Grant {
-  const reason =
-    'Artifact store grant: the wildcards are the standard S3 and KMS action groups, limited to the ' +
-    'objects of this one bucket under the granted key pattern and to its key.';
-  acknowledgeGrantWildcards(grantee, grant, reason);
-  // The key's part of the grant is added by the bucket through the key's own grant methods, so it
-  // is not among the bucket grant's statements: acknowledge aws-cdk-lib's KMS action groups here.
-  if (store.encryptionKey) {
-    acknowledgeWildcards(
-      grantee.grantPrincipal as unknown as Construct,
-      [
-        new iam.PolicyStatement({
-          actions: ['kms:ReEncrypt*', 'kms:GenerateDataKey*'],
-          resources: [store.encryptionKey.keyArn],
-        }),
-      ],
-      reason,
-    );
+/** A store imported by name or attributes; `bucketOf` builds its bucket inside the import's scope. */
+class ImportedArtifactStore extends ArtifactStoreBase {
+  public readonly bucket: s3.IBucket;
+  public readonly encryptionKey?: kms.IKey;
+  public readonly accessLogsBucket?: s3.IBucket = undefined;
+
+  constructor(
+    scope: Construct,
+    id: string,
+    bucketOf: (store: Construct) => s3.IBucket,
+    env?: { account: string; region: string },
+  ) {
+    super(scope, id, { account: env?.account, region: env?.region });
+    this.bucket = bucketOf(this);
+    this.encryptionKey = this.bucket.encryptionKey;
   }
-  return grant;
+}
+
+/** A prefix as a folder: with a trailing slash, unless it is empty (the bucket root) or a token. */
+function asFolder(prefix: ArtifactStorePrefix | string): string {
+  const value = prefix.toString();
+  return value === '' || value.endsWith('/') || Token.isUnresolved(value) ? value : `${value}/`;
 }
 
 function validateProps(scope: Construct, props: ArtifactStoreProps): void {
@@ -351,7 +408,7 @@ function validateProps(scope: Construct, props: ArtifactStoreProps): void {
     problems.add(
       'removalPolicy',
       removalPolicy,
-      'S3 buckets support only RemovalPolicy.RETAIN or RemovalPolicy.DESTROY',
+      'S3 buckets have no snapshots; use RemovalPolicy.RETAIN (keep the data) or RemovalPolicy.DESTROY',
     );
   }
   if (props.autoDeleteObjects && removalPolicy !== RemovalPolicy.DESTROY) {
@@ -362,50 +419,40 @@ function validateProps(scope: Construct, props: ArtifactStoreProps): void {
         'set both, or leave autoDeleteObjects unset',
     );
   }
-  checkAtLeastOneDay(problems, 'noncurrentVersionExpiration', props.noncurrentVersionExpiration);
-  checkAtLeastOneDay(
-    problems,
-    'abortIncompleteMultipartUploadAfter',
-    props.abortIncompleteMultipartUploadAfter,
-  );
-  checkAtLeastOneDay(problems, 'accessLogsRetention', props.accessLogsRetention);
+  if (props.encryptionKeyAlias !== undefined && props.encryptionKey) {
+    problems.add(
+      'encryptionKeyAlias',
+      props.encryptionKeyAlias,
+      'it names only the key the store creates; alias your encryptionKey where it is defined, or leave ' +
+        'encryptionKeyAlias unset',
+    );
+  }
+  checkWholeDays(problems, 'noncurrentVersionExpiration', props.noncurrentVersionExpiration);
+  checkWholeDays(problems, 'abortIncompleteMultipartUploadAfter', props.abortIncompleteMultipartUploadAfter);
+  checkWholeDays(problems, 'accessLogsRetention', props.accessLogsRetention);
   if (props.accessLogsRetention && props.serverAccessLogsBucket) {
     problems.add(
       'accessLogsRetention',
-      props.accessLogsRetention.toHumanString(),
-      'it applies only to the log bucket the store creates; set the lifecycle on your serverAccessLogsBucket instead',
+      describeDuration(props.accessLogsRetention),
+      'it applies only to the log bucket the store creates; set the lifecycle on your ' +
+        'serverAccessLogsBucket instead, or leave accessLogsRetention unset',
     );
   }
   problems.throwIfAny();
 }
 
-function checkAtLeastOneDay(problems: ProblemCollector, prop: string, value: Duration | undefined): void {
-  if (value === undefined || Token.isUnresolved(value.toSeconds())) {
+/** S3 lifecycle rules count whole days, from one up. Tokens are left to CloudFormation. */
+function checkWholeDays(problems: ProblemCollector, prop: string, value: Duration | undefined): void {
+  if (value === undefined || value.isUnresolved()) {
     return;
   }
-  // S3 lifecycle rules count whole days.
-  if (
-    value.toSeconds() < Duration.days(1).toSeconds() ||
-    value.toSeconds() % Duration.days(1).toSeconds() !== 0
-  ) {
-    problems.add(prop, value.toHumanString(), 'use a whole number of days, at least Duration.days(1)');
+  const seconds = value.toSeconds();
+  const day = Duration.days(1).toSeconds();
+  if (seconds < day || seconds % day !== 0) {
+    problems.add(prop, describeDuration(value), 'use a whole number of days, at least Duration.days(1)');
   }
 }
 
-/**
- * Acknowledges the findings on the auto-delete provider that aws-cdk-lib adds once per stack.
- * It is CDK's own singleton Lambda, so its role and runtime are not ours to change.
- */
-function acknowledgeAutoDeleteProvider(scope: Construct): void {
-  const stack = Stack.of(scope);
-  const provider = stack.node.tryFindChild('Custom::S3AutoDeleteObjectsCustomResourceProvider');
-  if (!provider) {
-    return;
-  }
-  Validations.of(provider).acknowledge({
-    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-    reason:
-      "CDK's auto-delete provider only writes its own logs with the basic execution policy; it runs when a " +
-      'bucket is deleted and is defined by aws-cdk-lib, not this project.',
-  });
+function describeDuration(value: Duration): string {
+  return value.isUnresolved() ? value.toString() : value.toHumanString();
 }
