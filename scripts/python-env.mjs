@@ -4,18 +4,28 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const venv = join(root, '.venv');
 const python = join(venv, 'bin', 'python');
 const requirements = join(root, 'requirements-dev.txt');
 const stamp = join(venv, '.requirements.sha256');
-// Both files count: requirements-dev.txt includes the step code's pins from ml/requirements.txt.
-const wanted = createHash('sha256')
-  .update(readFileSync(requirements))
-  .update(readFileSync(join(root, 'ml', 'requirements.txt')))
-  .digest('hex');
+// requirements-dev.txt and every file it includes with `-r` (the step code's pins in
+// ml/requirements.txt, the emulator's in requirements-emulator.txt) count.
+function requirementFiles(file, seen = new Set()) {
+  if (seen.has(file)) return [];
+  seen.add(file);
+  const includes = readFileSync(file, 'utf8')
+    .split('\n')
+    .map((line) => /^\s*-r\s+(\S+)/.exec(line)?.[1])
+    .filter(Boolean)
+    .map((rel) => join(dirname(file), rel));
+  return [file, ...includes.flatMap((f) => requirementFiles(f, seen))];
+}
+const hash = createHash('sha256');
+for (const file of requirementFiles(requirements)) hash.update(readFileSync(file));
+const wanted = hash.digest('hex');
 
 if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === wanted) {
   process.exit(0);
