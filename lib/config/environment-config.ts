@@ -56,6 +56,30 @@ export interface DeliveryConfig {
   readonly region?: string;
 }
 
+/** How an environment's serving slot serves (level 2 and up). */
+export interface ServingConfig {
+  /** `serverless` (scales to zero) or `realTime` (instances, autoscaling, blue/green). */
+  readonly mode: 'serverless' | 'realTime';
+  /** Real-time: the instance type. */
+  readonly instanceType?: string;
+  /** Real-time: instances kept while a model is released. */
+  readonly minInstances?: number;
+  /** Real-time: the autoscaling maximum. */
+  readonly maxInstances?: number;
+  /** Serverless: memory per invocation, MB. */
+  readonly memorySizeInMb?: number;
+  /** Serverless: concurrent invocations. */
+  readonly maxConcurrency?: number;
+}
+
+/** When an environment's training pipeline runs by itself (level 2 and up). */
+export interface TrainingConfig {
+  /** An EventBridge schedule expression, `rate(...)` or `cron(...)`. */
+  readonly schedule?: string;
+  /** Run when new objects arrive under the artifact store's `data/` prefix. */
+  readonly triggerOnNewData: boolean;
+}
+
 /** One deployment environment of the platform, parsed and validated. */
 export interface EnvironmentConfig {
   /** Name, also the Stage id: lower-case letters, digits and hyphens. */
@@ -76,6 +100,10 @@ export interface EnvironmentConfig {
   readonly manualApproval: boolean;
   /** A GitHub OIDC deploy role for this environment, when configured. */
   readonly githubOidc?: GitHubOidcConfig;
+  /** The serving slot (level 2 and up). Default: serverless. */
+  readonly serving: ServingConfig;
+  /** Training triggers (level 2 and up). Default: none, runs are started by hand. */
+  readonly training: TrainingConfig;
 }
 
 /** The parsed platform config: environments in config order (the promotion order). */
@@ -97,7 +125,20 @@ const ENVIRONMENT_KEYS = [
   'workspace',
   'manualApproval',
   'githubOidc',
+  'serving',
+  'training',
 ] as const;
+const SERVING_KEYS = [
+  'mode',
+  'instanceType',
+  'minInstances',
+  'maxInstances',
+  'memorySizeInMb',
+  'maxConcurrency',
+] as const;
+const SERVING_MODES = ['serverless', 'realTime'] as const;
+const TRAINING_KEYS = ['schedule', 'triggerOnNewData'] as const;
+const SCHEDULE = /^(rate|cron)\(.+\)$/;
 const DELIVERY_KEYS = ['enabled', 'connectionArn', 'repository', 'branch', 'account', 'region'] as const;
 const OIDC_KEYS = ['repository', 'branch', 'gitHubEnvironment', 'providerArn'] as const;
 const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
@@ -398,6 +439,9 @@ const TEXT_KEYS = new Set([
   'githubOidc.branch',
   'githubOidc.gitHubEnvironment',
   'githubOidc.providerArn',
+  'serving.mode',
+  'serving.instanceType',
+  'training.schedule',
   'delivery.connectionArn',
   'delivery.repository',
   'delivery.branch',
@@ -475,6 +519,8 @@ function parseEnvironment(
     fail(`${at}.manualApproval`, manualApproval, 'use true or false');
   }
   const githubOidc = parseGitHubOidc(`${at}.githubOidc`, raw.githubOidc, fail, problems);
+  const serving = parseServing(`${at}.serving`, raw.serving, fail, problems);
+  const training = parseTraining(`${at}.training`, raw.training, fail, problems);
 
   return {
     name,
@@ -485,7 +531,95 @@ function parseEnvironment(
     workspace,
     manualApproval: manualApproval === true,
     githubOidc,
+    serving,
+    training,
   };
+}
+
+function parseServing(
+  at: string,
+  raw: unknown,
+  fail: (k: string, v: unknown, f: string) => void,
+  problems: string[],
+): ServingConfig {
+  const defaults: ServingConfig = { mode: 'serverless' };
+  if (raw === undefined) {
+    return defaults;
+  }
+  if (!isObject(raw)) {
+    fail(at, raw, 'use an object such as {"mode": "realTime", "instanceType": "ml.m5.large"}');
+    return defaults;
+  }
+  for (const key of Object.keys(raw)) {
+    if (!(SERVING_KEYS as readonly string[]).includes(key)) {
+      problems.push(unknownKey(at, key, SERVING_KEYS));
+    }
+  }
+  const mode = raw.mode ?? 'serverless';
+  if (!(SERVING_MODES as readonly unknown[]).includes(mode)) {
+    fail(`${at}.mode`, mode, `use one of ${SERVING_MODES.join(', ')}`);
+  }
+  if (raw.instanceType !== undefined && typeof raw.instanceType !== 'string') {
+    fail(`${at}.instanceType`, raw.instanceType, "use an instance type such as 'ml.m5.large'");
+  }
+  const realTimeOnly = ['instanceType', 'minInstances', 'maxInstances'];
+  const serverlessOnly = ['memorySizeInMb', 'maxConcurrency'];
+  for (const key of ['minInstances', 'maxInstances', 'memorySizeInMb', 'maxConcurrency']) {
+    const value = raw[key];
+    if (value !== undefined && !(typeof value === 'number' && Number.isInteger(value) && value > 0)) {
+      fail(`${at}.${key}`, value, 'use a positive whole number');
+    }
+  }
+  for (const key of mode === 'serverless' ? realTimeOnly : serverlessOnly) {
+    if (raw[key] !== undefined) {
+      fail(
+        `${at}.${key}`,
+        raw[key],
+        `it applies to mode ${mode === 'serverless' ? 'realTime' : 'serverless'} only: remove it or change mode`,
+      );
+    }
+  }
+  return {
+    mode: mode as ServingConfig['mode'],
+    instanceType: raw.instanceType as string | undefined,
+    minInstances: raw.minInstances as number | undefined,
+    maxInstances: raw.maxInstances as number | undefined,
+    memorySizeInMb: raw.memorySizeInMb as number | undefined,
+    maxConcurrency: raw.maxConcurrency as number | undefined,
+  };
+}
+
+function parseTraining(
+  at: string,
+  raw: unknown,
+  fail: (k: string, v: unknown, f: string) => void,
+  problems: string[],
+): TrainingConfig {
+  if (raw === undefined) {
+    return { triggerOnNewData: false };
+  }
+  if (!isObject(raw)) {
+    fail(at, raw, 'use an object such as {"schedule": "rate(7 days)", "triggerOnNewData": true}');
+    return { triggerOnNewData: false };
+  }
+  for (const key of Object.keys(raw)) {
+    if (!(TRAINING_KEYS as readonly string[]).includes(key)) {
+      problems.push(unknownKey(at, key, TRAINING_KEYS));
+    }
+  }
+  const { schedule } = raw;
+  const triggerOnNewData = raw.triggerOnNewData ?? false;
+  if (schedule !== undefined && !(typeof schedule === 'string' && SCHEDULE.test(schedule))) {
+    fail(
+      `${at}.schedule`,
+      schedule,
+      'use an EventBridge schedule expression such as "rate(7 days)" or "cron(0 3 ? * MON *)"',
+    );
+  }
+  if (typeof triggerOnNewData !== 'boolean') {
+    fail(`${at}.triggerOnNewData`, triggerOnNewData, 'use true or false');
+  }
+  return { schedule: schedule as string | undefined, triggerOnNewData: triggerOnNewData === true };
 }
 
 function parseWorkspace(

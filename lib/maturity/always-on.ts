@@ -36,7 +36,8 @@ const CLASSIFIERS: Record<string, Classifier> = {
     return type === 'Gateway' ? undefined : `${type} VPC endpoints bill per hour and AZ`;
   },
   'AWS::ElasticLoadBalancingV2::LoadBalancer': always('load balancers bill per hour'),
-  'AWS::SageMaker::Endpoint': always('real-time endpoint instances bill per hour'),
+  'AWS::SageMaker::Endpoint': (r) =>
+    isServerlessEndpoint(r) ? undefined : 'real-time endpoint instances bill per hour',
   'AWS::SageMaker::NotebookInstance': always('notebook instances bill per hour while in service'),
   'AWS::SageMaker::MlflowTrackingServer': always('MLflow tracking servers bill per hour while running'),
   'AWS::RDS::DBInstance': always('database instances bill per hour'),
@@ -63,6 +64,40 @@ export function findAlwaysOnResources(scope: IConstruct): AlwaysOnResource[] {
     }
   }
   return found;
+}
+
+/**
+ * True when the endpoint's config is a resource of the same stack whose variants are all serverless
+ * without provisioned concurrency: such an endpoint bills per request only.
+ */
+function isServerlessEndpoint(endpoint: CfnResource): boolean {
+  const stack = Stack.of(endpoint);
+  const configName = stack.resolve(
+    (endpoint as unknown as Record<string, unknown>).endpointConfigName,
+  ) as unknown;
+  const ref = JSON.stringify(configName ?? '');
+  const config = stack.node
+    .findAll()
+    .find(
+      (c): c is CfnResource =>
+        CfnResource.isCfnResource(c) &&
+        c.cfnResourceType === 'AWS::SageMaker::EndpointConfig' &&
+        ref.includes(`"${stack.getLogicalId(c)}"`),
+    );
+  if (!config) {
+    return false;
+  }
+  const variants = stack.resolve(
+    (config as unknown as Record<string, unknown>).productionVariants,
+  ) as unknown;
+  return (
+    Array.isArray(variants) &&
+    variants.length > 0 &&
+    variants.every((v) => {
+      const serverless = (v as Record<string, Record<string, unknown> | undefined>).serverlessConfig;
+      return serverless !== undefined && !serverless.provisionedConcurrency;
+    })
+  );
 }
 
 /** Reads a resolved top-level property of an L1 resource, by its camelCase L1 name. */

@@ -38,8 +38,13 @@ export interface EnvironmentMaturity {
   readonly sharedCapabilities: Record<string, string>;
   /** Names of the capabilities still missing for `achievedLevel + 1`; empty at the top level. */
   readonly missingForNextLevel: string[];
-  /** Resources that bill while the environment is idle. */
+  /** Resources that bill while the environment is idle, whatever happens. */
   readonly alwaysOnResources: AlwaysOnResource[];
+  /**
+   * Resources that bill while idle only while their CloudFormation condition holds, e.g. a
+   * real-time serving endpoint once a model has been released.
+   */
+  readonly conditionalAlwaysOnResources: AlwaysOnResource[];
 }
 
 /**
@@ -185,7 +190,10 @@ export class MaturityContract {
     return next > MAX_MATURITY_LEVEL ? [] : this.missingFor(next as MaturityLevel);
   }
 
-  /** Resources under the contract's scope that bill while idle. */
+  /**
+   * Resources under the contract's scope that bill while idle, conditional ones included (see
+   * `AlwaysOnResource.conditional`).
+   */
   public get alwaysOnResources(): AlwaysOnResource[] {
     return findAlwaysOnResources(this.scope);
   }
@@ -201,7 +209,8 @@ export class MaturityContract {
         this.sharedCapabilities.map((s) => [s.capability.name, s.fromEnvironment]),
       ),
       missingForNextLevel: this.missingForNextLevel.map((c) => c.name),
-      alwaysOnResources: this.alwaysOnResources,
+      alwaysOnResources: this.alwaysOnResources.filter((r) => !r.conditional),
+      conditionalAlwaysOnResources: this.alwaysOnResources.filter((r) => r.conditional),
     };
   }
 

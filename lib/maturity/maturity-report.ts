@@ -10,8 +10,11 @@ export const MATURITY_REPORT_MARKDOWN = 'maturity-report.md';
 
 /** The maturity report of an app: one entry per environment contract. */
 export interface MaturityReportDocument {
-  /** Bumped when a field changes meaning or disappears. */
-  readonly schemaVersion: 1;
+  /**
+   * Bumped when a field changes meaning or disappears. 2: `alwaysOnResources` no longer holds
+   * conditional resources; they moved to `conditionalAlwaysOnResources`.
+   */
+  readonly schemaVersion: 2;
   readonly environments: EnvironmentMaturity[];
 }
 
@@ -28,7 +31,7 @@ export class MaturityReport {
   private constructor(public readonly environments: EnvironmentMaturity[]) {}
 
   public toJson(): MaturityReportDocument {
-    return { schemaVersion: 1, environments: this.environments };
+    return { schemaVersion: 2, environments: this.environments };
   }
 
   /** A Markdown document: a summary table, then one section per environment. */
@@ -55,7 +58,13 @@ export class MaturityReport {
         lines.push('- none: this environment costs nothing per hour while idle');
       }
       for (const r of e.alwaysOnResources) {
-        lines.push(`- \`${r.type}\` at \`${r.path}\`: ${r.reason}${r.conditional ? ' (conditional)' : ''}`);
+        lines.push(`- \`${r.type}\` at \`${r.path}\`: ${r.reason}`);
+      }
+      if (e.conditionalAlwaysOnResources.length > 0) {
+        lines.push('', 'Always-on only while their condition holds (e.g. once a model is released):', '');
+        for (const r of e.conditionalAlwaysOnResources) {
+          lines.push(`- \`${r.type}\` at \`${r.path}\`: ${r.reason}`);
+        }
       }
     }
     return lines.join('\n') + '\n';

@@ -6,12 +6,19 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { MaturityLevel } from '../maturity/maturity-level';
 import { Level0Tier } from '../tiers/level0-tier';
 import { Level1Tier } from '../tiers/level1-tier';
+import { Level2Tier } from '../tiers/level2-tier';
+import { ReleasePointer } from '../serving/release-pointer';
+import { ServingMode } from '../serving/serving-slot';
+import * as events from 'aws-cdk-lib/aws-events';
+import { MlopsValidationError } from '../private/errors';
 import { WorkspaceNetworkAccess, WorkspaceProps } from '../workspace/workspace';
 
 /** Props of a PlatformStack. */
 export interface PlatformStackProps extends StackProps {
   /** The environment this stack serves. */
   readonly config: EnvironmentConfig;
+  /** The serving slot's release pointer, in a stack deployed first; required from level 2. */
+  readonly releasePointer?: ReleasePointer;
 }
 
 /**
@@ -21,6 +28,8 @@ export class PlatformStack extends Stack {
   public readonly level0: Level0Tier;
   /** The Level 1 tier, when the environment's level is 1 or more. */
   public readonly level1?: Level1Tier;
+  /** The Level 2 tier, when the environment's level is 2 or more. */
+  public readonly level2?: Level2Tier;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
@@ -51,6 +60,60 @@ export class PlatformStack extends Stack {
         value: this.level1.monitoring.alarmTopic.topicArn,
       });
     }
+
+    if (config.level >= MaturityLevel.AUTOMATED_TRAINING) {
+      const level2 = this.createLevel2(config, props.releasePointer);
+      this.level2 = level2;
+      new CfnOutput(this, 'TrainingPipelineName', {
+        description: `Start a training run: aws sagemaker start-pipeline-execution --pipeline-name <this>`,
+        value: level2.workload.pipeline.pipelineName,
+      });
+      new CfnOutput(this, 'ModelPackageGroupName', {
+        description: 'The model registry: approve a version, then release it with npm run release',
+        value: level2.modelRegistry.modelPackageGroupName,
+      });
+      new CfnOutput(this, 'ServingEndpointName', {
+        description: `The endpoint serving the released model (exists once a model is released to ${config.name})`,
+        value: level2.servingSlot.endpointName,
+      });
+      new CfnOutput(this, 'MlflowTrackingArn', {
+        description: 'MLFLOW_TRACKING_URI for notebooks (with the sagemaker-mlflow plugin)',
+        value: level2.experimentTracking.trackingArn,
+      });
+    }
+  }
+
+  private createLevel2(config: EnvironmentConfig, pointer: ReleasePointer | undefined): Level2Tier {
+    if (!pointer) {
+      throw new MlopsValidationError(`PlatformStack '${this.node.path}'`, [
+        `releasePointer is undefined but environment '${config.name}' is at level ${config.level}: ` +
+          'create a ReleasePointer in a stack deployed before this one and pass it (EnvironmentStage does this)',
+      ]);
+    }
+    const serving = config.serving;
+    return new Level2Tier(this, 'Level2', {
+      artifactStore: this.level0.artifactStore,
+      releasePointer: pointer,
+      removalPolicy: config.removalPolicy,
+      workloadOptions: {
+        schedule: config.training.schedule ? events.Schedule.expression(config.training.schedule) : undefined,
+        triggerOnNewData: config.training.triggerOnNewData,
+      },
+      servingOptions: {
+        endpointName: `mlops-${config.name}`,
+        mode:
+          serving.mode === 'realTime'
+            ? ServingMode.realTime({
+                instanceType: serving.instanceType,
+                minInstances: serving.minInstances,
+                maxInstances: serving.maxInstances,
+              })
+            : ServingMode.serverless({
+                memorySizeInMb: serving.memorySizeInMb,
+                maxConcurrency: serving.maxConcurrency,
+              }),
+      },
+    });
   }
 
   private workspaceOptions(config: EnvironmentConfig): WorkspaceProps {

@@ -9,7 +9,7 @@ const byName = Object.fromEntries(report.environments.map((e) => [e.name, e]));
 
 describe('maturity report of the default app', () => {
   test('lists every environment in config order with the documented fields', () => {
-    expect(report.schemaVersion).toBe(1);
+    expect(report.schemaVersion).toBe(2);
     expect(report.environments.map((e) => e.name)).toEqual(['dev', 'staging', 'prod']);
     for (const env of report.environments) {
       expect(Object.keys(env).sort()).toEqual(
@@ -17,6 +17,7 @@ describe('maturity report of the default app', () => {
           'achievedLevel',
           'alwaysOnResources',
           'capabilities',
+          'conditionalAlwaysOnResources',
           'declaredLevel',
           'missingForNextLevel',
           'name',
@@ -35,16 +36,14 @@ describe('maturity report of the default app', () => {
     }
   });
 
-  test('every environment declares level 1 and shows the level-1 capabilities', () => {
+  test('every environment declares level 2 and shows the capabilities up to level 2', () => {
     for (const env of report.environments) {
-      expect(env.declaredLevel).toBe(1);
-      expect(env.capabilities).toEqual([
-        'artifact-store',
-        'notebook-workspace',
-        'ci-cd',
-        'automated-tests',
-        'ops-metrics',
-      ]);
+      expect(env.declaredLevel).toBe(2);
+      expect([...env.capabilities].sort()).toEqual(
+        [...Capability.requiredAt(0), ...Capability.requiredAt(1), ...Capability.requiredAt(2)]
+          .map((c) => c.name)
+          .sort(),
+      );
     }
   });
 
@@ -55,16 +54,25 @@ describe('maturity report of the default app', () => {
   });
 
   test('names what is missing for the next level', () => {
-    const level2 = Capability.requiredAt(2).map((c) => c.name);
+    const level3 = Capability.requiredAt(3).map((c) => c.name);
     for (const env of report.environments) {
-      expect(env.achievedLevel).toBe(1);
-      expect(env.missingForNextLevel).toEqual(level2);
+      expect(env.achievedLevel).toBe(2);
+      expect(env.missingForNextLevel).toEqual(level3);
     }
   });
 
-  test('no environment has resources that bill while idle', () => {
+  test('no environment has resources that bill while idle before a model is released', () => {
     for (const env of report.environments) {
       expect({ name: env.name, alwaysOn: env.alwaysOnResources }).toEqual({ name: env.name, alwaysOn: [] });
+    }
+  });
+
+  test("dev's serverless slot never bills while idle; the real-time slots of staging and prod do once released", () => {
+    expect(byName.dev.conditionalAlwaysOnResources).toEqual([]);
+    for (const name of ['staging', 'prod']) {
+      expect(byName[name].conditionalAlwaysOnResources.map((r) => [r.type, r.path, r.conditional])).toEqual([
+        ['AWS::SageMaker::Endpoint', `${name}/Platform/Level2/Serving/Endpoint`, true],
+      ]);
     }
   });
 
@@ -72,7 +80,7 @@ describe('maturity report of the default app', () => {
     const markdown = fs.readFileSync(path.join(outdir, 'maturity-report.md'), 'utf8');
     expect(markdown).toMatch(/^# MLOps maturity report/);
     expect(markdown).toContain(
-      '| dev | 1 DevOps, no MLOps | 1 DevOps, no MLOps | training-pipeline, experiment-tracking, model-registry, one-command-deployment | 0 |',
+      '| dev | 2 Automated training | 2 Automated training | release-on-approval, staged-promotion, deployment-guardrails, variant-testing, model-monitoring | 0 |',
     );
     expect(markdown).toContain('- notebook-workspace (provided by dev)');
   });

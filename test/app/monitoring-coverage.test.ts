@@ -37,17 +37,17 @@ describe('every Lambda function and queue in every environment has its alarms', 
   });
 
   test('each environment has a dashboard and a notification topic', () => {
-    for (const stack of environments) {
-      const types = Object.values((stack.template.Resources ?? {}) as Resources).map((r) => r.Type);
+    const names = [...new Set(environments.map((s) => s.environment))];
+    expect(names.sort()).toEqual(['dev', 'prod', 'staging']);
+    for (const env of names) {
+      const types = environments
+        .filter((s) => s.environment === env)
+        .flatMap((s) => Object.values((s.template.Resources ?? {}) as Resources).map((r) => r.Type));
       expect({
-        env: stack.environment,
+        env,
         dashboard: types.includes('AWS::CloudWatch::Dashboard'),
         topic: types.includes('AWS::SNS::Topic'),
-      }).toEqual({
-        env: stack.environment,
-        dashboard: true,
-        topic: true,
-      });
+      }).toEqual({ env, dashboard: true, topic: true });
     }
   });
 });

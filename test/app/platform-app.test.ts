@@ -15,8 +15,8 @@ describe('createPlatformApp', () => {
   test('builds one stage per environment of cdk.json, in config order, with the configured levels', () => {
     const { stages, config } = createPlatformApp(withContext({}));
     expect(stages.map((s) => s.stageName)).toEqual(['dev', 'staging', 'prod']);
-    expect(config.environments.map((e) => e.level)).toEqual([1, 1, 1]);
-    expect(stages.map((s) => s.contract.declaredLevel)).toEqual([1, 1, 1]);
+    expect(config.environments.map((e) => e.level)).toEqual([2, 2, 2]);
+    expect(stages.map((s) => s.contract.declaredLevel)).toEqual([2, 2, 2]);
   });
 
   test('-c mlops:env selects environments', () => {
@@ -110,11 +110,11 @@ describe('createPlatformApp', () => {
   });
 
   test('a declared level the composition does not reach fails synth, listing the missing capabilities', () => {
-    // GIVEN dev declares level 2, but only the tiers up to level 1 exist in it
-    const platform = createPlatformApp(withContext({ 'mlops:env': 'dev', 'mlops:dev:level': '2' }));
+    // GIVEN dev declares level 3, but only the tiers up to level 2 exist in it
+    const platform = createPlatformApp(withContext({ 'mlops:env': 'dev', 'mlops:dev:level': '3' }));
     // THEN synth fails with the environment, both levels, each missing capability and the fix
     expect(() => synthesizePlatform(platform)).toThrow(
-      /\[dev\] Environment 'dev' declares maturity level 2 \(Automated training\) but reaches level 1 \(DevOps, no MLOps\)\. Missing capabilities: training-pipeline \(level 2: .*\), experiment-tracking \(level 2: .*\), model-registry \(level 2: .*\), one-command-deployment \(level 2: .*\)\. Fix: add the tiers that provide them, or lower the declared level to 1\./,
+      /\[dev\] Environment 'dev' declares maturity level 3 \(Automated deployment\) but reaches level 2 \(Automated training\)\. Missing capabilities: release-on-approval \(level 3: .*\), staged-promotion \(level 3: .*\), deployment-guardrails \(level 3: .*\), variant-testing \(level 3: .*\), model-monitoring \(level 3: .*\)\. Fix: add the tiers that provide them, or lower the declared level to 2\./,
     );
   });
 
@@ -123,7 +123,7 @@ describe('createPlatformApp', () => {
       withContext({ 'mlops:env': 'dev', 'mlops:delivery:enabled': 'false' }),
     );
     expect(() => synthesizePlatform(platform)).toThrow(
-      /Environment 'dev' declares maturity level 1 .* but reaches level 0 .*Missing capabilities: ci-cd .*automated-tests /,
+      /Environment 'dev' declares maturity level 2 .* but reaches level 0 .*Missing capabilities: ci-cd .*automated-tests /,
     );
   });
 
@@ -136,7 +136,7 @@ describe('createPlatformApp', () => {
       }),
     );
     expect(platform.delivery).toBeUndefined();
-    expect(platform.stages[0].contract.achievedLevel).toBe(1);
+    expect(platform.stages[0].contract.achievedLevel).toBe(2);
     expect(platform.stages[0].platform.level1?.gitHubDeployRole?.subject).toBe(
       'repo:octo-org/ml-platform:ref:refs/heads/main',
     );

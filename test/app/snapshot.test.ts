@@ -9,8 +9,11 @@ describe('snapshots of every environment', () => {
     expect(stacks.map((s) => `${s.environment}/${s.stackName}`).sort()).toEqual([
       '(platform)/Delivery',
       'dev/dev-Platform',
+      'dev/dev-Release',
       'prod/prod-Platform',
+      'prod/prod-Release',
       'staging/staging-Platform',
+      'staging/staging-Release',
     ]);
   });
 

@@ -23,6 +23,8 @@ describe('parsePlatformConfig', () => {
         region: undefined,
         removalPolicy: RemovalPolicy.RETAIN,
         workspace: { enabled: true, userProfiles: [] },
+        serving: { mode: 'serverless' },
+        training: { triggerOnNewData: false },
       },
       {
         manualApproval: true,
@@ -33,6 +35,8 @@ describe('parsePlatformConfig', () => {
         region: undefined,
         removalPolicy: RemovalPolicy.RETAIN,
         workspace: { enabled: false, userProfiles: [] },
+        serving: { mode: 'serverless' },
+        training: { triggerOnNewData: false },
       },
     ]);
   });
@@ -59,6 +63,8 @@ describe('parsePlatformConfig', () => {
             networkAccess: 'VpcOnly',
             idleTimeoutMinutes: 120,
           },
+          serving: { mode: 'realTime', instanceType: 'ml.c5.xlarge', minInstances: 2, maxInstances: 6 },
+          training: { schedule: 'rate(7 days)', triggerOnNewData: true },
         },
       }),
     ).environments;
@@ -83,7 +89,42 @@ describe('parsePlatformConfig', () => {
         networkAccess: 'VpcOnly',
         idleTimeoutMinutes: 120,
       },
+      serving: {
+        mode: 'realTime',
+        instanceType: 'ml.c5.xlarge',
+        minInstances: 2,
+        maxInstances: 6,
+        memorySizeInMb: undefined,
+        maxConcurrency: undefined,
+      },
+      training: { schedule: 'rate(7 days)', triggerOnNewData: true },
     });
+  });
+
+  test('serving and training problems name the key, the value and the fix', () => {
+    const parse = (dev: Record<string, unknown>) => () =>
+      parsePlatformConfig(envs({ dev: { level: 2, ...dev } }));
+    expect(parse({ serving: { mode: 'gpu' } })).toThrow(
+      /environments\.dev\.serving\.mode 'gpu' is invalid: use one of serverless, realTime/,
+    );
+    expect(parse({ serving: { mode: 'serverless', instanceType: 'ml.m5.large' } })).toThrow(
+      /serving\.instanceType 'ml\.m5\.large' is invalid: it applies to mode realTime only/,
+    );
+    expect(parse({ serving: { mode: 'realTime', maxConcurrency: 4 } })).toThrow(
+      /serving\.maxConcurrency '4' is invalid: it applies to mode serverless only/,
+    );
+    expect(parse({ serving: { mode: 'realTime', minInstances: 0 } })).toThrow(
+      /serving\.minInstances '0' is invalid: use a positive whole number/,
+    );
+    expect(parse({ serving: { mod: 'realTime' } })).toThrow(
+      /serving\.mod is not a known key: did you mean 'mode'/,
+    );
+    expect(parse({ training: { schedule: 'every day' } })).toThrow(
+      /training\.schedule 'every day' is invalid: use an EventBridge schedule expression/,
+    );
+    expect(parse({ training: { triggerOnNewData: 'yes' } })).toThrow(
+      /training\.triggerOnNewData 'yes' is invalid: use true or false/,
+    );
   });
 
   test('workspace may be a boolean', () => {

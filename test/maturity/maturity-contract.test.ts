@@ -175,7 +175,7 @@ describe('MaturityReport', () => {
 
   test('JSON has one entry per environment with the documented fields', () => {
     expect(report.toJson()).toEqual({
-      schemaVersion: 1,
+      schemaVersion: 2,
       environments: [
         {
           name: 'dev',
@@ -185,6 +185,7 @@ describe('MaturityReport', () => {
           sharedCapabilities: {},
           missingForNextLevel: Capability.requiredAt(2).map((c) => c.name),
           alwaysOnResources: [],
+          conditionalAlwaysOnResources: [],
         },
         {
           name: 'prod',
@@ -194,6 +195,7 @@ describe('MaturityReport', () => {
           sharedCapabilities: {},
           missingForNextLevel: ['notebook-workspace'],
           alwaysOnResources: [],
+          conditionalAlwaysOnResources: [],
         },
       ],
     });

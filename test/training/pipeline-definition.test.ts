@@ -113,7 +113,6 @@ function referencePipeline(overrides: { threshold?: PipelineParameter; evaluatio
   const register = new RegisterModelStep('Register', {
     arguments: {
       ModelPackageGroupName: 'taxi-duration',
-      ModelApprovalStatus: 'PendingManualApproval',
       InferenceSpecification: { Containers: [{ Image: 'img', ModelDataUrl: train.modelArtifacts }] },
     },
   });
@@ -226,6 +225,30 @@ describe('PipelineDefinition validation names the step and the field', () => {
     expect(build(() => ({ name: 'p', steps: [uses] }))).toThrow(
       /step 'Uses' Arguments refer to step 'Orphan', which is not a step of this pipeline/,
     );
+  });
+
+  test('an Arguments key the published schema does not allow, at any depth', () => {
+    const step = new ProcessingStep('Prep', {
+      arguments: {
+        ProcessingInputs: [
+          { InputName: 'code', AppManaged: false, S3Input: { S3Uri: 's3://b/k', Local: '/x' } },
+        ],
+      },
+    });
+    const register = new RegisterModelStep('Register', {
+      arguments: { ModelPackageGroupName: 'g', ModelApprovalStatus: 'Approved' },
+    });
+    let error: MlopsValidationError | undefined;
+    try {
+      new PipelineDefinition({ name: 'p', steps: [step, register] });
+    } catch (e) {
+      error = e as MlopsValidationError;
+    }
+    expect(error?.problems).toEqual([
+      "step 'Prep' Arguments.ProcessingInputs[0].AppManaged is not allowed by the pipeline definition schema (allowed: InputName, S3Input): remove it or use the field the schema names",
+      "step 'Prep' Arguments.ProcessingInputs[0].S3Input.Local is not allowed by the pipeline definition schema (allowed: LocalPath, S3CompressionType, S3DataDistributionType, S3DataType, S3InputMode, S3Uri): remove it or use the field the schema names",
+      "step 'Register' Arguments.ModelApprovalStatus is not allowed by the pipeline definition schema (allowed: CertifyForMarketplace, InferenceSpecification, ModelMetrics, ModelPackageDescription, ModelPackageGroupName): remove it or use the field the schema names",
+    ]);
   });
 
   test('an undefined parameter', () => {

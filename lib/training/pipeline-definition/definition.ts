@@ -2,6 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { MlopsValidationError } from '../../private/errors';
 import { PipelineReference, PipelineValue, referencesIn, valueTypeOf } from './expressions';
+import { shapeProblems, STEP_ARGUMENT_SHAPES } from './argument-shapes';
 import { ConditionStep, PipelineParameter, PipelineStep, STEP_PROPERTY_ROOTS } from './steps';
 
 /** The definition format version SageMaker accepts. */
@@ -145,6 +146,9 @@ export class PipelineDefinition {
       }
       if (s instanceof ConditionStep) {
         problems.push(...this.checkConditions(s));
+      }
+      for (const problem of shapeProblems(s.arguments(), STEP_ARGUMENT_SHAPES[s.type], 'Arguments')) {
+        problems.push(`step '${s.name}' ${problem}: remove it or use the field the schema names`);
       }
       edges.set(s.name, deps);
     }

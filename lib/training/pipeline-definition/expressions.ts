@@ -60,6 +60,36 @@ export class StepPropertyReference extends PipelineExpression {
 }
 
 /**
+ * `{"Get": "Execution.PipelineExecutionId"}`: a property of the running execution, e.g. to give
+ * each execution its own output prefix or MLflow run.
+ */
+export class ExecutionVariable extends PipelineExpression {
+  /** The execution's id, the last segment of its ARN. */
+  public static readonly PIPELINE_EXECUTION_ID = new ExecutionVariable('PipelineExecutionId');
+  /** The execution's ARN. */
+  public static readonly PIPELINE_EXECUTION_ARN = new ExecutionVariable('PipelineExecutionArn');
+  /** The pipeline's name. */
+  public static readonly PIPELINE_NAME = new ExecutionVariable('PipelineName');
+  /** The pipeline's ARN. */
+  public static readonly PIPELINE_ARN = new ExecutionVariable('PipelineArn');
+  /** When the execution started. */
+  public static readonly START_DATETIME = new ExecutionVariable('StartDateTime');
+  /** The run's current date and time. */
+  public static readonly CURRENT_DATETIME = new ExecutionVariable('CurrentDateTime');
+
+  public readonly valueType: PipelineValueType = 'String';
+  private constructor(public readonly name: string) {
+    super();
+  }
+  public render(): unknown {
+    return { Get: `Execution.${this.name}` };
+  }
+  public references(): PipelineReference[] {
+    return [];
+  }
+}
+
+/**
  * `{"Std:JsonGet": {"PropertyFile": {"Get": "Steps.S.PropertyFiles.F"}, "Path": "a.b"}}`: a value
  * read from a JSON file that a processing step declared as a property file (e.g. the evaluation
  * report's RMSE).

@@ -1,3 +1,4 @@
 export * from './expressions';
 export * from './steps';
 export * from './definition';
+export * from './argument-shapes';

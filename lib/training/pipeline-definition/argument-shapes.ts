@@ -1,0 +1,152 @@
+import { PipelineExpression, PipelineValue } from './expressions';
+import { PipelineStepType } from './steps';
+
+/**
+ * The keys AWS's published pipeline definition schema (version 2020-12-01) allows in each step
+ * type's Arguments, transcribed into this project's own table. An object shape lists its keys;
+ * `true` accepts any value (a literal or an expression); a one-element array is a list of that
+ * shape; the key `'*'` marks an object that the schema leaves open.
+ *
+ * Only the step types this model renders are listed. Keys that the service accepts but the schema
+ * does not (e.g. `ModelApprovalStatus` in RegisterModel, `AppManaged` in processing inputs) are
+ * rejected here too, so that every definition this model renders passes the schema.
+ */
+export type ArgumentShape = true | readonly [ArgumentShape] | { readonly [key: string]: ArgumentShape };
+
+const S3_CONTENT = { ContentDigest: true, ContentType: true, S3Uri: true } as const;
+const TAGS = [{ Key: true, Value: true }] as const;
+const VPC = { SecurityGroupIds: true, Subnets: true } as const;
+
+export const STEP_ARGUMENT_SHAPES: Record<PipelineStepType, ArgumentShape> = {
+  Processing: {
+    AppSpecification: { ContainerArguments: true, ContainerEntrypoint: true, ImageUri: true },
+    Environment: true,
+    NetworkConfig: {
+      EnableInterContainerTrafficEncryption: true,
+      EnableNetworkIsolation: true,
+      VpcConfig: VPC,
+    },
+    ProcessingInputs: [
+      {
+        InputName: true,
+        S3Input: {
+          LocalPath: true,
+          S3CompressionType: true,
+          S3DataDistributionType: true,
+          S3DataType: true,
+          S3InputMode: true,
+          S3Uri: true,
+        },
+      },
+    ],
+    ProcessingJobName: true,
+    ProcessingOutputConfig: {
+      KmsKeyId: true,
+      Outputs: [{ OutputName: true, S3Output: { LocalPath: true, S3UploadMode: true, S3Uri: true } }],
+    },
+    ProcessingResources: {
+      ClusterConfig: { InstanceCount: true, InstanceType: true, VolumeKmsKeyId: true, VolumeSizeInGB: true },
+    },
+    RoleArn: true,
+    StoppingCondition: { MaxRuntimeInSeconds: true },
+    Tags: TAGS,
+  },
+  Training: {
+    AlgorithmSpecification: {
+      AlgorithmName: true,
+      EnableSageMakerMetricsTimeSeries: true,
+      MetricDefinitions: [{ Name: true, Regex: true }],
+      TrainingImage: true,
+      TrainingInputMode: true,
+    },
+    CheckpointConfig: { LocalPath: true, S3Uri: true },
+    DebugHookConfig: true,
+    DebugRuleConfigurations: true,
+    EnableInterContainerTrafficEncryption: true,
+    EnableManagedSpotTraining: true,
+    EnableNetworkIsolation: true,
+    HyperParameters: true,
+    InputDataConfig: [
+      {
+        '*': true,
+        ChannelName: true,
+        CompressionType: true,
+        ContentType: true,
+        DataSource: {
+          '*': true,
+          S3DataSource: { AttributeNames: true, S3DataDistributionType: true, S3DataType: true, S3Uri: true },
+        },
+        InputMode: true,
+        RecordWrapperType: true,
+        ShuffleConfig: { Seed: true },
+      },
+    ],
+    OutputDataConfig: { KmsKeyId: true, S3OutputPath: true },
+    ResourceConfig: { InstanceCount: true, InstanceType: true, VolumeKmsKeyId: true, VolumeSizeInGB: true },
+    RoleArn: true,
+    StoppingCondition: { MaxRuntimeInSeconds: true, MaxWaitTimeInSeconds: true },
+    Tags: TAGS,
+    TensorBoardOutputConfig: { LocalPath: true, S3OutputPath: true },
+    TrainingJobName: true,
+    VpcConfig: VPC,
+  },
+  RegisterModel: {
+    CertifyForMarketplace: true,
+    InferenceSpecification: {
+      Containers: [
+        { ContainerHostname: true, Image: true, ImageDigest: true, ModelDataUrl: true, ProductId: true },
+      ],
+      SupportedContentTypes: true,
+      SupportedRealtimeInferenceInstanceTypes: true,
+      SupportedResponseMIMETypes: true,
+      SupportedTransformInstanceTypes: true,
+    },
+    ModelMetrics: {
+      Bias: { Report: S3_CONTENT },
+      DeploymentSpecification: true,
+      Explainability: { Report: S3_CONTENT },
+      ModelDataQuality: { Constraints: S3_CONTENT, Statistics: S3_CONTENT },
+      ModelQuality: { Constraints: S3_CONTENT, Statistics: S3_CONTENT },
+    },
+    ModelPackageDescription: true,
+    ModelPackageGroupName: true,
+  },
+  // Condition arguments are rendered by the model itself from typed props.
+  Condition: true,
+  Fail: { '*': true, ErrorMessage: true },
+};
+
+/** Problems of `value` against `shape`, each as "<path> <what is wrong>". */
+export function shapeProblems(
+  value: PipelineValue | undefined,
+  shape: ArgumentShape,
+  path: string,
+): string[] {
+  if (shape === true || value === undefined || value instanceof PipelineExpression) {
+    return [];
+  }
+  if (Array.isArray(shape)) {
+    return Array.isArray(value)
+      ? value.flatMap((item, i) => shapeProblems(item, shape[0], `${path}[${i}]`))
+      : [`${path} is not a list`];
+  }
+  if (Array.isArray(value) || typeof value !== 'object' || value === null) {
+    return [`${path} is not an object`];
+  }
+  const objectShape = shape as { readonly [key: string]: ArgumentShape };
+  return Object.entries(value).flatMap(([key, item]) => {
+    const inner = objectShape[key];
+    if (inner === undefined) {
+      return objectShape['*']
+        ? []
+        : [
+            `${path}.${key} is not allowed by the pipeline definition schema (allowed: ${Object.keys(
+              objectShape,
+            )
+              .filter((k) => k !== '*')
+              .join(', ')})`,
+          ];
+    }
+    return shapeProblems(item, inner, `${path}.${key}`);
+  });
+}

@@ -1,0 +1,454 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import { Construct } from 'constructs';
+import { ProblemCollector } from '../private/errors';
+import { acknowledgeGrantWildcards } from '../private/nag-acknowledgements';
+import { IModelRegistry } from '../registry/model-registry';
+import { ArtifactStorePrefix, IArtifactStore } from '../storage/artifact-store';
+import { ExperimentTracking } from '../tracking/experiment-tracking';
+import { BuiltInAlgorithmImage } from './builtin-algorithm-image';
+import {
+  ConditionStep,
+  ExecutionVariable,
+  FailStep,
+  Join,
+  PipelineDefinition,
+  PipelineParameter,
+  PipelineValue,
+  ProcessingStep,
+  RegisterModelStep,
+  TrainingStep,
+} from './pipeline-definition';
+import { TrainingPipeline } from './training-pipeline';
+
+/** Hyperparameters of the built-in XGBoost algorithm, as SageMaker passes them (strings). */
+export interface XgboostHyperparameters {
+  /** Boosting rounds. @default 200 */
+  readonly numRound?: number;
+  /** Maximum tree depth. @default 6 */
+  readonly maxDepth?: number;
+  /** Learning rate. @default 0.2 */
+  readonly eta?: number;
+  /** Row subsampling ratio. @default 0.8 */
+  readonly subsample?: number;
+  /** The learning objective. @default 'reg:squarederror' */
+  readonly objective?: string;
+}
+
+/** Props of the ReferenceWorkload. */
+export interface ReferenceWorkloadProps {
+  /** Where the data is read (`data/`) and the pipeline's outputs and models are written. */
+  readonly artifactStore: IArtifactStore;
+  /** Where passing models are registered. */
+  readonly modelRegistry: IModelRegistry;
+  /**
+   * Where the steps log their parameters and metrics (one MLflow run per pipeline execution).
+   *
+   * @default - no experiment tracking
+   */
+  readonly experimentTracking?: ExperimentTracking;
+  /**
+   * The largest test RMSE, in minutes, a model may have to be registered; above it the execution
+   * fails. Also a pipeline parameter (`MaxRmse`), so one execution can override it.
+   *
+   * @default 10
+   */
+  readonly maxRmseMinutes?: number;
+  /**
+   * XGBoost hyperparameters.
+   *
+   * @default - the defaults of XgboostHyperparameters
+   */
+  readonly hyperparameters?: XgboostHyperparameters;
+  /**
+   * Instance type of the processing jobs (pipeline parameter `ProcessingInstanceType`).
+   *
+   * @default 'ml.m5.large'
+   */
+  readonly processingInstanceType?: string;
+  /**
+   * Instance type of the training job (pipeline parameter `TrainingInstanceType`).
+   *
+   * @default 'ml.m5.large'
+   */
+  readonly trainingInstanceType?: string;
+  /**
+   * Run on a schedule. @default - no schedule
+   */
+  readonly schedule?: events.Schedule;
+  /**
+   * Run when new objects arrive under the store's `data/` prefix. @default false
+   */
+  readonly triggerOnNewData?: boolean;
+  /**
+   * The directory holding the step code (`run_step.py`, `preprocess.py`, `evaluate.py`, ...).
+   *
+   * @default - the `ml/` directory shipped with this library
+   */
+  readonly codeDirectory?: string;
+  /**
+   * The pipeline's name. @default - derived from the construct path
+   */
+  readonly pipelineName?: string;
+}
+
+/** Names of the pipeline's steps, parameters and property file, for callers and tests. */
+export const REFERENCE_PIPELINE = {
+  steps: {
+    preprocess: 'Preprocess',
+    train: 'Train',
+    evaluate: 'Evaluate',
+    check: 'CheckRmse',
+    register: 'Register',
+    fail: 'RmseTooHigh',
+  },
+  parameters: {
+    inputData: 'InputDataUrl',
+    maxRmse: 'MaxRmse',
+    processingInstanceType: 'ProcessingInstanceType',
+    trainingInstanceType: 'TrainingInstanceType',
+  },
+  evaluationReport: 'EvaluationReport',
+} as const;
+
+const PROCESSING = '/opt/ml/processing';
+const CODE_DIR = `${PROCESSING}/input/code`;
+/**
+ * The processing jobs' entrypoint: the step code arrives as one zip (a CDK asset), which is
+ * extracted with the container's own Python and handed to the launcher with the step's arguments.
+ */
+const BOOTSTRAP = `set -e; python3 -m zipfile -e ${CODE_DIR}/*.zip /tmp/step; exec python3 /tmp/step/run_step.py "$@"`;
+const SUPPORTED_INSTANCE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
+
+/**
+ * The platform's reference workload (NYC taxi trip duration, a regression) as a SageMaker pipeline:
+ * preprocess (scikit-learn container) -> train (built-in XGBoost) -> evaluate (XGBoost container,
+ * writes an evaluation report) -> RMSE check -> register the model package (pending manual
+ * approval, with the report as its model quality metrics and the drift baseline as its data
+ * quality statistics), or fail
+ * with the RMSE in the message. Each execution writes under `pipelines/<execution id>/` and
+ * `models/<execution id>/`; the steps log to one MLflow run per execution.
+ */
+export class ReferenceWorkload extends Construct {
+  public readonly pipeline: TrainingPipeline;
+  /** The step code, uploaded as a CDK asset. */
+  public readonly code: s3assets.Asset;
+
+  constructor(scope: Construct, id: string, props: ReferenceWorkloadProps) {
+    super(scope, id);
+    const problems = new ProblemCollector(`ReferenceWorkload '${this.node.path}'`);
+    const maxRmse = props.maxRmseMinutes ?? 10;
+    if (!(maxRmse > 0) || !Number.isFinite(maxRmse)) {
+      problems.add('maxRmseMinutes', maxRmse, 'give a positive number of minutes');
+    }
+    for (const [name, value] of [
+      ['processingInstanceType', props.processingInstanceType],
+      ['trainingInstanceType', props.trainingInstanceType],
+    ] as const) {
+      problems.checkPattern(
+        name,
+        value,
+        SUPPORTED_INSTANCE,
+        "use a SageMaker instance type such as 'ml.m5.large'",
+      );
+    }
+    const hp = props.hyperparameters ?? {};
+    for (const [name, value] of Object.entries(hp)) {
+      if (typeof value === 'number' && !(value > 0)) {
+        problems.add(`hyperparameters.${name}`, value, 'give a positive number');
+      }
+    }
+    const codeDirectory = props.codeDirectory ?? defaultCodeDirectory();
+    if (!fs.existsSync(path.join(codeDirectory, 'run_step.py'))) {
+      problems.add(
+        'codeDirectory',
+        codeDirectory,
+        'point it at a directory that holds run_step.py and the steps',
+      );
+    }
+    problems.throwIfAny();
+
+    this.code = new s3assets.Asset(this, 'StepCode', {
+      path: codeDirectory,
+      exclude: ['tests', '**/__pycache__', '**/*.pyc', '.pytest_cache'],
+    });
+
+    const store = props.artifactStore;
+    const tracking = props.experimentTracking;
+    this.pipeline = new TrainingPipeline(this, 'Pipeline', {
+      artifactStore: store,
+      modelRegistry: props.modelRegistry,
+      schedule: props.schedule,
+      triggerOnNewData: props.triggerOnNewData,
+      pipelineName: props.pipelineName,
+      definition: ({ role }) =>
+        referenceDefinition(this, {
+          role,
+          store,
+          registry: props.modelRegistry,
+          trackingArn: tracking?.trackingArn,
+          codeUri: this.code.s3ObjectUrl,
+          maxRmse,
+          hyperparameters: hp,
+          processingInstanceType: props.processingInstanceType ?? 'ml.m5.large',
+          trainingInstanceType: props.trainingInstanceType ?? 'ml.m5.large',
+        }),
+    });
+
+    const role = this.pipeline.role;
+    acknowledgeGrantWildcards(
+      role,
+      // The one object of the code asset, not the whole CDK assets bucket.
+      this.code.bucket.grantRead(role, this.code.s3ObjectKey),
+      "The processing jobs read the step code, one content-addressed CDK asset object, with CDK's standard S3 read " +
+        'action groups; the resource is that single object.',
+    );
+    tracking?.grantLogging(role);
+  }
+}
+
+interface DefinitionInputs {
+  readonly role: iam.IRole;
+  readonly store: IArtifactStore;
+  readonly registry: IModelRegistry;
+  readonly trackingArn?: string;
+  readonly codeUri: string;
+  readonly maxRmse: number;
+  readonly hyperparameters: XgboostHyperparameters;
+  readonly processingInstanceType: string;
+  readonly trainingInstanceType: string;
+}
+
+function referenceDefinition(scope: Construct, inputs: DefinitionInputs): PipelineDefinition {
+  const { store } = inputs;
+  const names = REFERENCE_PIPELINE;
+  const sklearn = BuiltInAlgorithmImage.SKLEARN_1_2_1.imageUri(scope);
+  const xgboost = BuiltInAlgorithmImage.XGBOOST_1_7_1.imageUri(scope);
+  const keyArn = store.encryptionKey?.keyArn;
+  const executionId = ExecutionVariable.PIPELINE_EXECUTION_ID;
+
+  const inputData = PipelineParameter.string(
+    names.parameters.inputData,
+    store.s3UrlFor(ArtifactStorePrefix.DATA),
+  );
+  const maxRmse = PipelineParameter.float(names.parameters.maxRmse, inputs.maxRmse);
+  const processingType = PipelineParameter.string(
+    names.parameters.processingInstanceType,
+    inputs.processingInstanceType,
+  );
+  const trainingType = PipelineParameter.string(
+    names.parameters.trainingInstanceType,
+    inputs.trainingInstanceType,
+  );
+
+  const hp = inputs.hyperparameters;
+  const hyperparameters: Record<string, string> = {
+    objective: hp.objective ?? 'reg:squarederror',
+    num_round: String(hp.numRound ?? 200),
+    max_depth: String(hp.maxDepth ?? 6),
+    eta: String(hp.eta ?? 0.2),
+    subsample: String(hp.subsample ?? 0.8),
+    eval_metric: 'rmse',
+  };
+
+  /** `s3://<store>/pipelines/<execution id>/<step>/<output>` */
+  const outputUri = (step: string, output: string) =>
+    new Join('/', [
+      store.s3UrlFor(ArtifactStorePrefix.PIPELINES).replace(/\/$/, ''),
+      executionId,
+      step,
+      output,
+    ]);
+  const s3Input = (name: string, uri: PipelineValue, localPath: string) => ({
+    InputName: name,
+    S3Input: {
+      S3Uri: uri,
+      LocalPath: localPath,
+      S3DataType: 'S3Prefix',
+      S3InputMode: 'File',
+      S3DataDistributionType: 'FullyReplicated',
+    },
+  });
+  const s3Output = (step: string, name: string, localPath: string) => ({
+    OutputName: name,
+    S3Output: { S3Uri: outputUri(step, name), LocalPath: localPath, S3UploadMode: 'EndOfJob' },
+  });
+  const environment: Record<string, PipelineValue> = {
+    PIPELINE_EXECUTION_ID: executionId,
+    MLFLOW_EXPERIMENT_NAME: ExecutionVariable.PIPELINE_NAME,
+    ...(inputs.trackingArn ? { MLFLOW_TRACKING_URI: inputs.trackingArn } : {}),
+  };
+  const processing = (image: string, step: string, args: PipelineValue[]) => ({
+    ProcessingResources: {
+      ClusterConfig: { InstanceCount: 1, InstanceType: processingType.ref, VolumeSizeInGB: 30 },
+    },
+    AppSpecification: {
+      ImageUri: image,
+      ContainerEntrypoint: ['bash', '-c', BOOTSTRAP, 'run_step', step],
+      ContainerArguments: args,
+    },
+    RoleArn: inputs.role.roleArn,
+    Environment: environment,
+    StoppingCondition: { MaxRuntimeInSeconds: 3600 },
+  });
+
+  const preprocessOutputs = ['train', 'validation', 'test', 'baseline', 'report'];
+  const preprocess = new ProcessingStep(names.steps.preprocess, {
+    description:
+      'Cleans the trips, derives the duration, splits train/validation/test and writes the drift baseline',
+    arguments: {
+      ...processing(sklearn, 'preprocess', [
+        '--input',
+        `${PROCESSING}/input/data`,
+        '--output',
+        `${PROCESSING}/output`,
+      ]),
+      ProcessingInputs: [
+        s3Input('code', inputs.codeUri, CODE_DIR),
+        s3Input('data', inputData.ref, `${PROCESSING}/input/data`),
+      ],
+      ProcessingOutputConfig: {
+        ...(keyArn ? { KmsKeyId: keyArn } : {}),
+        Outputs: preprocessOutputs.map((o) => s3Output('preprocess', o, `${PROCESSING}/output/${o}`)),
+      },
+    },
+  });
+  const preprocessed = (output: string) =>
+    preprocess.property(`ProcessingOutputConfig.Outputs['${output}'].S3Output.S3Uri`, 'String');
+
+  const channel = (name: string) => ({
+    ChannelName: name,
+    ContentType: 'text/csv',
+    DataSource: {
+      S3DataSource: {
+        S3DataType: 'S3Prefix',
+        S3Uri: preprocessed(name),
+        S3DataDistributionType: 'FullyReplicated',
+      },
+    },
+  });
+  const train = new TrainingStep(names.steps.train, {
+    description:
+      'Trains the built-in XGBoost algorithm on the train split, validating on the validation split',
+    arguments: {
+      AlgorithmSpecification: { TrainingImage: xgboost, TrainingInputMode: 'File' },
+      RoleArn: inputs.role.roleArn,
+      HyperParameters: hyperparameters,
+      InputDataConfig: [channel('train'), channel('validation')],
+      OutputDataConfig: {
+        S3OutputPath: new Join('/', [
+          store.s3UrlFor(ArtifactStorePrefix.MODELS).replace(/\/$/, ''),
+          executionId,
+        ]),
+        ...(keyArn ? { KmsKeyId: keyArn } : {}),
+      },
+      ResourceConfig: { InstanceCount: 1, InstanceType: trainingType.ref, VolumeSizeInGB: 30 },
+      StoppingCondition: { MaxRuntimeInSeconds: 3600 },
+    },
+  });
+
+  const evaluate = new ProcessingStep(names.steps.evaluate, {
+    description: 'Scores the model on the test split: RMSE and MAE in evaluation.json',
+    propertyFiles: [{ name: names.evaluationReport, outputName: 'evaluation', path: 'evaluation.json' }],
+    arguments: {
+      ...processing(xgboost, 'evaluate', [
+        '--model',
+        `${PROCESSING}/model`,
+        '--test',
+        `${PROCESSING}/test`,
+        '--output',
+        `${PROCESSING}/evaluation`,
+        ...Object.entries(hyperparameters).flatMap(([k, v]) => ['--hyperparameter', `${k}=${v}`]),
+      ]),
+      ProcessingInputs: [
+        s3Input('code', inputs.codeUri, CODE_DIR),
+        s3Input('model', train.modelArtifacts, `${PROCESSING}/model`),
+        s3Input('test', preprocessed('test'), `${PROCESSING}/test`),
+      ],
+      ProcessingOutputConfig: {
+        ...(keyArn ? { KmsKeyId: keyArn } : {}),
+        Outputs: [s3Output('evaluate', 'evaluation', `${PROCESSING}/evaluation`)],
+      },
+    },
+  });
+  const rmse = evaluate.jsonGet(names.evaluationReport, 'regression_metrics.rmse.value', 'Float');
+  const evaluationUri = evaluate.property(
+    `ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri`,
+    'String',
+  );
+
+  const register = new RegisterModelStep(names.steps.register, {
+    // No ModelApprovalStatus: a versioned package starts PendingManualApproval by default, and AWS's
+    // published definition schema does not allow the field in a RegisterModel step.
+    description: 'Registers the model package, pending manual approval, with its evaluation as model metrics',
+    arguments: {
+      ModelPackageGroupName: inputs.registry.modelPackageGroupName,
+      ModelPackageDescription: new Join(' ', ['Trained by pipeline execution', executionId]),
+      InferenceSpecification: {
+        Containers: [{ Image: xgboost, ModelDataUrl: train.modelArtifacts }],
+        SupportedContentTypes: ['text/csv'],
+        SupportedResponseMIMETypes: ['text/csv'],
+        SupportedRealtimeInferenceInstanceTypes: [
+          'ml.t2.medium',
+          'ml.m5.large',
+          'ml.m5.xlarge',
+          'ml.c5.large',
+        ],
+        SupportedTransformInstanceTypes: ['ml.m5.large', 'ml.m5.xlarge'],
+      },
+      ModelMetrics: {
+        ModelQuality: {
+          Statistics: {
+            ContentType: 'application/json',
+            S3Uri: new Join('/', [evaluationUri, 'evaluation.json']),
+          },
+        },
+        // The training data's feature distributions, which drift detection compares requests with.
+        ModelDataQuality: {
+          Statistics: {
+            ContentType: 'application/json',
+            S3Uri: new Join('/', [preprocessed('baseline'), 'baseline.json']),
+          },
+        },
+      },
+    },
+  });
+  const fail = new FailStep(
+    names.steps.fail,
+    new Join(' ', [
+      'Test RMSE',
+      rmse,
+      'is above the MaxRmse parameter',
+      maxRmse.ref,
+      '- the model was not registered',
+    ]),
+  );
+  const check = new ConditionStep(names.steps.check, {
+    description: 'Registers the model only if its test RMSE is at most MaxRmse',
+    conditions: [{ type: 'LessThanOrEqualTo', left: rmse, right: maxRmse.ref }],
+    ifSteps: [register],
+    elseSteps: [fail],
+  });
+
+  return new PipelineDefinition({
+    name: 'reference-workload',
+    parameters: [inputData, maxRmse, processingType, trainingType],
+    steps: [preprocess, train, evaluate, check],
+  });
+}
+
+/** The `ml/` directory next to this library, whether it runs from source or from `dist/`. */
+function defaultCodeDirectory(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 5; i++) {
+    const candidate = path.join(dir, 'ml');
+    if (fs.existsSync(path.join(candidate, 'run_step.py'))) {
+      return candidate;
+    }
+    dir = path.dirname(dir);
+  }
+  return path.resolve(__dirname, '..', '..', 'ml');
+}

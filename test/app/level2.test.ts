@@ -1,0 +1,115 @@
+import {
+  shapeProblems,
+  STEP_ARGUMENT_SHAPES,
+  PipelineStepType,
+} from '../../lib/training/pipeline-definition';
+import { releasePointerParameterName } from '../../lib/serving/naming';
+import { createdResources } from '../support/conditions';
+import { loadSynthesizedApp } from '../support/synthesized-app';
+
+// GIVEN the default app (dev at level 2), synthesized once by the global setup
+const { stacks } = loadSynthesizedApp();
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
+type Resource = { Type: string; Condition?: string; Properties?: Record<string, unknown> };
+const stackOf = (name: string) => {
+  const stack = stacks.find((s) => s.stackName === name);
+  if (!stack) throw new Error(`no stack ${name}`);
+  return stack.template as {
+    Resources: Record<string, Resource>;
+    Parameters: Record<string, { Type: string; Default?: string }>;
+  };
+};
+const dev = stackOf('dev-Platform');
+const devRelease = stackOf('dev-Release');
+const ofType = (type: string) => Object.entries(dev.Resources).filter(([, r]) => r.Type === type);
+
+/** The definition body with CloudFormation intrinsics replaced by placeholder text, parsed. */
+function definitionBody(): { Version: string; Parameters: unknown[]; Steps: Array<Json> } {
+  const [[, pipeline]] = ofType('AWS::SageMaker::Pipeline');
+  const flatten = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    const [fn, args] = Object.entries(v as Record<string, unknown>)[0];
+    if (fn === 'Fn::Join') {
+      const [sep, parts] = args as [string, unknown[]];
+      return parts.map(flatten).join(sep);
+    }
+    return `PLACEHOLDER-${fn.replace(/\W/g, '')}`;
+  };
+  const body = (pipeline.Properties!.PipelineDefinition as { PipelineDefinitionBody: unknown })
+    .PipelineDefinitionBody;
+  return JSON.parse(flatten(body));
+}
+
+describe('level 2 in the dev environment', () => {
+  test('the template holds the training pipeline, the MLflow app, the model package group and the serving slot', () => {
+    expect(ofType('AWS::SageMaker::Pipeline')).toHaveLength(1);
+    expect(ofType('AWS::SageMaker::MlflowApp')).toHaveLength(1);
+    expect(ofType('AWS::SageMaker::ModelPackageGroup')).toHaveLength(1);
+    expect(ofType('AWS::SageMaker::Endpoint')).toHaveLength(1);
+    expect(ofType('AWS::SageMaker::MlflowTrackingServer')).toHaveLength(0);
+  });
+
+  test('the release pointer lives in dev-Release and the slot reads it by name', () => {
+    const pointer = Object.values(devRelease.Resources).find((r) => r.Type === 'AWS::SSM::Parameter')!;
+    expect(pointer.Properties).toMatchObject({ Name: releasePointerParameterName('dev'), Value: 'none' });
+    const ssmParameters = Object.values(dev.Parameters).filter(
+      (p) =>
+        p.Type === 'AWS::SSM::Parameter::Value<String>' && p.Default === releasePointerParameterName('dev'),
+    );
+    expect(ssmParameters).toHaveLength(1);
+  });
+
+  test('deploying before any release creates no endpoint, no model and nothing that bills per hour', () => {
+    // The SSM value the release stack deploys the pointer with.
+    const pointer = Object.values(devRelease.Resources).find((r) => r.Type === 'AWS::SSM::Parameter')!;
+    const created = Object.values(
+      createdResources(
+        dev,
+        {},
+        { [releasePointerParameterName('dev')]: pointer.Properties!.Value as string },
+      ),
+    );
+    expect(created.filter((t) => t.startsWith('AWS::SageMaker::') && /Model$|Endpoint/.test(t))).toEqual([]);
+    expect(created).not.toContain('AWS::ApplicationAutoScaling::ScalableTarget');
+    // The only SageMaker resources left are the pipeline, registry, MLflow app and Studio: none bills idle.
+    expect([...new Set(created.filter((t) => t.startsWith('AWS::SageMaker::')))].sort()).toEqual([
+      'AWS::SageMaker::Domain',
+      'AWS::SageMaker::MlflowApp',
+      'AWS::SageMaker::ModelPackageGroup',
+      'AWS::SageMaker::Pipeline',
+      'AWS::SageMaker::UserProfile',
+    ]);
+  });
+
+  test('the rendered definition is valid JSON in the published schema version, with allowed keys only', () => {
+    const body = definitionBody();
+    expect(body.Version).toBe('2020-12-01');
+    const all: Array<Json> = [];
+    const visit = (s: Json) => {
+      all.push(s);
+      [...(s.Arguments.IfSteps ?? []), ...(s.Arguments.ElseSteps ?? [])].forEach(visit);
+    };
+    body.Steps.forEach(visit);
+    expect(all.map((s) => s.Type)).toEqual([
+      'Processing',
+      'Training',
+      'Processing',
+      'Condition',
+      'RegisterModel',
+      'Fail',
+    ]);
+    for (const step of all) {
+      expect(
+        Object.keys(step).every((k) =>
+          ['Name', 'Type', 'Arguments', 'Description', 'DisplayName', 'DependsOn', 'PropertyFiles'].includes(
+            k,
+          ),
+        ),
+      ).toBe(true);
+      expect(
+        shapeProblems(step.Arguments, STEP_ARGUMENT_SHAPES[step.Type as PipelineStepType], 'Arguments'),
+      ).toEqual([]);
+    }
+  });
+});

@@ -1,0 +1,91 @@
+import { App, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { ReleasePointer } from '../../lib/serving/release-pointer';
+import { formatFindings, nagFindings } from '../support/nag';
+
+function pointerStack(props: { removalPolicy?: RemovalPolicy; slotName?: string } = {}) {
+  const app = new App();
+  const stack = new Stack(app, 'Release');
+  const pointer = new ReleasePointer(stack, 'Pointer', { environmentName: 'dev', ...props });
+  return { app, stack, pointer };
+}
+
+describe('ReleasePointer', () => {
+  test('an SSM String parameter that starts as none, named after the environment and slot', () => {
+    const { stack, pointer } = pointerStack({ slotName: 'shadow' });
+    expect(pointer.parameterName).toBe('/mlops/dev/serving/shadow/model-package-arn');
+    Template.fromStack(stack).hasResource('AWS::SSM::Parameter', {
+      Properties: {
+        Name: '/mlops/dev/serving/shadow/model-package-arn',
+        Type: 'String',
+        Value: 'none',
+        Description:
+          'Model package ARN served by slot shadow of environment dev, or none. Written by the release command.',
+      },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+
+  test('app-wide tags never reach it, so no deployment updates it and overwrites a release', () => {
+    const { app, stack } = pointerStack();
+    Tags.of(app).add('team', 'ml-platform');
+    const [parameter] = Object.values(Template.fromStack(stack).findResources('AWS::SSM::Parameter'));
+    expect(Object.keys((parameter as { Properties: object }).Properties).sort()).toEqual([
+      'Description',
+      'Name',
+      'Type',
+      'Value',
+    ]);
+  });
+
+  test('DESTROY deletes it with the stack', () => {
+    const { stack } = pointerStack({ removalPolicy: RemovalPolicy.DESTROY });
+    Template.fromStack(stack).hasResource('AWS::SSM::Parameter', { DeletionPolicy: 'Delete' });
+  });
+
+  test('grants name this parameter only', () => {
+    const { stack, pointer } = pointerStack();
+    const role = new iam.Role(stack, 'Releaser', { assumedBy: new iam.AccountRootPrincipal() });
+    pointer.grantWrite(role);
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          {
+            Action: ['ssm:PutParameter', 'ssm:GetParameter'],
+            Resource: {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':ssm:',
+                  { Ref: 'AWS::Region' },
+                  ':',
+                  { Ref: 'AWS::AccountId' },
+                  ':parameter/mlops/dev/serving/default/model-package-arn',
+                ],
+              ],
+            },
+          },
+        ],
+      },
+    });
+  });
+
+  test('has no cdk-nag findings', () => {
+    expect(formatFindings(nagFindings(pointerStack().app))).toBe('');
+  });
+
+  test.each([
+    [{ environmentName: 'dev/x' }, /environmentName 'dev\/x' is invalid/],
+    [{ environmentName: 'dev', slotName: '' }, /slotName '' is invalid/],
+    [
+      { environmentName: 'dev', removalPolicy: RemovalPolicy.SNAPSHOT },
+      /removalPolicy 'snapshot' is invalid: use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY/,
+    ],
+  ])('invalid props fail at synth: %p', (props, message) => {
+    expect(() => new ReleasePointer(new Stack(new App(), 'S'), 'P', props)).toThrow(message);
+  });
+});
