@@ -1,4 +1,4 @@
-import { Annotations, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,21 +8,23 @@ import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
 import { acknowledgeWildcards } from '../private/nag-acknowledgements';
 
-/** How Studio apps reach the network. */
+/** How the Studio apps of a Workspace reach the network. */
 export class WorkspaceNetworkAccess {
   /**
-   * Apps reach the internet through SageMaker's own network; the VPC only carries the home
-   * directories' file system. Works in a VPC without NAT gateways, so it costs nothing while idle.
+   * Apps reach the internet through SageMaker's own network; the VPC only carries the traffic to
+   * the home directories' file system. Works in a VPC without NAT gateways, so it costs nothing
+   * while idle.
    */
   public static readonly PUBLIC_INTERNET_ONLY = new WorkspaceNetworkAccess('PublicInternetOnly');
+
   /**
-   * All traffic goes through your VPC, which then needs a route to AWS services (NAT gateway or
-   * VPC endpoints).
+   * All traffic goes through your VPC, which then needs a route to AWS services: a NAT gateway, or
+   * VPC endpoints for at least SageMaker (API and runtime), STS and S3.
    */
   public static readonly VPC_ONLY = new WorkspaceNetworkAccess('VpcOnly');
 
   private constructor(
-    /** The value of the domain's AppNetworkAccessType. */
+    /** The value of the domain's `AppNetworkAccessType`. */
     public readonly value: string,
   ) {}
 
@@ -36,103 +38,130 @@ export interface WorkspaceProps {
   /**
    * The VPC of the domain.
    *
-   * @default - a new VPC with two isolated subnets, no NAT gateway and flow logs
+   * @default - a new VPC in two AZs with isolated subnets only, no NAT gateway and flow logs
    */
   readonly vpc?: ec2.IVpc;
 
   /**
-   * Where in `vpc` the domain's network interfaces go.
+   * Where in `vpc` the domain's network interfaces go. Only with `vpc`.
    *
-   * @default - the VPC's private subnets, else its isolated subnets
+   * @default - the private subnets of `vpc`, else its isolated subnets
    */
   readonly vpcSubnets?: ec2.SubnetSelection;
 
   /**
-   * How Studio apps reach the network. VPC_ONLY requires `vpc`, because the created VPC has no
-   * route to AWS services.
+   * How Studio apps reach the network. VPC_ONLY requires `vpc`, because the VPC this construct
+   * creates has no route to AWS services.
    *
    * @default WorkspaceNetworkAccess.PUBLIC_INTERNET_ONLY
    */
   readonly networkAccess?: WorkspaceNetworkAccess;
 
   /**
-   * Security groups of the domain's apps.
+   * Security groups of the domain's apps, one to five.
    *
-   * @default - one new security group, egress open so that apps can reach package mirrors and AWS APIs
+   * @default - one new security group with all egress allowed and no ingress
    */
   readonly securityGroups?: ec2.ISecurityGroup[];
 
   /**
-   * The key that encrypts the domain's storage.
+   * The key that encrypts the domain's storage: the home directories' EFS file system and the
+   * spaces' EBS volumes.
    *
-   * @default - a new customer-managed key with rotation
+   * @default - a new customer-managed key with rotation, removed with `removalPolicy`
    */
   readonly encryptionKey?: kms.IKey;
 
   /**
-   * The role Studio apps run as. Grant it data access with e.g. `artifactStore.grantReadWrite(workspace)`.
+   * The role Studio apps run as. A given role is used as is: it must already allow what Studio
+   * needs. Grant data access with e.g. `artifactStore.grantReadWrite(workspace)`.
    *
-   * @default - a role with the Studio permissions for this domain only
+   * @default - a role assumed by SageMaker with the Studio permissions on this domain only
    */
   readonly executionRole?: iam.IRole;
 
   /**
-   * Studio user profiles to create.
+   * Names of the Studio user profiles to create: 1-63 letters, digits and hyphens, unique.
    *
    * @default - none; add them later with `addUserProfile`
    */
   readonly userProfiles?: string[];
 
   /**
-   * Inactivity after which JupyterLab apps shut down, so a forgotten notebook stops billing.
-   * From 60 minutes to 525,600 minutes (a year), the range SageMaker accepts.
+   * Inactivity after which JupyterLab apps shut down, so that a forgotten notebook stops billing.
+   * Whole minutes from 60 to 525,600 (a year), the range SageMaker accepts for
+   * `IdleTimeoutInMinutes`.
    *
    * @default Duration.minutes(60)
    */
   readonly idleTimeout?: Duration;
 
   /**
-   * The domain's name.
+   * The domain's name: 1-63 letters, digits and hyphens, starting with a letter or digit.
    *
    * @default - derived from the construct path, stable across deployments
    */
   readonly domainName?: string;
 
   /**
-   * What happens to the domain, its user profiles, the created key and flow-log group when they leave
-   * the stack. Only RETAIN and DESTROY apply. The home directories' EFS file system is kept either
-   * way: CloudFormation deletes a domain with SageMaker's default retention of the file system.
+   * What happens to the domain, its user profiles, the created key and the created flow-log group
+   * when they leave the stack. RETAIN or DESTROY.
+   *
+   * The home directories' EFS file system, which SageMaker creates with the domain, is kept either
+   * way: CloudFormation's AWS::SageMaker::Domain has no retention setting for it and deletes the
+   * domain with SageMaker's default, which retains the file system.
    *
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** SageMaker's pattern for domain and user profile names. */
 const NAME_PATTERN = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+const NAME_FIX = 'use 1-63 letters, digits and hyphens, starting and ending with a letter or digit';
+/** The bounds of `IdleSettings.IdleTimeoutInMinutes` in the AWS::SageMaker::Domain schema. */
 const MIN_IDLE_MINUTES = 60;
 const MAX_IDLE_MINUTES = 525600;
+/** A domain's user settings accept at most five security groups. */
+const MAX_SECURITY_GROUPS = 5;
 
 /**
  * The platform's notebook workspace (maturity level 0): a SageMaker Studio domain with IAM
- * authentication, KMS encryption, idle shutdown and, by default, its own VPC without NAT gateways.
+ * authentication, KMS encryption, JupyterLab idle shutdown and, by default, its own VPC without
+ * NAT gateways.
  *
- * The workspace is grantable: `grantPrincipal` is the role Studio apps run as.
+ * The workspace is grantable: `grantPrincipal` is the role Studio apps run as, so data owners
+ * grant access with e.g. `artifactStore.grantReadWrite(workspace)`. It is connectable: its
+ * security groups are `connections`.
  */
 export class Workspace extends Construct implements iam.IGrantable, ec2.IConnectable {
+  /** The domain resource, as an escape hatch. */
   public readonly domain: sagemaker.CfnDomain;
-  /** @attribute */
+  /**
+   * The domain's id, e.g. `d-xxxxxxxxxxxx`.
+   * @attribute
+   */
   public readonly domainId: string;
   /** @attribute */
   public readonly domainArn: string;
-  /** @attribute */
+  /**
+   * The domain's Studio URL.
+   * @attribute
+   */
   public readonly domainUrl: string;
+  /** The role Studio apps run as. */
   public readonly executionRole: iam.IRole;
+  /** The execution role: grants to the workspace land on it. */
   public readonly grantPrincipal: iam.IPrincipal;
+  /** The domain's VPC, given or created. */
   public readonly vpc: ec2.IVpc;
+  /** The key encrypting the domain's storage, given or created. */
   public readonly encryptionKey: kms.IKey;
+  /** The security groups of the domain's apps. */
   public readonly connections: ec2.Connections;
-  /** The security group created for the domain, when none was given. */
-  public readonly securityGroup?: ec2.SecurityGroup;
+  /** The security group created for the domain; undefined when `securityGroups` were given. */
+  public readonly securityGroup?: ec2.ISecurityGroup;
+
   private readonly profiles = new Map<string, sagemaker.CfnUserProfile>();
   private readonly removalPolicy: RemovalPolicy;
 
@@ -143,9 +172,12 @@ export class Workspace extends Construct implements iam.IGrantable, ec2.IConnect
 
     this.vpc = props.vpc ?? this.createVpc();
     const subnets = this.vpc.selectSubnets(props.vpcSubnets ?? defaultSubnets(this.vpc));
-    if (props.securityGroups && props.securityGroups.length > 0) {
+
+    if (props.securityGroups) {
       this.connections = new ec2.Connections({ securityGroups: props.securityGroups });
     } else {
+      // Egress stays open: with VPC_ONLY, apps reach AWS APIs, package mirrors and data stores whose
+      // addresses are not known at synth, and in either mode the home directories over NFS. No ingress.
       this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
         vpc: this.vpc,
         description: 'SageMaker Studio apps of the MLOps workspace',
@@ -162,13 +194,34 @@ export class Workspace extends Construct implements iam.IGrantable, ec2.IConnect
         removalPolicy: this.removalPolicy,
       });
 
+    // The domain requires a name, and changing it replaces the domain: one derived from the path
+    // is the same on every deployment. Hyphens in ids are kept, as in the names already deployed;
+    // the leading-hyphen strip only matters for an id that starts with one.
     const domainName =
       props.domainName ??
-      Names.uniqueResourceName(this, { maxLength: 63, separator: '-', allowedSpecialCharacters: '-' });
-    const createdRole = props.executionRole ? undefined : this.createExecutionRole(domainName);
+      Names.uniqueResourceName(this, {
+        maxLength: 63,
+        separator: '-',
+        allowedSpecialCharacters: '-',
+      }).replace(/^-+/, '');
+    const createdRole = props.executionRole
+      ? undefined
+      : new iam.Role(this, 'ExecutionRole', {
+          assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+          description: `Studio apps of the workspace domain ${domainName}`,
+        });
     this.executionRole = props.executionRole ?? createdRole!;
     this.grantPrincipal = this.executionRole;
 
+    const securityGroupIds = this.connections.securityGroups.map((sg) => sg.securityGroupId);
+    const jupyterLabAppSettings: sagemaker.CfnDomain.JupyterLabAppSettingsProperty = {
+      appLifecycleManagement: {
+        idleSettings: {
+          lifecycleManagement: 'ENABLED',
+          idleTimeoutInMinutes: (props.idleTimeout ?? Duration.minutes(60)).toMinutes(),
+        },
+      },
+    };
     this.domain = new sagemaker.CfnDomain(this, 'Domain', {
       domainName,
       authMode: 'IAM',
@@ -178,43 +231,46 @@ export class Workspace extends Construct implements iam.IGrantable, ec2.IConnect
       kmsKeyId: this.encryptionKey.keyArn,
       defaultUserSettings: {
         executionRole: this.executionRole.roleArn,
-        securityGroups: this.connections.securityGroups.map((sg) => sg.securityGroupId),
-        jupyterLabAppSettings: {
-          appLifecycleManagement: {
-            idleSettings: {
-              lifecycleManagement: 'ENABLED',
-              idleTimeoutInMinutes: (props.idleTimeout ?? Duration.minutes(60)).toMinutes(),
-            },
-          },
-        },
+        securityGroups: securityGroupIds,
+        jupyterLabAppSettings,
+      },
+      // Shared spaces take their role, network and idle shutdown from here, not from the user settings.
+      defaultSpaceSettings: {
+        executionRole: this.executionRole.roleArn,
+        securityGroups: securityGroupIds,
+        jupyterLabAppSettings,
       },
     });
     this.domain.applyRemovalPolicy(this.removalPolicy);
     this.domainId = this.domain.attrDomainId;
     this.domainArn = this.domain.attrDomainArn;
     this.domainUrl = this.domain.attrUrl;
+
     if (createdRole) {
       this.grantStudioPermissions(createdRole);
     }
-
     for (const name of props.userProfiles ?? []) {
       this.addUserProfile(name);
     }
   }
 
-  /** Names of the user profiles created by this workspace. */
+  /** Names of the user profiles this workspace created, in the order they were added. */
   public get userProfileNames(): string[] {
     return [...this.profiles.keys()];
   }
 
-  /** Adds a Studio user profile named `name`. */
+  /**
+   * Adds a Studio user profile named `name` to the domain, with the domain's default settings and
+   * the workspace's removal policy.
+   */
   public addUserProfile(name: string): sagemaker.CfnUserProfile {
     const problems = new ProblemCollector(`Workspace '${this.node.path}'`);
-    checkProfileName(problems, 'userProfiles', name);
+    checkProfileName(problems, name);
     if (this.profiles.has(name)) {
       problems.add('userProfiles', name, 'user profile names must be unique; remove the duplicate');
     }
     problems.throwIfAny();
+
     const profile = new sagemaker.CfnUserProfile(this, `UserProfile-${name}`, {
       domainId: this.domainId,
       userProfileName: name,
@@ -227,7 +283,8 @@ export class Workspace extends Construct implements iam.IGrantable, ec2.IConnect
   private createVpc(): ec2.Vpc {
     const vpc = new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
-      // No NAT gateway: it bills per hour. Studio reaches the internet through SageMaker's network.
+      // A NAT gateway bills by the hour; with PUBLIC_INTERNET_ONLY Studio reaches the internet
+      // through SageMaker's network, so isolated subnets are enough.
       natGateways: 0,
       subnetConfiguration: [{ name: 'studio', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 22 }],
     });
@@ -239,21 +296,19 @@ export class Workspace extends Construct implements iam.IGrantable, ec2.IConnect
     return vpc;
   }
 
-  private createExecutionRole(domainName: string): iam.Role {
-    return new iam.Role(this, 'ExecutionRole', {
-      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
-      description: `Studio apps of the workspace domain ${domainName}`,
-    });
-  }
-
   /**
    * What a JupyterLab user needs on this domain only. The policy is a separate resource that
-   * depends on the domain (for its id), while the domain depends only on the role: no cycle.
+   * depends on the domain (for its id) while the domain depends only on the role: no cycle.
    */
   private grantStudioPermissions(role: iam.Role): void {
     const stack = Stack.of(this);
-    const arn = (path: string) => `arn:${stack.partition}:sagemaker:${stack.region}:${stack.account}:${path}`;
-    const domainScoped = new iam.PolicyStatement({
+    const arn = (resource: string) =>
+      `arn:${stack.partition}:sagemaker:${stack.region}:${stack.account}:${resource}`;
+    const apps = arn(`app/${this.domainId}/*`);
+    const spaces = arn(`space/${this.domainId}/*`);
+    const profiles = arn(`user-profile/${this.domainId}/*`);
+
+    const appsAndSpaces = new iam.PolicyStatement({
       sid: 'StudioAppsAndSpacesOfThisDomain',
       actions: [
         'sagemaker:CreateApp',
@@ -262,23 +317,25 @@ export class Workspace extends Construct implements iam.IGrantable, ec2.IConnect
         'sagemaker:CreateSpace',
         'sagemaker:DeleteSpace',
         'sagemaker:DescribeSpace',
+        // Studio updates a space when its user changes the instance type or storage size.
         'sagemaker:UpdateSpace',
         'sagemaker:DescribeUserProfile',
       ],
-      resources: [
-        arn(`app/${this.domainId}/*`),
-        arn(`space/${this.domainId}/*`),
-        arn(`user-profile/${this.domainId}/*`),
-      ],
+      resources: [apps, spaces, profiles],
     });
-    role.addToPolicy(domainScoped);
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'DescribeThisDomain',
-        actions: ['sagemaker:DescribeDomain'],
-        resources: [this.domainArn],
-      }),
-    );
+    // Studio tags every app and space it creates; without this the create calls are denied.
+    // The condition limits it to tags passed in a create call.
+    const tagOnCreate = new iam.PolicyStatement({
+      sid: 'StudioTagOnCreateInThisDomain',
+      actions: ['sagemaker:AddTags'],
+      resources: [apps, spaces],
+      conditions: { Null: { 'sagemaker:TaggingAction': 'false' } },
+    });
+    const describeDomain = new iam.PolicyStatement({
+      sid: 'DescribeThisDomain',
+      actions: ['sagemaker:DescribeDomain'],
+      resources: [this.domainArn],
+    });
     const listing = new iam.PolicyStatement({
       sid: 'StudioListing',
       actions: [
@@ -289,19 +346,23 @@ export class Workspace extends Construct implements iam.IGrantable, ec2.IConnect
       ],
       resources: ['*'],
     });
-    role.addToPolicy(listing);
+    for (const statement of [appsAndSpaces, tagOnCreate, describeDomain, listing]) {
+      role.addToPrincipalPolicy(statement);
+    }
+
+    // One acknowledgement per finding id: each id names the domain-scoped ARN it is about.
     acknowledgeWildcards(
       role,
-      [domainScoped],
-      'Studio creates apps, spaces and profiles with names chosen at run time; the ARNs are limited to this ' +
-        "domain's id in this account and region.",
+      [appsAndSpaces, tagOnCreate],
+      'Studio names apps and spaces at run time; the ARNs are limited to apps, spaces and user profiles ' +
+        "under this domain's id, in this account and region.",
     );
-    acknowledgeWildcards(
-      role,
-      [listing],
-      'SageMaker List and Search actions do not support resource-level permissions, so they can only be ' +
-        'granted on all resources; they are read-only.',
-    );
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'sagemaker:ListApps, ListSpaces, ListUserProfiles and Search do not support resource-level ' +
+        'permissions, so they can only be granted on all resources; they are read-only.',
+    });
   }
 }
 
@@ -313,10 +374,16 @@ function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
 
 function validateProps(scope: Construct, props: WorkspaceProps): void {
   const problems = new ProblemCollector(`Workspace '${scope.node.path}'`);
+
   const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
   if (removalPolicy !== RemovalPolicy.RETAIN && removalPolicy !== RemovalPolicy.DESTROY) {
-    problems.add('removalPolicy', removalPolicy, 'use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY');
+    problems.add(
+      'removalPolicy',
+      removalPolicy,
+      'a Studio domain cannot be snapshotted; use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY',
+    );
   }
+
   if (props.networkAccess === WorkspaceNetworkAccess.VPC_ONLY && !props.vpc) {
     problems.add(
       'networkAccess',
@@ -325,29 +392,58 @@ function validateProps(scope: Construct, props: WorkspaceProps): void {
         'does not have: pass `vpc` with a NAT gateway or SageMaker, STS and S3 endpoints, or use PUBLIC_INTERNET_ONLY',
     );
   }
-  if (props.idleTimeout && !Token.isUnresolved(props.idleTimeout.toSeconds())) {
-    const minutes = props.idleTimeout.toSeconds() / 60;
+  if (props.vpcSubnets && !props.vpc) {
+    problems.add(
+      'vpcSubnets',
+      describeSelection(props.vpcSubnets),
+      'vpcSubnets selects subnets of `vpc`, which was not given: pass `vpc` too, or drop vpcSubnets',
+    );
+  }
+  if (
+    props.vpc &&
+    !props.vpcSubnets &&
+    props.vpc.privateSubnets.length === 0 &&
+    props.vpc.isolatedSubnets.length === 0
+  ) {
+    problems.add(
+      'vpcSubnets',
+      undefined,
+      `vpc '${props.vpc.node.path}' has no private or isolated subnets to default to: ` +
+        'pass vpcSubnets, e.g. { subnets: [ec2.Subnet.fromSubnetId(...)] }',
+    );
+  }
+  if (
+    props.securityGroups &&
+    (props.securityGroups.length < 1 || props.securityGroups.length > MAX_SECURITY_GROUPS)
+  ) {
+    problems.add(
+      'securityGroups',
+      `${props.securityGroups.length} security groups`,
+      `pass 1 to ${MAX_SECURITY_GROUPS} security groups, or omit securityGroups to create one`,
+    );
+  }
+
+  const idle = props.idleTimeout;
+  if (idle && !idle.isUnresolved()) {
+    const minutes = idle.toSeconds() / 60;
     if (!Number.isInteger(minutes) || minutes < MIN_IDLE_MINUTES || minutes > MAX_IDLE_MINUTES) {
       problems.add(
         'idleTimeout',
-        props.idleTimeout.toHumanString(),
+        idle.toHumanString(),
         `use whole minutes from ${MIN_IDLE_MINUTES} to ${MAX_IDLE_MINUTES}, e.g. Duration.minutes(60)`,
       );
     }
   }
-  problems.checkPattern(
-    'domainName',
-    props.domainName,
-    NAME_PATTERN,
-    'use 1-63 letters, digits and hyphens, starting with a letter or digit',
-  );
+
+  problems.checkPattern('domainName', props.domainName, NAME_PATTERN, NAME_FIX);
   const names = props.userProfiles ?? [];
-  names.forEach((n) => checkProfileName(problems, 'userProfiles', n));
-  const duplicates = names.filter((n, i) => names.indexOf(n) !== i);
+  names.forEach((n) => checkProfileName(problems, n));
+  const duplicates = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
   if (duplicates.length > 0) {
     problems.add('userProfiles', duplicates, 'user profile names must be unique; remove the duplicates');
   }
   problems.throwIfAny();
+
   if (props.vpc && !props.networkAccess) {
     Annotations.of(scope).addWarningV2(
       'cdk-mlops-maturity:workspacePublicInternetInOwnVpc',
@@ -357,8 +453,18 @@ function validateProps(scope: Construct, props: WorkspaceProps): void {
   }
 }
 
-function checkProfileName(problems: ProblemCollector, prop: string, name: string): void {
+function checkProfileName(problems: ProblemCollector, name: string): void {
   if (!Token.isUnresolved(name) && !NAME_PATTERN.test(name)) {
-    problems.add(prop, name, 'use 1-63 letters, digits and hyphens, starting with a letter or digit');
+    problems.add('userProfiles', name, NAME_FIX);
   }
+}
+
+/** A readable form of a subnet selection for error messages: subnets are constructs, not JSON. */
+function describeSelection(selection: ec2.SubnetSelection): string {
+  const parts = [
+    selection.subnetType && `subnetType: ${selection.subnetType}`,
+    selection.subnetGroupName && `subnetGroupName: ${selection.subnetGroupName}`,
+    selection.subnets && `subnets: ${selection.subnets.map((s) => s.subnetId).join(', ')}`,
+  ].filter((p) => p);
+  return parts.length > 0 ? `{ ${parts.join('; ')} }` : 'a subnet selection';
 }
