@@ -15,6 +15,7 @@ export * from './training/reference-workload';
 export * from './serving/naming';
 export * from './serving/release-pointer';
 export * from './serving/serving-slot';
+export * from './serving/release';
 export * from './tiers/level0-tier';
 export * from './tiers/level1-tier';
 export * from './tiers/level2-tier';

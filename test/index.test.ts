@@ -27,6 +27,8 @@ describe('public API', () => {
       'ReleasePointer',
       'ServingSlot',
       'ServingMode',
+      'releaseModel',
+      'ReleaseError',
       'ExecutionVariable',
       'STEP_ARGUMENT_SHAPES',
       'releasePointerParameterName',

@@ -1,0 +1,348 @@
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  CloudFormationClient,
+  CreateStackCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  ListStackResourcesCommand,
+  UpdateStackCommand,
+} from '@aws-sdk/client-cloudformation';
+import {
+  CreateModelPackageCommand,
+  CreateModelPackageGroupCommand,
+  ModelApprovalStatus,
+  SageMakerClient,
+} from '@aws-sdk/client-sagemaker';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { parsePlatformConfig } from '../../lib/config/environment-config';
+import { NO_MODEL_RELEASED, platformStackName, releasePointerParameterName } from '../../lib/serving/naming';
+import { ReleaseDependencies, ReleaseError, releaseModel } from '../../lib/serving/release';
+
+/*
+ * The release against an AWS API emulator (moto server, pinned in requirements-emulator.txt): real
+ * SDK clients, real wire protocols and the emulator's own responses and errors, for SageMaker's
+ * model registry, SSM Parameter Store and CloudFormation.
+ *
+ * What moto 5.2.5 does not emulate: on UpdateStack with UsePreviousTemplate and every parameter
+ * UsePreviousValue (what a release sends, and what CloudFormation answers by re-reading SSM-typed
+ * parameters), moto compares the values it resolved at the last deployment and answers "No updates
+ * are to be performed" without reading the pointer again. The tests say where they rely on this.
+ */
+
+const ROOT = path.join(__dirname, '..', '..');
+const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
+const REGION = 'us-east-1';
+const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+const GROUP = 'taxi-duration';
+const POINTER = releasePointerParameterName('dev');
+const STACK = platformStackName('dev');
+const SERVED_PARAMETER = '/emulator/dev/served-model-package-arn';
+
+// The serving slot's shape in small: an SSM-typed parameter defaulting to the pointer's name, and a
+// resource that exists only while the pointer is not `none` and holds the pointer's value (moto's
+// CloudFormation cannot create SageMaker endpoints, so an SSM parameter stands in for them).
+const TEMPLATE = JSON.stringify({
+  Parameters: {
+    ServingModelPackageArn: { Type: 'AWS::SSM::Parameter::Value<String>', Default: POINTER },
+  },
+  Conditions: {
+    Released: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'ServingModelPackageArn' }, NO_MODEL_RELEASED] }] },
+  },
+  Resources: {
+    Marker: {
+      Type: 'AWS::SSM::Parameter',
+      Properties: { Name: '/emulator/dev/marker', Type: 'String', Value: 'platform' },
+    },
+    ServedModel: {
+      Type: 'AWS::SSM::Parameter',
+      Condition: 'Released',
+      Properties: { Name: SERVED_PARAMETER, Type: 'String', Value: { Ref: 'ServingModelPackageArn' } },
+    },
+  },
+});
+
+const config = parsePlatformConfig({
+  mlops: { environments: { dev: { level: 2 }, staging: { level: 2 } }, delivery: false },
+});
+
+let server: ChildProcess | undefined;
+let serverOutput = '';
+let endpoint: string;
+let ssm: SSMClient;
+let sageMaker: SageMakerClient;
+let cloudFormation: CloudFormationClient;
+const packages: Record<'approved' | 'pending' | 'approvedLater', string> = {
+  approved: '',
+  pending: '',
+  approvedLater: '',
+};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function startEmulator(): Promise<string> {
+  if (!fs.existsSync(PYTHON)) {
+    throw new Error(
+      `${PYTHON} does not exist, so the AWS API emulator (moto) cannot start: run 'node scripts/python-env.mjs' ` +
+        '(npm test runs it before jest) to create .venv with the pinned requirements-dev.txt',
+    );
+  }
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(PYTHON, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server = child;
+  const keep = (chunk: Buffer) => {
+    serverOutput = (serverOutput + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => {
+    exited = `exited with ${code ?? signal}`;
+  });
+  child.once('error', (error) => {
+    exited = `could not start: ${error.message}`;
+  });
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (exited) {
+      throw new Error(
+        `moto server ${exited}; is moto installed in .venv (requirements-emulator.txt)?\n${serverOutput}`,
+      );
+    }
+    try {
+      const response = await fetch(`${url}/moto-api/`);
+      if (response.ok) {
+        return url;
+      }
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`moto server did not answer on ${url} within 30 s\n${serverOutput}`);
+}
+
+async function registerPackage(status: ModelApprovalStatus): Promise<string> {
+  const response = await sageMaker.send(
+    new CreateModelPackageCommand({
+      ModelPackageGroupName: GROUP,
+      ModelApprovalStatus: status,
+      InferenceSpecification: {
+        Containers: [
+          {
+            Image: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1',
+            ModelDataUrl: 's3://artifacts/models/taxi-duration/model.tar.gz',
+          },
+        ],
+        SupportedContentTypes: ['text/csv'],
+        SupportedResponseMIMETypes: ['text/csv'],
+      },
+    }),
+  );
+  return response.ModelPackageArn!;
+}
+
+function deps(): ReleaseDependencies {
+  return { ssm, sageMaker, cloudFormation, pollIntervalMs: 10, sleep: async () => undefined };
+}
+
+async function pointer(name = POINTER) {
+  const { Parameter } = await ssm.send(new GetParameterCommand({ Name: name }));
+  return { value: Parameter?.Value, version: Parameter?.Version };
+}
+
+async function stackState() {
+  const [{ Stacks }, { StackResourceSummaries }, { StackEvents }] = await Promise.all([
+    cloudFormation.send(new DescribeStacksCommand({ StackName: STACK })),
+    cloudFormation.send(new ListStackResourcesCommand({ StackName: STACK })),
+    cloudFormation.send(new DescribeStackEventsCommand({ StackName: STACK })),
+  ]);
+  return {
+    status: Stacks?.[0]?.StackStatus,
+    resources: (StackResourceSummaries ?? [])
+      .map((r) => r.LogicalResourceId)
+      .filter((id) => id)
+      .sort(),
+    events: StackEvents?.length ?? 0,
+  };
+}
+
+beforeAll(async () => {
+  endpoint = await startEmulator();
+  const clientConfig = { region: REGION, endpoint, credentials: CREDENTIALS };
+  ssm = new SSMClient(clientConfig);
+  sageMaker = new SageMakerClient(clientConfig);
+  cloudFormation = new CloudFormationClient(clientConfig);
+
+  await sageMaker.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: GROUP }));
+  packages.approved = await registerPackage('Approved');
+  packages.pending = await registerPackage('PendingManualApproval');
+  packages.approvedLater = await registerPackage('Approved');
+  // What `cdk deploy 'dev/*'` leaves: the pointer (dev-Release) and the platform stack that reads it.
+  await ssm.send(new PutParameterCommand({ Name: POINTER, Type: 'String', Value: NO_MODEL_RELEASED }));
+  await cloudFormation.send(new CreateStackCommand({ StackName: STACK, TemplateBody: TEMPLATE }));
+}, 60_000);
+
+afterAll(() => {
+  server?.kill();
+});
+
+describe('release against the AWS API emulator', () => {
+  test('the emulator starts where the release expects it: pointer none, stack without the served model', async () => {
+    expect(packages.approved).toBe(`arn:aws:sagemaker:${REGION}:123456789012:model-package/${GROUP}/1`);
+    expect(await pointer()).toMatchObject({ value: NO_MODEL_RELEASED });
+    expect(await stackState()).toMatchObject({ status: 'CREATE_COMPLETE', resources: ['Marker'] });
+  });
+
+  test('an unapproved package is refused with its status, and the pointer and the stack stay as they were', async () => {
+    const before = { pointer: await pointer(), stack: await stackState() };
+
+    const error = await releaseModel(
+      { environment: 'dev', modelPackageArn: packages.pending, config },
+      deps(),
+    ).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ReleaseError);
+    expect((error as ReleaseError).code).toBe('model-package-not-approved');
+    expect((error as ReleaseError).message).toContain(
+      `model package '${packages.pending}' is PendingManualApproval, not Approved`,
+    );
+    expect(await pointer()).toEqual(before.pointer);
+    expect(await stackState()).toEqual(before.stack);
+  });
+
+  test("a package that does not exist is refused on SageMaker's own error", async () => {
+    const missing = `arn:aws:sagemaker:${REGION}:123456789012:model-package/${GROUP}/99`;
+
+    const error = await releaseModel({ environment: 'dev', modelPackageArn: missing, config }, deps()).catch(
+      (e: unknown) => e,
+    );
+
+    expect((error as ReleaseError).code).toBe('model-package-not-found');
+    expect(await pointer()).toMatchObject({ value: NO_MODEL_RELEASED });
+  });
+
+  test('an environment that was never deployed: the missing pointer, then the missing stack', async () => {
+    const request = { environment: 'staging', modelPackageArn: packages.approved, config };
+
+    const noPointer = await releaseModel(request, deps()).catch((e: unknown) => e);
+    expect((noPointer as ReleaseError).message).toBe(
+      `release pointer ${releasePointerParameterName('staging')} does not exist in ${REGION}: ` +
+        "deploy the environment first: npx cdk deploy 'staging/*'",
+    );
+
+    await ssm.send(
+      new PutParameterCommand({
+        Name: releasePointerParameterName('staging'),
+        Type: 'String',
+        Value: NO_MODEL_RELEASED,
+      }),
+    );
+    const noStack = await releaseModel(request, deps()).catch((e: unknown) => e);
+    expect((noStack as ReleaseError).message).toBe(
+      `stack staging-Platform does not exist in ${REGION}: deploy the environment first: npx cdk deploy 'staging/*'`,
+    );
+    expect(await pointer(releasePointerParameterName('staging'))).toMatchObject({ value: NO_MODEL_RELEASED });
+  });
+
+  test('an approved package is released: the pointer names it, and the stack serves it once it re-reads the pointer', async () => {
+    const result = await releaseModel(
+      { environment: 'dev', modelPackageArn: packages.approved, config },
+      deps(),
+    );
+
+    expect(result).toMatchObject({
+      status: 'released',
+      previous: NO_MODEL_RELEASED,
+      current: packages.approved,
+      stackName: STACK,
+    });
+    expect(await pointer()).toMatchObject({ value: packages.approved });
+    // moto accepted the release's UpdateStack request (previous template, every parameter
+    // UsePreviousValue, the capabilities) but, not re-reading the SSM parameter, found nothing to change.
+    expect(result.stackUpdated).toBe(false);
+
+    // The update moto does re-read the pointer on (UsePreviousTemplate, parameters left at their
+    // defaults) shows that the pointer the release wrote is the one the stack reads, and that the
+    // conditional resource then exists and holds the released ARN.
+    await cloudFormation.send(new UpdateStackCommand({ StackName: STACK, UsePreviousTemplate: true }));
+    expect(await stackState()).toMatchObject({
+      status: 'UPDATE_COMPLETE',
+      resources: ['Marker', 'ServedModel'],
+    });
+    expect(await pointer(SERVED_PARAMETER)).toMatchObject({ value: packages.approved });
+  });
+
+  test('releasing the same package again changes nothing', async () => {
+    const before = { pointer: await pointer(), stack: await stackState() };
+
+    const result = await releaseModel(
+      { environment: 'dev', modelPackageArn: packages.approved, config },
+      deps(),
+    );
+
+    expect(result).toMatchObject({ status: 'unchanged', stackUpdated: false });
+    expect(await pointer()).toEqual(before.pointer);
+    expect(await stackState()).toEqual(before.stack);
+  });
+
+  test('npm run release, with the SDK pointed at the emulator, releases the next version and exits 0', () => {
+    // Its own cdk.json, so the run does not depend on how the repository configures its environments.
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'release-cli-'));
+    try {
+      fs.writeFileSync(
+        path.join(cwd, 'cdk.json'),
+        JSON.stringify({ context: { mlops: { environments: { dev: { level: 2 } }, delivery: false } } }),
+      );
+      const env: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        HOME: cwd,
+        AWS_ENDPOINT_URL: endpoint,
+        AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+        AWS_EC2_METADATA_DISABLED: 'true',
+      };
+      const run = spawnSync(
+        process.execPath,
+        [
+          '-r',
+          require.resolve('esbuild-register'),
+          path.join(ROOT, 'bin', 'release.ts'),
+          '--env',
+          'dev',
+          '--model-package-arn',
+          packages.approvedLater,
+        ],
+        { cwd, env, encoding: 'utf8' },
+      );
+
+      // stderr may carry the SDK's notice that its releases after January 2027 need Node.js 22.
+      expect({ status: run.status, stderr: run.stderr }).toEqual({
+        status: 0,
+        stderr: expect.not.stringMatching(/Release failed/),
+      });
+      expect(run.stdout).toContain(`Model package ${packages.approvedLater} exists and is Approved`);
+      expect(run.stdout).toContain(
+        `Released: dev serves ${packages.approvedLater} (before: ${packages.approved}).`,
+      );
+    } finally {
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
+    return pointer().then((p) => expect(p.value).toBe(packages.approvedLater));
+  });
+});

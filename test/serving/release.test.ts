@@ -1,0 +1,730 @@
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import {
+  CancelUpdateStackCommand,
+  CloudFormationClient,
+  CloudFormationServiceException,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  Stack,
+  StackEvent,
+  StackStatus,
+  UpdateStackCommand,
+} from '@aws-sdk/client-cloudformation';
+import {
+  DescribeModelPackageCommand,
+  DescribeModelPackageCommandOutput,
+  SageMakerClient,
+  SageMakerServiceException,
+} from '@aws-sdk/client-sagemaker';
+import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { parsePlatformConfig } from '../../lib/config/environment-config';
+import {
+  ReleaseDependencies,
+  ReleaseError,
+  releaseModel,
+  ReleaseRequest,
+  resolveReleaseTarget,
+} from '../../lib/serving/release';
+
+const ARN = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/taxi-duration/3';
+const OLD_ARN = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/taxi-duration/2';
+const POINTER = '/mlops/dev/serving/default/model-package-arn';
+const STACK = 'dev-Platform';
+const STACK_ID = `arn:aws:cloudformation:us-east-1:123456789012:stack/${STACK}/8c3b4f10-2f0a-11f1-9d6e-0a1b2c3d4e5f`;
+
+const config = parsePlatformConfig({
+  mlops: {
+    environments: {
+      dev: { level: 2 },
+      staging: { level: 1 },
+      prod: { level: 2, account: '123456789012', region: 'eu-west-1' },
+    },
+    delivery: false,
+  },
+});
+
+const ssm = mockClient(SSMClient);
+const sageMaker = mockClient(SageMakerClient);
+const cloudFormation = mockClient(CloudFormationClient);
+
+// The response shapes below follow the API references of DescribeModelPackage, GetParameter,
+// DescribeStacks and DescribeStackEvents.
+function modelPackage(
+  overrides: Partial<DescribeModelPackageCommandOutput> = {},
+): Partial<DescribeModelPackageCommandOutput> {
+  return {
+    ModelPackageName: 'taxi-duration',
+    ModelPackageGroupName: 'taxi-duration',
+    ModelPackageVersion: 3,
+    ModelPackageArn: ARN,
+    CreationTime: new Date('2026-11-20T10:00:00Z'),
+    ModelPackageStatus: 'Completed',
+    ModelPackageStatusDetails: { ValidationStatuses: [], ImageScanStatuses: [] },
+    ModelApprovalStatus: 'Approved',
+    InferenceSpecification: {
+      Containers: [
+        {
+          Image: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1',
+          ModelDataUrl: 's3://artifacts/models/taxi-duration/model.tar.gz',
+        },
+      ],
+      SupportedContentTypes: ['text/csv'],
+      SupportedResponseMIMETypes: ['text/csv'],
+    },
+    ...overrides,
+  };
+}
+
+function pointerValue(value: string) {
+  return {
+    Parameter: {
+      Name: POINTER,
+      Type: 'String' as const,
+      Value: value,
+      Version: 4,
+      LastModifiedDate: new Date('2026-11-20T10:00:00Z'),
+      ARN: `arn:aws:ssm:us-east-1:123456789012:parameter${POINTER}`,
+      DataType: 'text',
+    },
+  };
+}
+
+function stack(status: StackStatus, resolved = 'none', reason?: string): { Stacks: Stack[] } {
+  return {
+    Stacks: [
+      {
+        StackId: STACK_ID,
+        StackName: STACK,
+        CreationTime: new Date('2026-11-19T09:00:00Z'),
+        StackStatus: status,
+        StackStatusReason: reason,
+        Parameters: [
+          // On AWS, ParameterValue of an SSM-typed parameter is the SSM parameter's name.
+          {
+            ParameterKey: 'Level2ServingModelPackageArnC0FFEE12',
+            ParameterValue: POINTER,
+            ResolvedValue: resolved,
+          },
+          {
+            ParameterKey: 'BootstrapVersion',
+            ParameterValue: '/cdk-bootstrap/hnb659fds/version',
+            ResolvedValue: '30',
+          },
+        ],
+        Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'],
+      },
+    ],
+  };
+}
+
+function event(
+  token: string,
+  logicalId: string,
+  status: string,
+  reason?: string,
+  type = 'AWS::SageMaker::Endpoint',
+): StackEvent {
+  return {
+    StackId: STACK_ID,
+    StackName: STACK,
+    EventId: `${logicalId}-${status}`,
+    LogicalResourceId: logicalId,
+    ResourceType: logicalId === STACK ? 'AWS::CloudFormation::Stack' : type,
+    ResourceStatus: status as StackEvent['ResourceStatus'],
+    ResourceStatusReason: reason,
+    Timestamp: new Date('2026-11-23T09:00:00Z'),
+    ClientRequestToken: token,
+  };
+}
+
+function awsError<T extends Error>(
+  Exception: new (options: { name: string; $fault: 'client'; $metadata: object; message: string }) => T,
+  name: string,
+  message: string,
+): T {
+  return new Exception({ name, $fault: 'client', $metadata: { httpStatusCode: 400 }, message });
+}
+
+const noSuchStack = () =>
+  awsError(CloudFormationServiceException, 'ValidationError', `Stack with id ${STACK} does not exist`);
+
+let logLines: string[];
+let sleep: jest.Mock<Promise<void>, [number]>;
+
+function deps(overrides: Partial<ReleaseDependencies> = {}): ReleaseDependencies {
+  const clientConfig = { region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
+  return {
+    ssm: new SSMClient(clientConfig),
+    sageMaker: new SageMakerClient(clientConfig),
+    cloudFormation: new CloudFormationClient(clientConfig),
+    log: (line) => logLines.push(line),
+    sleep,
+    pollIntervalMs: 15_000,
+    ...overrides,
+  };
+}
+
+function request(overrides: Partial<ReleaseRequest> = {}): ReleaseRequest {
+  return { environment: 'dev', modelPackageArn: ARN, config, ...overrides };
+}
+
+/** An environment that serves nothing yet, with an approved package to release. */
+function givenReleasable(pointer = 'none') {
+  sageMaker.on(DescribeModelPackageCommand).resolves(modelPackage());
+  ssm.on(GetParameterCommand).resolves(pointerValue(pointer));
+  ssm.on(PutParameterCommand).resolves({ Version: 5, Tier: 'Standard' });
+  cloudFormation.on(UpdateStackCommand).resolves({ StackId: STACK_ID });
+}
+
+/** DescribeStacks answers: first the check before the release, then one per poll. */
+function givenStackStatuses(...statuses: Array<{ Stacks: Stack[] }>) {
+  let mock = cloudFormation.on(DescribeStacksCommand);
+  for (const s of statuses.slice(0, -1)) {
+    mock = mock.resolvesOnce(s);
+  }
+  mock.resolves(statuses[statuses.length - 1]);
+}
+
+const pointerWrites = () => ssm.commandCalls(PutParameterCommand).map((c) => c.args[0].input);
+const stackUpdates = () => cloudFormation.commandCalls(UpdateStackCommand).map((c) => c.args[0].input);
+const updateToken = () => stackUpdates()[0]?.ClientRequestToken ?? '';
+
+async function releaseError(promise: Promise<unknown>): Promise<ReleaseError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ReleaseError);
+  return error as ReleaseError;
+}
+
+beforeEach(() => {
+  ssm.reset();
+  sageMaker.reset();
+  cloudFormation.reset();
+  logLines = [];
+  sleep = jest.fn(async (_ms: number) => undefined);
+});
+
+describe('releaseModel: success', () => {
+  test('validates everything, then writes the pointer and updates the stack with its previous template', async () => {
+    // GIVEN
+    givenReleasable();
+    givenStackStatuses(
+      stack('CREATE_COMPLETE'),
+      stack('UPDATE_IN_PROGRESS'),
+      stack('UPDATE_IN_PROGRESS'),
+      stack('UPDATE_COMPLETE', ARN),
+    );
+
+    // WHEN
+    const result = await releaseModel(request(), deps());
+
+    // THEN
+    expect(result).toEqual({
+      status: 'released',
+      environment: 'dev',
+      slotName: 'default',
+      previous: 'none',
+      current: ARN,
+      pointerName: POINTER,
+      stackName: STACK,
+      stackStatus: 'UPDATE_COMPLETE',
+      stackUpdated: true,
+    });
+    expect(pointerWrites()).toEqual([{ Name: POINTER, Value: ARN, Type: 'String', Overwrite: true }]);
+    const write = ssm.commandCalls(PutParameterCommand)[0];
+    expect(write.calledAfter(sageMaker.commandCalls(DescribeModelPackageCommand)[0])).toBe(true);
+    expect(write.calledAfter(ssm.commandCalls(GetParameterCommand)[0])).toBe(true);
+    expect(write.calledAfter(cloudFormation.commandCalls(DescribeStacksCommand)[0])).toBe(true);
+    expect(cloudFormation.commandCalls(UpdateStackCommand)[0].calledAfter(write)).toBe(true);
+    expect(stackUpdates()).toEqual([
+      {
+        StackName: STACK,
+        UsePreviousTemplate: true,
+        Parameters: [
+          { ParameterKey: 'Level2ServingModelPackageArnC0FFEE12', UsePreviousValue: true },
+          { ParameterKey: 'BootstrapVersion', UsePreviousValue: true },
+        ],
+        Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'],
+        DisableRollback: false,
+        ClientRequestToken: expect.stringMatching(/^release-[0-9a-f-]{36}$/),
+      },
+    ]);
+    expect(sleep.mock.calls).toEqual([[15_000], [15_000], [15_000]]);
+    expect(logLines).toEqual(
+      expect.arrayContaining([
+        `Pointer ${POINTER}: none (no model released) -> ${ARN}`,
+        `Stack ${STACK}: UPDATE_IN_PROGRESS`,
+        `Stack ${STACK}: UPDATE_COMPLETE`,
+      ]),
+    );
+  });
+
+  test('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS is success: the update can no longer roll back', async () => {
+    givenReleasable(OLD_ARN);
+    givenStackStatuses(stack('UPDATE_COMPLETE', OLD_ARN), stack('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', ARN));
+
+    const result = await releaseModel(request(), deps());
+
+    expect(result).toMatchObject({
+      status: 'released',
+      previous: OLD_ARN,
+      stackStatus: 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS',
+    });
+    expect(pointerWrites()).toEqual([expect.objectContaining({ Value: ARN })]);
+  });
+
+  test('a pointer that already names the package is left alone: no write, no stack update', async () => {
+    givenReleasable(ARN);
+    givenStackStatuses(stack('UPDATE_COMPLETE', ARN));
+
+    const result = await releaseModel(request(), deps());
+
+    expect(result).toMatchObject({ status: 'unchanged', previous: ARN, current: ARN, stackUpdated: false });
+    expect(pointerWrites()).toEqual([]);
+    expect(stackUpdates()).toEqual([]);
+  });
+
+  test('a pointer that names the package while the stack still serves another updates the stack without writing', async () => {
+    // An earlier release wrote the pointer, then its update was interrupted and rolled back.
+    givenReleasable(ARN);
+    givenStackStatuses(stack('UPDATE_ROLLBACK_COMPLETE', OLD_ARN), stack('UPDATE_COMPLETE', ARN));
+
+    const result = await releaseModel(request(), deps());
+
+    expect(result).toMatchObject({ status: 'released', stackUpdated: true });
+    expect(pointerWrites()).toEqual([]);
+    expect(stackUpdates()).toHaveLength(1);
+  });
+
+  test('CloudFormation\'s "No updates are to be performed" is success, and the pointer stays written', async () => {
+    givenReleasable();
+    givenStackStatuses(stack('CREATE_COMPLETE'));
+    cloudFormation
+      .on(UpdateStackCommand)
+      .rejects(
+        awsError(CloudFormationServiceException, 'ValidationError', 'No updates are to be performed.'),
+      );
+
+    const result = await releaseModel(request(), deps());
+
+    expect(result).toMatchObject({ status: 'released', stackUpdated: false, current: ARN });
+    expect(pointerWrites()).toEqual([expect.objectContaining({ Value: ARN })]);
+    expect(sleep).not.toHaveBeenCalled();
+  });
+
+  test("clients go to the environment's region, else the package's", () => {
+    const euArn = 'arn:aws:sagemaker:eu-west-1:123456789012:model-package/taxi-duration/3';
+    expect(resolveReleaseTarget(request({ environment: 'prod', modelPackageArn: euArn }))).toMatchObject({
+      region: 'eu-west-1',
+      pointerName: '/mlops/prod/serving/default/model-package-arn',
+      stackName: 'prod-Platform',
+    });
+    const apArn = 'arn:aws:sagemaker:ap-southeast-2:123456789012:model-package/taxi-duration/3';
+    expect(resolveReleaseTarget(request({ modelPackageArn: apArn, slotName: 'shadow' }))).toMatchObject({
+      region: 'ap-southeast-2',
+      pointerName: '/mlops/dev/serving/shadow/model-package-arn',
+    });
+  });
+});
+
+describe('releaseModel: refused before anything is written', () => {
+  function expectNothingWritten() {
+    expect(pointerWrites()).toEqual([]);
+    expect(stackUpdates()).toEqual([]);
+  }
+
+  test('an environment that is not configured: lists the configured ones', async () => {
+    const error = await releaseError(releaseModel(request({ environment: 'qa' }), deps()));
+    expect(error.code).toBe('unknown-environment');
+    expect(error.message).toBe(
+      "environment 'qa' is not configured: use one of dev, staging, prod, or add it to context.mlops.environments in cdk.json",
+    );
+    expect(sageMaker.calls()).toHaveLength(0);
+    expectNothingWritten();
+  });
+
+  test('an environment below level 2 has no serving slot: says which level to set', async () => {
+    const error = await releaseError(releaseModel(request({ environment: 'staging' }), deps()));
+    expect(error.code).toBe('no-serving-slot');
+    expect(error.message).toMatch(
+      /environment 'staging' is at maturity level 1, which has no serving slot: set context\.mlops\.environments\.staging\.level to 2 or higher/,
+    );
+    expect(sageMaker.calls()).toHaveLength(0);
+    expectNothingWritten();
+  });
+
+  test.each([
+    [
+      'not an ARN',
+      'taxi-duration/3',
+      /is not a model package version ARN: use arn:<partition>:sagemaker:<region>:<account>:model-package\/<group>\/<version>/,
+    ],
+    [
+      'a model package group',
+      'arn:aws:sagemaker:us-east-1:123456789012:model-package-group/taxi-duration',
+      /names a model package group, not one of its versions: .*--model-package-group-name taxi-duration/,
+    ],
+    [
+      'an unversioned model package',
+      'arn:aws:sagemaker:us-east-1:123456789012:model-package/taxi-duration',
+      /names an unversioned model package/,
+    ],
+    [
+      'another resource type',
+      'arn:aws:sagemaker:us-east-1:123456789012:endpoint/taxi-dev',
+      /is not a model package version ARN/,
+    ],
+    [
+      'a version 0',
+      'arn:aws:sagemaker:us-east-1:123456789012:model-package/taxi-duration/0',
+      /is not a model package version ARN/,
+    ],
+  ])('a malformed ARN (%s)', async (_, arn, message) => {
+    const error = await releaseError(releaseModel(request({ modelPackageArn: arn }), deps()));
+    expect(error.code).toBe('invalid-model-package-arn');
+    expect(error.message).toMatch(message);
+    expect(error.message).toContain(`'${arn}'`);
+    expect(sageMaker.calls()).toHaveLength(0);
+    expectNothingWritten();
+  });
+
+  test("a package from another region than the environment's", async () => {
+    const error = await releaseError(releaseModel(request({ environment: 'prod' }), deps()));
+    expect(error.code).toBe('region-mismatch');
+    expect(error.message).toMatch(
+      /model package ARN '.*' is in region us-east-1, but environment 'prod' is in eu-west-1: .*register the model in eu-west-1/,
+    );
+    expect(sageMaker.calls()).toHaveLength(0);
+    expectNothingWritten();
+  });
+
+  test('a package that does not exist', async () => {
+    givenReleasable();
+    givenStackStatuses(stack('CREATE_COMPLETE'));
+    sageMaker
+      .on(DescribeModelPackageCommand)
+      .rejects(
+        awsError(SageMakerServiceException, 'ValidationException', `ModelPackage ${ARN} does not exist.`),
+      );
+
+    const error = await releaseError(releaseModel(request(), deps()));
+
+    expect(error.code).toBe('model-package-not-found');
+    expect(error.message).toMatch(
+      new RegExp(
+        `^model package '${ARN}' does not exist: check the ARN \\(aws sagemaker list-model-packages --model-package-group-name taxi-duration\\)`,
+      ),
+    );
+    expectNothingWritten();
+  });
+
+  test('a package that is not Approved: says its status and how to approve it', async () => {
+    givenReleasable();
+    givenStackStatuses(stack('CREATE_COMPLETE'));
+    sageMaker
+      .on(DescribeModelPackageCommand)
+      .resolves(modelPackage({ ModelApprovalStatus: 'PendingManualApproval' }));
+
+    const error = await releaseError(releaseModel(request(), deps()));
+
+    expect(error.code).toBe('model-package-not-approved');
+    expect(error.message).toContain(`model package '${ARN}' is PendingManualApproval, not Approved`);
+    expect(error.message).toContain(
+      `aws sagemaker update-model-package --model-package-arn ${ARN} --model-approval-status Approved`,
+    );
+    expectNothingWritten();
+  });
+
+  test('a package SageMaker has not finished registering', async () => {
+    givenReleasable();
+    givenStackStatuses(stack('CREATE_COMPLETE'));
+    sageMaker.on(DescribeModelPackageCommand).resolves(modelPackage({ ModelPackageStatus: 'InProgress' }));
+
+    const error = await releaseError(releaseModel(request(), deps()));
+
+    expect(error.code).toBe('model-package-not-ready');
+    expect(error.message).toMatch(/is InProgress, not Completed/);
+    expectNothingWritten();
+  });
+
+  test('a missing pointer: deploy the environment first', async () => {
+    givenReleasable();
+    givenStackStatuses(stack('CREATE_COMPLETE'));
+    ssm
+      .on(GetParameterCommand)
+      .rejects(new ParameterNotFound({ $metadata: { httpStatusCode: 400 }, message: '' }));
+
+    const error = await releaseError(releaseModel(request(), deps()));
+
+    expect(error.code).toBe('not-deployed');
+    expect(error.message).toBe(
+      `release pointer ${POINTER} does not exist in us-east-1: deploy the environment first: npx cdk deploy 'dev/*'`,
+    );
+    expectNothingWritten();
+  });
+
+  test('a missing stack: deploy the environment first', async () => {
+    givenReleasable();
+    cloudFormation.on(DescribeStacksCommand).rejects(noSuchStack());
+
+    const error = await releaseError(releaseModel(request(), deps()));
+
+    expect(error.code).toBe('not-deployed');
+    expect(error.message).toBe(
+      `stack ${STACK} does not exist in us-east-1: deploy the environment first: npx cdk deploy 'dev/*'`,
+    );
+    expectNothingWritten();
+  });
+
+  test.each(['UPDATE_IN_PROGRESS', 'UPDATE_ROLLBACK_IN_PROGRESS', 'CREATE_IN_PROGRESS'] as const)(
+    'a busy stack (%s) is refused',
+    async (status) => {
+      givenReleasable();
+      givenStackStatuses(stack(status));
+
+      const error = await releaseError(releaseModel(request(), deps()));
+
+      expect(error.code).toBe('stack-busy');
+      expect(error.message).toMatch(
+        new RegExp(`^stack ${STACK} is ${status}: another operation is running on it; nothing was changed`),
+      );
+      expectNothingWritten();
+    },
+  );
+
+  test('a stack that only has a change set (REVIEW_IN_PROGRESS) was never deployed', async () => {
+    givenReleasable();
+    givenStackStatuses(stack('REVIEW_IN_PROGRESS'));
+
+    const error = await releaseError(releaseModel(request(), deps()));
+
+    expect(error.code).toBe('not-deployed');
+    expect(error.message).toMatch(
+      /was never deployed; deploy the environment first: npx cdk deploy 'dev\/\*'$/,
+    );
+    expectNothingWritten();
+  });
+
+  test('a stack whose creation failed cannot be updated: says to delete and redeploy it', async () => {
+    givenReleasable();
+    givenStackStatuses(
+      stack('ROLLBACK_COMPLETE', 'none', 'The following resource(s) failed to create: [Store]'),
+    );
+
+    const error = await releaseError(releaseModel(request(), deps()));
+
+    expect(error.code).toBe('stack-not-updatable');
+    expect(error.message).toMatch(
+      /is ROLLBACK_COMPLETE \(The following resource\(s\) failed to create: \[Store\]\)/,
+    );
+    expect(error.message).toMatch(
+      /aws cloudformation delete-stack --stack-name dev-Platform\) and deploy the environment again/,
+    );
+    expectNothingWritten();
+  });
+
+  test('denied access names the IAM action to allow', async () => {
+    givenReleasable();
+    givenStackStatuses(stack('CREATE_COMPLETE'));
+    sageMaker
+      .on(DescribeModelPackageCommand)
+      .rejects(awsError(SageMakerServiceException, 'AccessDeniedException', 'User is not authorized'));
+
+    const error = await releaseError(releaseModel(request(), deps()));
+
+    expect(error.code).toBe('aws-error');
+    expect(error.message).toMatch(
+      /AccessDeniedException: User is not authorized: allow sagemaker:DescribeModelPackage/,
+    );
+    expectNothingWritten();
+  });
+});
+
+describe('releaseModel: a failed update restores the pointer', () => {
+  test('UPDATE_ROLLBACK_COMPLETE: restores the previous value and names the first failed resource', async () => {
+    givenReleasable(OLD_ARN);
+    givenStackStatuses(
+      stack('UPDATE_COMPLETE', OLD_ARN),
+      stack('UPDATE_IN_PROGRESS', OLD_ARN),
+      stack('UPDATE_ROLLBACK_IN_PROGRESS', OLD_ARN),
+      stack('UPDATE_ROLLBACK_COMPLETE', OLD_ARN),
+    );
+    cloudFormation.on(DescribeStackEventsCommand).callsFake(() => ({
+      // Newest first, as DescribeStackEvents returns them.
+      StackEvents: [
+        event(updateToken(), STACK, 'UPDATE_ROLLBACK_COMPLETE'),
+        event(
+          updateToken(),
+          'ServingModel',
+          'UPDATE_FAILED',
+          'Resource update cancelled',
+          'AWS::SageMaker::Model',
+        ),
+        event(
+          updateToken(),
+          'ServingEndpoint',
+          'UPDATE_FAILED',
+          'Resource handler returned message: "Endpoint failed health check" (HandlerErrorCode: GeneralServiceException)',
+        ),
+        event(updateToken(), STACK, 'UPDATE_IN_PROGRESS', 'User Initiated'),
+        event('an-earlier-deployment', 'Store', 'CREATE_FAILED', 'an older failure'),
+      ],
+    }));
+
+    const error = await releaseError(releaseModel(request(), deps()));
+
+    expect(error.code).toBe('update-failed');
+    expect(error.pointerRestored).toBe(true);
+    expect(error.message).toBe(
+      `the update of stack ${STACK} ended in UPDATE_ROLLBACK_COMPLETE (ServingEndpoint (AWS::SageMaker::Endpoint): ` +
+        'Resource handler returned message: "Endpoint failed health check" (HandlerErrorCode: GeneralServiceException)). ' +
+        `The pointer ${POINTER} was restored to ${OLD_ARN}. ` +
+        `See the stack's events: aws cloudformation describe-stack-events --stack-name ${STACK}`,
+    );
+    expect(pointerWrites().map((w) => w.Value)).toEqual([ARN, OLD_ARN]);
+    const [write, restore] = ssm.commandCalls(PutParameterCommand);
+    expect(restore.calledAfter(cloudFormation.commandCalls(DescribeStacksCommand).at(-1)!)).toBe(true);
+    expect(write.calledBefore(cloudFormation.commandCalls(UpdateStackCommand)[0])).toBe(true);
+  });
+
+  test('a *_FAILED end without events: restores and reports the stack status reason', async () => {
+    givenReleasable();
+    givenStackStatuses(
+      stack('CREATE_COMPLETE'),
+      stack(
+        'UPDATE_ROLLBACK_FAILED',
+        'none',
+        'The following resource(s) failed to update: [ServingEndpoint].',
+      ),
+    );
+    cloudFormation.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+
+    const error = await releaseError(releaseModel(request(), deps()));
+
+    expect(error.message).toMatch(
+      /ended in UPDATE_ROLLBACK_FAILED \(The following resource\(s\) failed to update: \[ServingEndpoint\]\.\)\. The pointer .* was restored to none\./,
+    );
+    expect(pointerWrites().map((w) => w.Value)).toEqual([ARN, 'none']);
+  });
+
+  test('a timeout cancels the update, so it rolls back, and restores the pointer', async () => {
+    givenReleasable();
+    givenStackStatuses(stack('CREATE_COMPLETE'), stack('UPDATE_IN_PROGRESS'));
+    cloudFormation.on(CancelUpdateStackCommand).resolves({});
+    cloudFormation.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+
+    const error = await releaseError(
+      releaseModel(request(), deps({ pollIntervalMs: 60_000, timeoutMs: 5 * 60_000 })),
+    );
+
+    expect(error.code).toBe('update-failed');
+    expect(error.message).toMatch(
+      new RegExp(
+        `^the update of stack ${STACK} did not finish within 5 minutes \\(it is UPDATE_IN_PROGRESS; the release cancelled it, so it rolls back\\)\\. The pointer ${POINTER} was restored to none\\.`,
+      ),
+    );
+    expect(sleep).toHaveBeenCalledTimes(5);
+    expect(cloudFormation.commandCalls(CancelUpdateStackCommand).map((c) => c.args[0].input)).toEqual([
+      { StackName: STACK },
+    ]);
+    expect(pointerWrites().map((w) => w.Value)).toEqual([ARN, 'none']);
+  });
+
+  test('a timeout whose cancel fails says the stack may still complete', async () => {
+    givenReleasable();
+    givenStackStatuses(stack('CREATE_COMPLETE'), stack('UPDATE_IN_PROGRESS'));
+    cloudFormation
+      .on(CancelUpdateStackCommand)
+      .rejects(awsError(CloudFormationServiceException, 'AccessDenied', 'not authorized to cancel'));
+    cloudFormation.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+
+    const error = await releaseError(releaseModel(request(), deps({ timeoutMs: 30_000 })));
+
+    expect(error.message).toMatch(
+      /did not finish within 30 seconds \(it is UPDATE_IN_PROGRESS; cancelling it failed: should it still complete, the stack serves .* while the pointer does not: release again once it has finished\)\. The pointer .* was restored to none\./,
+    );
+    expect(pointerWrites().map((w) => w.Value)).toEqual([ARN, 'none']);
+  });
+
+  test('an UpdateStack call that CloudFormation refuses restores the pointer', async () => {
+    givenReleasable();
+    givenStackStatuses(stack('CREATE_COMPLETE'));
+    cloudFormation
+      .on(UpdateStackCommand)
+      .rejects(
+        awsError(
+          CloudFormationServiceException,
+          'ValidationError',
+          `Stack:${STACK_ID} is in UPDATE_IN_PROGRESS state and can not be updated.`,
+        ),
+      );
+
+    const error = await releaseError(releaseModel(request(), deps()));
+
+    expect(error.message).toMatch(
+      /^updating stack dev-Platform was refused: ValidationError: .* can not be updated\. The pointer .* was restored to none\.$/,
+    );
+    expect(pointerWrites().map((w) => w.Value)).toEqual([ARN, 'none']);
+  });
+
+  test('when the restore fails too, says how to set the pointer back by hand', async () => {
+    givenReleasable();
+    givenStackStatuses(stack('CREATE_COMPLETE'), stack('UPDATE_ROLLBACK_COMPLETE'));
+    cloudFormation.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+    ssm
+      .on(PutParameterCommand)
+      .resolvesOnce({ Version: 5 })
+      .rejects(awsError(CloudFormationServiceException, 'ThrottlingException', 'Rate exceeded'));
+
+    const error = await releaseError(releaseModel(request(), deps()));
+
+    expect(error.pointerRestored).toBe(false);
+    expect(error.message).toContain(
+      `Restoring the pointer failed: set it back by hand: aws ssm put-parameter --name ${POINTER} --value none --type String --overwrite`,
+    );
+  });
+});
+
+describe('npm run release (bin/release.ts)', () => {
+  const root = path.join(__dirname, '..', '..');
+  function cli(...args: string[]) {
+    // Every case here stops before creating an AWS client, so no request leaves the machine.
+    const result = spawnSync(process.execPath, ['-r', 'esbuild-register', 'bin/release.ts', ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' },
+    });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  test('--help prints the usage and exits 0', () => {
+    const { status, stdout } = cli('--help');
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/^Usage: npm run release -- --env <environment> --model-package-arn <arn>/);
+  });
+
+  test('bad usage exits 2', () => {
+    expect(cli('--env', 'dev')).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(/^Missing --model-package-arn\./),
+    });
+    expect(cli('--environment', 'dev')).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(/Unknown option '--environment'/),
+    });
+  });
+
+  test('a refused release exits 1 with the message and no stack trace', () => {
+    const { status, stderr } = cli('--env', 'qa', '--model-package-arn', ARN);
+    expect(status).toBe(1);
+    // The configured environments come from the repository's cdk.json.
+    expect(stderr.trim()).toMatch(
+      /^Release failed: environment 'qa' is not configured: use one of dev, .*, or add it to context\.mlops\.environments in cdk\.json$/,
+    );
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
