@@ -4,6 +4,10 @@ Writes evaluation.json in the model-metrics layout the SageMaker model registry 
 (`regression_metrics.rmse.value`, `regression_metrics.mae.value`), which the pipeline's condition
 step reads with JsonGet and which is attached to the model package as its model quality metrics.
 
+With MLflow tracking on (see tracking.py), it also logs `rmse` and `mae`, the values evaluation.json
+holds, as metrics, and the training hyperparameters the pipeline passes as repeated
+`--hyperparameter key=value` flags (num_round, max_depth, eta, ...) as params, under their own names.
+
 The model is SageMaker's built-in XGBoost: a model.tar.gz holding `xgboost-model`. Loading it needs
 the xgboost library, which the evaluation container provides; the metric code takes any predictor,
 so it is tested here without xgboost.
@@ -20,10 +24,12 @@ import os
 import sys
 import tarfile
 import tempfile
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 import pandas as pd
+
+import tracking
 
 LOG = logging.getLogger("evaluate")
 
@@ -94,18 +100,39 @@ def load_xgboost_predictor(model_dir: str) -> Predictor:  # pragma: no cover - n
     return lambda features: booster.predict(xgboost.DMatrix(features))
 
 
+def hyperparameter(text: str) -> Tuple[str, str]:
+    """A `--hyperparameter key=value` flag's pair."""
+    key, separator, value = text.partition("=")
+    if not separator or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected key=value, such as num_round=200; got {text!r}")
+    return key.strip(), value
+
+
 def main(argv: Optional[List[str]] = None, predictor: Optional[Predictor] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="/opt/ml/processing/model")
     parser.add_argument("--test", default="/opt/ml/processing/test")
     parser.add_argument("--output", default="/opt/ml/processing/evaluation")
+    parser.add_argument(
+        "--hyperparameter",
+        type=hyperparameter,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a hyperparameter the model was trained with, logged to MLflow as a param (repeatable)",
+    )
+    tracking.add_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        evaluate(args.test, predictor or load_xgboost_predictor(args.model), args.output)
-    except EvaluationRejected as rejected:
-        LOG.error("evaluation rejected: %s", rejected)
-        return 2
+    with tracking.StepRun(tracking.settings(args), "evaluate") as mlflow_run:
+        mlflow_run.log_params(dict(args.hyperparameter))
+        try:
+            report = evaluate(args.test, predictor or load_xgboost_predictor(args.model), args.output)
+        except EvaluationRejected as rejected:
+            LOG.error("evaluation rejected: %s", rejected)
+            mlflow_run.fail()
+            return 2
+        mlflow_run.log_metrics({name: report["regression_metrics"][name]["value"] for name in ("rmse", "mae")})
     return 0
 
 

@@ -9,6 +9,11 @@ train/validation/test, and writes:
   compares captured inference data against;
 - report/preprocessing.json: rows read, kept and dropped per reason.
 
+With MLflow tracking on (see tracking.py), it also logs its options as params (`preprocess.seed`,
+`preprocess.min_duration_minutes`, ...: prefixed, as MLflow params cannot change within a run and
+training's hyperparameters have a `seed` of their own) and the report as metrics: `rows_read`,
+`rows_kept`, `rows_dropped.<reason>` for every reason (0 when none) and `rows_<split>`.
+
 Malformed rows (unparseable timestamps, negative or out-of-range durations, missing values) are
 dropped and counted, never fatal. Input that cannot be processed at all (missing required columns,
 no rows left) is rejected with a clear message and exit code 2, without a traceback.
@@ -23,11 +28,13 @@ import logging
 import os
 import sys
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional
 
 import numpy as np
 import pandas as pd
+
+import tracking
 
 LOG = logging.getLogger("preprocess")
 
@@ -37,6 +44,14 @@ CATEGORICAL_FEATURES = ["PULocationID", "DOLocationID"]
 FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
 REQUIRED_COLUMNS = ["PULocationID", "DOLocationID", "trip_distance"]
 TIMESTAMP_PREFIXES = ["tpep", "lpep"]
+# Why `clean` drops rows, in the order it checks.
+DROP_REASONS = [
+    "unparseable_timestamp",
+    "missing_or_non_numeric_value",
+    "negative_duration",
+    "duration_out_of_range",
+    "trip_distance_out_of_range",
+]
 
 BASELINE_SCHEMA_VERSION = 1
 NUMERIC_BINS = 10
@@ -223,6 +238,14 @@ def run(input_path: str, output_dir: str, options: Optional[Options] = None) -> 
     return report
 
 
+def tracked_metrics(report: Report) -> Dict[str, int]:
+    """The report as MLflow metrics; every drop reason is logged, so that runs compare reason by reason."""
+    metrics = {"rows_read": report.rows_read, "rows_kept": report.rows_kept}
+    metrics.update({f"rows_dropped.{reason}": report.dropped.get(reason, 0) for reason in DROP_REASONS})
+    metrics.update({f"rows_{name}": count for name, count in report.splits.items()})
+    return metrics
+
+
 def write_json(path: str, body: dict) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
@@ -236,6 +259,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--min-duration-minutes", type=float, default=Options.min_duration_minutes)
     parser.add_argument("--max-duration-minutes", type=float, default=Options.max_duration_minutes)
     parser.add_argument("--seed", type=int, default=Options.seed)
+    tracking.add_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     options = Options(
@@ -243,11 +267,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         max_duration_minutes=args.max_duration_minutes,
         seed=args.seed,
     )
-    try:
-        run(args.input, args.output, options)
-    except InputRejected as rejected:
-        LOG.error("input rejected: %s", rejected)
-        return 2
+    with tracking.StepRun(tracking.settings(args), "preprocess") as mlflow_run:
+        mlflow_run.log_params({f"preprocess.{name}": value for name, value in asdict(options).items()})
+        try:
+            report = run(args.input, args.output, options)
+        except InputRejected as rejected:
+            LOG.error("input rejected: %s", rejected)
+            mlflow_run.fail()
+            return 2
+        mlflow_run.log_metrics(tracked_metrics(report))
     return 0
 
 

@@ -2,7 +2,7 @@
 // Creates the project-local virtualenv (.venv) with the pinned Python tools when it is missing or
 // when requirements-dev.txt changed since it was built. Idempotent and quiet when up to date.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 
@@ -44,8 +44,9 @@ function run(command, args) {
 
 const systemPython = process.env.PYTHON ?? 'python3';
 console.error(`python-env: installing the pinned Python tools into ${venv}`);
-if (!existsSync(python)) {
-  run(systemPython, ['-m', 'venv', venv]);
-}
+// A fresh environment every time the pins change: pip would leave packages that are no longer
+// pinned installed, and the tests must run against exactly the pinned set.
+rmSync(venv, { recursive: true, force: true });
+run(systemPython, ['-m', 'venv', venv]);
 run(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '-r', requirements]);
 writeFileSync(stamp, wanted + '\n');

@@ -97,6 +97,7 @@ def test_malformed_rows_are_dropped_and_counted_never_fatal(tmp_path):
         "duration_out_of_range": 1 + good_report.dropped.get("duration_out_of_range", 0),
         "trip_distance_out_of_range": 1,
     }
+    assert set(report.dropped) == set(preprocess.DROP_REASONS), "the reasons MLflow gets a metric for"
     assert report.rows_read == 106
     assert report.rows_kept == 106 - sum(report.dropped.values())
 
