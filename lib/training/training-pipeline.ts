@@ -1,14 +1,19 @@
-import { ArnFormat, Names, Stack } from 'aws-cdk-lib';
+import { createHash } from 'crypto';
+import { ArnFormat, Names, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
-import { acknowledgeWildcards } from '../private/nag-acknowledgements';
+import { acknowledgeGeneratedPolicyWildcards, acknowledgeWildcards } from '../private/nag-acknowledgements';
 import { IModelRegistry } from '../registry/model-registry';
 import { ArtifactStorePrefix, IArtifactStore } from '../storage/artifact-store';
-import { PipelineDefinition } from './pipeline-definition';
+import { MAX_DEFINITION_BYTES, PipelineDefinition } from './pipeline-definition';
+
+/** The id prefix aws-cdk-lib gives the singleton provider function of BucketDeployment in a stack. */
+const BUCKET_DEPLOYMENT_HANDLER_PREFIX = 'Custom::CDKBucketDeployment';
 
 /** Props of a TrainingPipeline. */
 export interface TrainingPipelineProps {
@@ -35,6 +40,14 @@ export interface TrainingPipelineProps {
    * @default false
    */
   readonly triggerOnNewData?: boolean;
+  /**
+   * Store the definition in the artifact store (under `pipelines/definitions/`) and point the
+   * pipeline at it, instead of inline in the template. Each version gets its own object key (a hash
+   * of the definition), so CloudFormation updates the pipeline whenever the definition changes.
+   *
+   * @default - only when the definition is larger than SageMaker's 1 MB inline limit
+   */
+  readonly storeDefinitionInS3?: boolean;
   /**
    * The pipeline's name (required by SageMaker; changing it replaces the pipeline).
    *
@@ -95,11 +108,20 @@ export class TrainingPipeline extends Construct {
     this.grantJobPermissions(props);
 
     this.definition = props.definition({ role: this.role });
+    const inS3 = props.storeDefinitionInS3 ?? this.definition.byteSize() > MAX_DEFINITION_BYTES;
+    const location = inS3 ? this.storeDefinition(props.artifactStore) : undefined;
     this.pipeline = new sagemaker.CfnPipeline(this, 'Resource', {
       pipelineName: this.pipelineName,
       roleArn: this.role.roleArn,
-      pipelineDefinition: { PipelineDefinitionBody: this.definition.toJsonString(this) },
+      pipelineDefinition: location
+        ? {
+            PipelineDefinitionS3Location: { Bucket: props.artifactStore.bucketName, ObjectKey: location.key },
+          }
+        : { PipelineDefinitionBody: this.definition.toJsonString(this) },
     });
+    if (location) {
+      this.pipeline.node.addDependency(location.deployment);
+    }
     const policy = this.role.node.tryFindChild('DefaultPolicy');
     if (policy) {
       this.pipeline.node.addDependency(policy);
@@ -126,6 +148,51 @@ export class TrainingPipeline extends Construct {
         },
       });
     }
+  }
+
+  /**
+   * Uploads the definition, with its CDK tokens resolved at deploy time, to a key named after its
+   * content. aws-cdk-lib's BucketDeployment does the upload: a template cannot hold a file with
+   * deploy-time values, and BucketDeployment substitutes them (Source.jsonData).
+   */
+  private storeDefinition(store: IArtifactStore): { key: string; deployment: s3deploy.BucketDeployment } {
+    const stack = Stack.of(this);
+    const body = this.definition.render();
+    const hash = createHash('sha256')
+      .update(JSON.stringify(stack.resolve(body)))
+      .digest('hex')
+      .slice(0, 16);
+    const key = `${ArtifactStorePrefix.PIPELINES.prefix}definitions/${this.pipelineName}-${hash}.json`;
+    const deployment = new s3deploy.BucketDeployment(this, 'Definition', {
+      destinationBucket: store.bucket,
+      sources: [s3deploy.Source.jsonData(key, body)],
+      // Keep earlier versions: a pipeline update that rolls back points at the previous key again.
+      prune: false,
+      retainOnDelete: true,
+    });
+    // The provider function is a stack-wide singleton that aws-cdk-lib creates next to the stack's root.
+    const handler = stack.node.children.find((c) => c.node.id.startsWith(BUCKET_DEPLOYMENT_HANDLER_PREFIX));
+    if (handler) {
+      const reason =
+        "aws-cdk-lib's BucketDeployment provider function, which only copies the pipeline definition into the " +
+        'artifact store at deploy time: ';
+      Validations.of(handler).acknowledge(
+        {
+          id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+          reason: reason + 'the AWS managed basic execution policy only lets it write its own logs.',
+        },
+        {
+          id: 'AwsSolutions-L1',
+          reason: reason + 'aws-cdk-lib pins its runtime together with the handler code it ships.',
+        },
+      );
+      acknowledgeGeneratedPolicyWildcards(
+        handler,
+        reason +
+          "aws-cdk-lib grants it CDK's standard read on the assets bucket and read-write on the store.",
+      );
+    }
+    return { key, deployment };
   }
 
   /** Grants starting executions of this pipeline. */
@@ -168,9 +235,13 @@ export class TrainingPipeline extends Construct {
 
     const stack = Stack.of(this);
     // SageMaker names a pipeline's jobs "pipelines-<execution>-<step>-<hash>".
-    const jobs = ['processing-job', 'training-job', 'transform-job', 'model'].map((r) =>
-      stack.formatArn({ service: 'sagemaker', resource: r, resourceName: 'pipelines-*' }),
-    );
+    const jobs = [
+      'processing-job',
+      'training-job',
+      'hyper-parameter-tuning-job',
+      'transform-job',
+      'model',
+    ].map((r) => stack.formatArn({ service: 'sagemaker', resource: r, resourceName: 'pipelines-*' }));
     const statements = [
       new iam.PolicyStatement({
         sid: 'RunThisPipelinesJobs',
@@ -181,6 +252,12 @@ export class TrainingPipeline extends Construct {
           'sagemaker:CreateTrainingJob',
           'sagemaker:DescribeTrainingJob',
           'sagemaker:StopTrainingJob',
+          'sagemaker:CreateHyperParameterTuningJob',
+          'sagemaker:DescribeHyperParameterTuningJob',
+          'sagemaker:StopHyperParameterTuningJob',
+          'sagemaker:ListTrainingJobsForHyperParameterTuningJob',
+          'sagemaker:CreateModel',
+          'sagemaker:DescribeModel',
           'sagemaker:AddTags',
         ],
         resources: jobs,

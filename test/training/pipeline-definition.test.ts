@@ -9,8 +9,10 @@ import {
   PipelineParameter,
   PipelineStep,
   ProcessingStep,
+  ModelStep,
   RegisterModelStep,
   TrainingStep,
+  TuningStep,
 } from '../../lib/training/pipeline-definition';
 
 /** What AWS's published definition schema requires of what we render (encoded here, see docs). */
@@ -210,7 +212,7 @@ describe('PipelineDefinition', () => {
       arguments: { Environment: { SCRIPT: 'x'.repeat(1024 * 1024) } },
     });
     expect(() => new PipelineDefinition({ name: 'p', steps: [big] }).toJsonString(new Stack())).toThrow(
-      /above SageMaker's 1048576-byte limit: move large arguments/,
+      /above SageMaker's 1048576-byte limit for an inline definition: let TrainingPipeline store it in S3, or move large arguments/,
     );
   });
 });
@@ -248,6 +250,80 @@ describe('PipelineDefinition validation names the step and the field', () => {
       "step 'Prep' Arguments.ProcessingInputs[0].AppManaged is not allowed by the pipeline definition schema (allowed: InputName, S3Input): remove it or use the field the schema names",
       "step 'Prep' Arguments.ProcessingInputs[0].S3Input.Local is not allowed by the pipeline definition schema (allowed: LocalPath, S3CompressionType, S3DataDistributionType, S3DataType, S3InputMode, S3Uri): remove it or use the field the schema names",
       "step 'Register' Arguments.ModelApprovalStatus is not allowed by the pipeline definition schema (allowed: CertifyForMarketplace, InferenceSpecification, ModelMetrics, ModelPackageDescription, ModelPackageGroupName): remove it or use the field the schema names",
+    ]);
+  });
+
+  test('tuning and model steps: their schema, their properties and the top model of a tuning job', () => {
+    const outputPath = 's3://bucket/models/tuning';
+    const tune = new TuningStep('Tune', {
+      arguments: {
+        HyperParameterTuningJobConfig: {
+          Strategy: 'Bayesian',
+          ResourceLimits: { MaxNumberOfTrainingJobs: 8, MaxParallelTrainingJobs: 2 },
+          HyperParameterTuningJobObjective: { MetricName: 'validation:rmse', Type: 'Minimize' },
+          ParameterRanges: {
+            ContinuousParameterRanges: [{ Name: 'eta', MinValue: '0.05', MaxValue: '0.5' }],
+            IntegerParameterRanges: [{ Name: 'max_depth', MinValue: '3', MaxValue: '10' }],
+          },
+        },
+        TrainingJobDefinition: {
+          AlgorithmSpecification: { TrainingImage: 'image', TrainingInputMode: 'File' },
+          RoleArn: 'arn:aws:iam::123456789012:role/r',
+          OutputDataConfig: { S3OutputPath: outputPath },
+          ResourceConfig: { InstanceCount: 1, InstanceType: 'ml.m5.large', VolumeSizeInGB: 30 },
+          StoppingCondition: { MaxRuntimeInSeconds: 3600 },
+          StaticHyperParameters: { objective: 'reg:squarederror' },
+        },
+      },
+    });
+    const model = new ModelStep('CreateModel', {
+      arguments: {
+        ExecutionRoleArn: 'arn:aws:iam::123456789012:role/r',
+        PrimaryContainer: { Image: 'image', ModelDataUrl: tune.topModelS3Uri(0, outputPath) },
+      },
+    });
+    const register = new RegisterModelStep('Register', {
+      arguments: { ModelPackageGroupName: 'g', ModelPackageDescription: model.modelName },
+    });
+    const definition = new PipelineDefinition({ name: 'tuned', steps: [tune, model, register] });
+    const rendered = definition.render() as { Steps: Array<Record<string, any>> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(rendered.Steps.map((st) => st.Type)).toEqual(['Tuning', 'Model', 'RegisterModel']);
+    expect(rendered.Steps[1].Arguments.PrimaryContainer.ModelDataUrl).toEqual({
+      'Std:Join': {
+        On: '/',
+        Values: [
+          outputPath,
+          { Get: 'Steps.Tune.TrainingJobSummaries[0].TrainingJobName' },
+          'output/model.tar.gz',
+        ],
+      },
+    });
+    expect(rendered.Steps[2].Arguments.ModelPackageDescription).toEqual({
+      Get: 'Steps.CreateModel.ModelName',
+    });
+    expect(() => tune.topModelS3Uri(-1, outputPath)).toThrow(/rank -1 is invalid: use a whole number from 0/);
+  });
+
+  test('tuning and model steps: required arguments, unknown keys and unknown properties', () => {
+    const tune = new TuningStep('Tune', { arguments: { TrainingJobDefinition: { Rolearn: 'x' } } });
+    const model = new ModelStep('CreateModel', {
+      arguments: { PrimaryContainer: { ModelDataUrl: tune.property('ModelArtifacts.S3ModelArtifacts') } },
+    });
+    let error: MlopsValidationError | undefined;
+    try {
+      new PipelineDefinition({ name: 'p', steps: [tune, model] });
+    } catch (e) {
+      error = e as MlopsValidationError;
+    }
+    expect(error?.problems).toEqual([
+      expect.stringMatching(
+        /^step 'Tune' Arguments\.TrainingJobDefinition\.Rolearn is not allowed by the pipeline definition schema/,
+      ),
+      "step 'Tune' Arguments.HyperParameterTuningJobConfig is missing: a Tuning step requires it",
+      expect.stringMatching(
+        /^step 'CreateModel' refers to property 'ModelArtifacts\.S3ModelArtifacts' of Tuning step 'Tune', which has HyperParameterTuningJobName/,
+      ),
+      "step 'CreateModel' Arguments.ExecutionRoleArn is missing: a Model step requires it",
     ]);
   });
 

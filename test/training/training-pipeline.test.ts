@@ -138,6 +138,79 @@ describe('TrainingPipeline', () => {
     ).toThrow(/step 'Train' Arguments refer to parameter 'Missing', which is not defined/);
   });
 
+  describe('a definition above the 1 MB inline limit is stored in the artifact store', () => {
+    // GIVEN a definition of about 1.1 MB (a large inline value, as a generated script would be)
+    const big = (app: App) => {
+      const stack = new Stack(app, 'Big');
+      const store = new ArtifactStore(stack, 'Store');
+      const pipeline = new TrainingPipeline(stack, 'Training', {
+        artifactStore: store,
+        definition: ({ role }) =>
+          new PipelineDefinition({
+            name: 'big',
+            steps: [
+              new TrainingStep('Train', {
+                arguments: { RoleArn: role.roleArn, HyperParameters: { blob: 'x'.repeat(1_100_000) } },
+              }),
+            ],
+          }),
+      });
+      return { stack, store, pipeline };
+    };
+
+    test('the pipeline points at a content-named object that a BucketDeployment writes first', () => {
+      const { stack, store, pipeline } = big(new App());
+      const template = Template.fromStack(stack);
+      const [[, resource]] = Object.entries(template.findResources('AWS::SageMaker::Pipeline')) as Array<
+        [
+          string,
+          {
+            Properties: { PipelineDefinition: Record<string, { Bucket: unknown; ObjectKey: string }> };
+            DependsOn: string[];
+          },
+        ]
+      >;
+      const location = resource.Properties.PipelineDefinition.PipelineDefinitionS3Location;
+      expect(resource.Properties.PipelineDefinition.PipelineDefinitionBody).toBeUndefined();
+      expect(location.Bucket).toEqual(stack.resolve(store.bucketName));
+      expect(location.ObjectKey).toMatch(
+        new RegExp(`^pipelines/definitions/${pipeline.pipelineName}-[0-9a-f]{16}\\.json$`),
+      );
+      const [deploymentId] = Object.keys(template.findResources('Custom::CDKBucketDeployment'));
+      expect(resource.DependsOn).toEqual(expect.arrayContaining([deploymentId]));
+      template.hasResourceProperties('Custom::CDKBucketDeployment', { Prune: false, RetainOnDelete: true });
+    });
+
+    test('the object key changes with the definition, so CloudFormation updates the pipeline', () => {
+      const key = (size: number) => {
+        const stack = new Stack(new App(), 'S');
+        new TrainingPipeline(stack, 'Training', {
+          artifactStore: new ArtifactStore(stack, 'Store'),
+          storeDefinitionInS3: true,
+          definition: () =>
+            new PipelineDefinition({
+              name: 'p',
+              steps: [new TrainingStep('Train', { arguments: { HyperParameters: { size: String(size) } } })],
+            }),
+        });
+        const [resource] = Object.values(
+          Template.fromStack(stack).findResources('AWS::SageMaker::Pipeline'),
+        ) as Array<{
+          Properties: { PipelineDefinition: { PipelineDefinitionS3Location: { ObjectKey: string } } };
+        }>;
+        return resource.Properties.PipelineDefinition.PipelineDefinitionS3Location.ObjectKey;
+      };
+      expect(key(1)).toBe(key(1));
+      expect(key(1)).not.toBe(key(2));
+    });
+
+    test('has zero unacknowledged cdk-nag findings', () => {
+      const app = new App();
+      big(app);
+      expect(formatFindings(nagFindings(app))).toBe('');
+    });
+  });
+
   test('has zero unacknowledged cdk-nag findings with both triggers', () => {
     const { app } = pipelineStack({
       schedule: events.Schedule.rate(Duration.days(1)),

@@ -16,6 +16,72 @@ export type ArgumentShape = true | readonly [ArgumentShape] | { readonly [key: s
 const S3_CONTENT = { ContentDigest: true, ContentType: true, S3Uri: true } as const;
 const TAGS = [{ Key: true, Value: true }] as const;
 const VPC = { SecurityGroupIds: true, Subnets: true } as const;
+const PARAMETER_RANGES = {
+  CategoricalParameterRanges: [{ Name: true, Values: true }],
+  ContinuousParameterRanges: [{ MaxValue: true, MinValue: true, Name: true, ScalingType: true }],
+  IntegerParameterRanges: [{ MaxValue: true, MinValue: true, Name: true, ScalingType: true }],
+} as const;
+const ALGORITHM = {
+  AlgorithmName: true,
+  EnableSageMakerMetricsTimeSeries: true,
+  MetricDefinitions: [{ Name: true, Regex: true }],
+  TrainingImage: true,
+  TrainingInputMode: true,
+} as const;
+const INPUT_DATA_CONFIG = [
+  {
+    '*': true,
+    ChannelName: true,
+    CompressionType: true,
+    ContentType: true,
+    DataSource: {
+      '*': true,
+      S3DataSource: { AttributeNames: true, S3DataDistributionType: true, S3DataType: true, S3Uri: true },
+    },
+    InputMode: true,
+    RecordWrapperType: true,
+    ShuffleConfig: { Seed: true },
+  },
+] as const;
+const OUTPUT_DATA_CONFIG = { KmsKeyId: true, S3OutputPath: true } as const;
+const RESOURCE_CONFIG = {
+  InstanceCount: true,
+  InstanceType: true,
+  VolumeKmsKeyId: true,
+  VolumeSizeInGB: true,
+} as const;
+const TUNING_TRAINING_JOB_DEFINITION = {
+  AlgorithmSpecification: ALGORITHM,
+  CheckpointConfig: { LocalPath: true, S3Uri: true },
+  DefinitionName: true,
+  EnableInterContainerTrafficEncryption: true,
+  EnableManagedSpotTraining: true,
+  EnableNetworkIsolation: true,
+  HyperParameterRanges: PARAMETER_RANGES,
+  InputDataConfig: INPUT_DATA_CONFIG,
+  OutputDataConfig: OUTPUT_DATA_CONFIG,
+  ResourceConfig: RESOURCE_CONFIG,
+  RetryStrategy: { MaximumRetryAttempts: true },
+  RoleArn: true,
+  StaticHyperParameters: true,
+  StoppingCondition: { MaxRuntimeInSeconds: true, MaxWaitTimeInSeconds: true },
+  TuningObjective: { MetricName: true, Type: true },
+  VpcConfig: VPC,
+} as const;
+const CONTAINER = {
+  ContainerHostname: true,
+  Environment: true,
+  Image: true,
+  ImageConfig: {
+    RepositoryAccessMode: true,
+    RepositoryAuthConfig: { RepositoryCredentialsProviderArn: true },
+  },
+  InferenceSpecificationName: true,
+  Mode: true,
+  ModelDataUrl: true,
+  ModelPackageName: true,
+  MultiModelConfig: { ModelCacheSetting: true },
+} as const;
 
 export const STEP_ARGUMENT_SHAPES: Record<PipelineStepType, ArgumentShape> = {
   Processing: {
@@ -52,13 +118,7 @@ export const STEP_ARGUMENT_SHAPES: Record<PipelineStepType, ArgumentShape> = {
     Tags: TAGS,
   },
   Training: {
-    AlgorithmSpecification: {
-      AlgorithmName: true,
-      EnableSageMakerMetricsTimeSeries: true,
-      MetricDefinitions: [{ Name: true, Regex: true }],
-      TrainingImage: true,
-      TrainingInputMode: true,
-    },
+    AlgorithmSpecification: ALGORITHM,
     CheckpointConfig: { LocalPath: true, S3Uri: true },
     DebugHookConfig: true,
     DebugRuleConfigurations: true,
@@ -66,28 +126,42 @@ export const STEP_ARGUMENT_SHAPES: Record<PipelineStepType, ArgumentShape> = {
     EnableManagedSpotTraining: true,
     EnableNetworkIsolation: true,
     HyperParameters: true,
-    InputDataConfig: [
-      {
-        '*': true,
-        ChannelName: true,
-        CompressionType: true,
-        ContentType: true,
-        DataSource: {
-          '*': true,
-          S3DataSource: { AttributeNames: true, S3DataDistributionType: true, S3DataType: true, S3Uri: true },
-        },
-        InputMode: true,
-        RecordWrapperType: true,
-        ShuffleConfig: { Seed: true },
-      },
-    ],
-    OutputDataConfig: { KmsKeyId: true, S3OutputPath: true },
-    ResourceConfig: { InstanceCount: true, InstanceType: true, VolumeKmsKeyId: true, VolumeSizeInGB: true },
+    InputDataConfig: INPUT_DATA_CONFIG,
+    OutputDataConfig: OUTPUT_DATA_CONFIG,
+    ResourceConfig: RESOURCE_CONFIG,
     RoleArn: true,
     StoppingCondition: { MaxRuntimeInSeconds: true, MaxWaitTimeInSeconds: true },
     Tags: TAGS,
     TensorBoardOutputConfig: { LocalPath: true, S3OutputPath: true },
     TrainingJobName: true,
+    VpcConfig: VPC,
+  },
+  Tuning: {
+    HyperParameterTuningJobConfig: {
+      HyperParameterTuningJobObjective: { MetricName: true, Type: true },
+      ParameterRanges: PARAMETER_RANGES,
+      ResourceLimits: { MaxNumberOfTrainingJobs: true, MaxParallelTrainingJobs: true },
+      Strategy: true,
+      TrainingJobEarlyStoppingType: true,
+      TuningJobCompletionCriteria: { TargetObjectiveMetricValue: true },
+    },
+    HyperParameterTuningJobName: true,
+    Tags: TAGS,
+    TrainingJobDefinition: TUNING_TRAINING_JOB_DEFINITION,
+    TrainingJobDefinitions: [TUNING_TRAINING_JOB_DEFINITION],
+    WarmStartConfig: {
+      ParentHyperParameterTuningJobs: [{ HyperParameterTuningJobName: true }],
+      WarmStartType: true,
+    },
+  },
+  Model: {
+    Containers: [CONTAINER],
+    EnableNetworkIsolation: true,
+    ExecutionRoleArn: true,
+    InferenceExecutionConfig: { Mode: true },
+    ModelName: true,
+    PrimaryContainer: CONTAINER,
+    Tags: TAGS,
     VpcConfig: VPC,
   },
   RegisterModel: {
@@ -114,6 +188,15 @@ export const STEP_ARGUMENT_SHAPES: Record<PipelineStepType, ArgumentShape> = {
   // Condition arguments are rendered by the model itself from typed props.
   Condition: true,
   Fail: { '*': true, ErrorMessage: true },
+};
+
+/**
+ * Arguments each step type must have, per the schema's `required` lists. (Condition steps always
+ * render their `Conditions`.)
+ */
+export const STEP_REQUIRED_ARGUMENTS: Partial<Record<PipelineStepType, readonly string[]>> = {
+  Tuning: ['HyperParameterTuningJobConfig'],
+  Model: ['ExecutionRoleArn'],
 };
 
 /** Problems of `value` against `shape`, each as "<path> <what is wrong>". */

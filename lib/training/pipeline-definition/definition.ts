@@ -2,7 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { MlopsValidationError } from '../../private/errors';
 import { PipelineReference, PipelineValue, referencesIn, valueTypeOf } from './expressions';
-import { shapeProblems, STEP_ARGUMENT_SHAPES } from './argument-shapes';
+import { shapeProblems, STEP_ARGUMENT_SHAPES, STEP_REQUIRED_ARGUMENTS } from './argument-shapes';
 import { ConditionStep, PipelineParameter, PipelineStep, STEP_PROPERTY_ROOTS } from './steps';
 
 /** The definition format version SageMaker accepts. */
@@ -66,17 +66,23 @@ export class PipelineDefinition {
    * @throws MlopsValidationError when the definition is larger than SageMaker's 1 MB limit
    */
   public toJsonString(scope: IConstruct): string {
-    const body = this.render();
-    // toJsonString returns a lazy token, so measure the rendered body; CDK tokens count with their
-    // placeholder length, close to the ARNs and names they stand for.
-    const bytes = Buffer.byteLength(JSON.stringify(body), 'utf8');
+    const bytes = this.byteSize();
     if (bytes > MAX_DEFINITION_BYTES) {
       throw new MlopsValidationError(`Pipeline definition '${this.name}'`, [
-        `the definition is ${bytes} bytes, above SageMaker's ${MAX_DEFINITION_BYTES}-byte limit: move large ` +
-          'arguments (e.g. inline scripts) to the artifact store and pass their S3 URIs',
+        `the definition is ${bytes} bytes, above SageMaker's ${MAX_DEFINITION_BYTES}-byte limit for an inline ` +
+          'definition: let TrainingPipeline store it in S3, or move large arguments (e.g. inline scripts) to the ' +
+          'artifact store and pass their S3 URIs',
       ]);
     }
-    return Stack.of(scope).toJsonString(body);
+    return Stack.of(scope).toJsonString(this.render());
+  }
+
+  /**
+   * The rendered definition's size in bytes. CDK tokens count with their placeholder length, close
+   * to the ARNs and names they stand for.
+   */
+  public byteSize(): number {
+    return Buffer.byteLength(JSON.stringify(this.render()), 'utf8');
   }
 
   private validate(): void {
@@ -149,6 +155,12 @@ export class PipelineDefinition {
       }
       for (const problem of shapeProblems(s.arguments(), STEP_ARGUMENT_SHAPES[s.type], 'Arguments')) {
         problems.push(`step '${s.name}' ${problem}: remove it or use the field the schema names`);
+      }
+      const args = s.arguments() as Record<string, unknown>;
+      for (const key of STEP_REQUIRED_ARGUMENTS[s.type] ?? []) {
+        if (args === null || typeof args !== 'object' || !(key in args)) {
+          problems.push(`step '${s.name}' Arguments.${key} is missing: a ${s.type} step requires it`);
+        }
       }
       edges.set(s.name, deps);
     }

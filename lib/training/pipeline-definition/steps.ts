@@ -1,5 +1,8 @@
+import { MlopsValidationError } from '../../private/errors';
 import {
+  Join,
   JsonGet,
+  PipelineExpression,
   ParameterReference,
   PipelineValue,
   PipelineValueType,
@@ -43,7 +46,8 @@ export class PipelineParameter {
 }
 
 /** The step types this model renders, as the definition names them. */
-export type PipelineStepType = 'Processing' | 'Training' | 'Condition' | 'RegisterModel' | 'Fail';
+export type PipelineStepType =
+  'Processing' | 'Training' | 'Tuning' | 'Model' | 'Condition' | 'RegisterModel' | 'Fail';
 
 /**
  * The properties a step exposes, by first path segment, as SageMaker documents them for each step
@@ -68,6 +72,21 @@ export const STEP_PROPERTY_ROOTS: Record<PipelineStepType, readonly string[]> = 
     'HyperParameters',
     'OutputDataConfig',
   ],
+  // DescribeHyperParameterTuningJob, plus the job summaries SageMaker lists for the tuning job.
+  Tuning: [
+    'HyperParameterTuningJobName',
+    'HyperParameterTuningJobArn',
+    'HyperParameterTuningJobStatus',
+    'HyperParameterTuningJobConfig',
+    'TrainingJobDefinition',
+    'TrainingJobDefinitions',
+    'TrainingJobStatusCounters',
+    'ObjectiveStatusCounters',
+    'BestTrainingJob',
+    'OverallBestTrainingJob',
+    'TrainingJobSummaries',
+  ],
+  Model: ['ModelName', 'ModelArn', 'PrimaryContainer', 'Containers', 'ExecutionRoleArn'],
   Condition: ['Outcome'],
   RegisterModel: ['ModelPackageArn', 'ModelPackageName', 'ModelPackageVersion', 'ModelApprovalStatus'],
   Fail: [],
@@ -209,6 +228,66 @@ export class TrainingStep extends PipelineStep {
   /** The S3 URI of the trained model artifacts. */
   public get modelArtifacts(): StepPropertyReference {
     return this.property('ModelArtifacts.S3ModelArtifacts', 'String');
+  }
+}
+
+/** Props of a TuningStep. */
+export interface TuningStepProps extends PipelineStepOptions {
+  /** The CreateHyperParameterTuningJob request (PascalCase), values may be expressions. */
+  readonly arguments: { [key: string]: PipelineValue };
+}
+
+/** A hyperparameter tuning job step. */
+export class TuningStep extends PipelineStep {
+  public readonly type = 'Tuning' as const;
+  constructor(
+    name: string,
+    private readonly props: TuningStepProps,
+  ) {
+    super(name, props);
+  }
+  public arguments(): PipelineValue {
+    return this.props.arguments;
+  }
+  /**
+   * The S3 URI of the model of the `rank`-th best training job (0: the best), under the tuning
+   * job's `OutputDataConfig.S3OutputPath` given as `outputPath`.
+   */
+  public topModelS3Uri(rank: number, outputPath: string | PipelineExpression): Join {
+    if (!Number.isInteger(rank) || rank < 0) {
+      throw new MlopsValidationError(`Tuning step '${this.name}'`, [
+        `topModelS3Uri rank ${rank} is invalid: use a whole number from 0 (the best model)`,
+      ]);
+    }
+    return new Join('/', [
+      outputPath,
+      this.property(`TrainingJobSummaries[${rank}].TrainingJobName`, 'String'),
+      'output/model.tar.gz',
+    ]);
+  }
+}
+
+/** Props of a ModelStep. */
+export interface ModelStepProps extends PipelineStepOptions {
+  /** The CreateModel request (PascalCase), values may be expressions. */
+  readonly arguments: { [key: string]: PipelineValue };
+}
+
+/** Creates a SageMaker model, e.g. for a batch transform in the pipeline. */
+export class ModelStep extends PipelineStep {
+  public readonly type = 'Model' as const;
+  constructor(
+    name: string,
+    private readonly props: ModelStepProps,
+  ) {
+    super(name, props);
+  }
+  public arguments(): PipelineValue {
+    return this.props.arguments;
+  }
+  /** The created model's name. */
+  public get modelName(): StepPropertyReference {
+    return this.property('ModelName', 'String');
   }
 }
 
