@@ -30,6 +30,8 @@ describe('public API', () => {
       'releaseModel',
       'ReleaseError',
       'ExecutionVariable',
+      'TuningStep',
+      'ModelStep',
       'STEP_ARGUMENT_SHAPES',
       'releasePointerParameterName',
       'PlatformStack',
