@@ -257,18 +257,17 @@ function parseDelivery(
   if (typeof raw === 'boolean') {
     return { ...defaults, enabled: raw };
   }
-  if (!isObject(raw)) {
-    fail(
+  if (
+    !isKnownObject(
       at,
       raw,
+      DELIVERY_KEYS,
       'use true, false or an object such as {"connectionArn": "...", "repository": "owner/name"}',
-    );
+      fail,
+      problems,
+    )
+  ) {
     return defaults;
-  }
-  for (const key of Object.keys(raw)) {
-    if (!(DELIVERY_KEYS as readonly string[]).includes(key)) {
-      problems.push(unknownKey(at, key, DELIVERY_KEYS));
-    }
   }
   const enabled = raw.enabled ?? true;
   if (typeof enabled !== 'boolean') {
@@ -324,14 +323,17 @@ function parseGitHubOidc(
   if (raw === undefined) {
     return undefined;
   }
-  if (!isObject(raw)) {
-    fail(at, raw, 'use an object such as {"repository": "owner/name", "branch": "main"}');
+  if (
+    !isKnownObject(
+      at,
+      raw,
+      OIDC_KEYS,
+      'use an object such as {"repository": "owner/name", "branch": "main"}',
+      fail,
+      problems,
+    )
+  ) {
     return undefined;
-  }
-  for (const key of Object.keys(raw)) {
-    if (!(OIDC_KEYS as readonly string[]).includes(key)) {
-      problems.push(unknownKey(at, key, OIDC_KEYS));
-    }
   }
   const { repository, branch, gitHubEnvironment, providerArn } = raw;
   if (!(typeof repository === 'string' && REPOSITORY.test(repository))) {
@@ -477,14 +479,8 @@ function parseEnvironment(
       'use 1-20 lower-case letters, digits and hyphens, starting with a letter',
     );
   }
-  if (!isObject(raw)) {
-    fail(at, raw, 'use an object such as {"level": 0}');
+  if (!isKnownObject(at, raw, ENVIRONMENT_KEYS, 'use an object such as {"level": 0}', fail, problems)) {
     return undefined;
-  }
-  for (const key of Object.keys(raw)) {
-    if (!(ENVIRONMENT_KEYS as readonly string[]).includes(key)) {
-      problems.push(unknownKey(at, key, ENVIRONMENT_KEYS));
-    }
   }
 
   const level = raw.level;
@@ -546,14 +542,17 @@ function parseServing(
   if (raw === undefined) {
     return defaults;
   }
-  if (!isObject(raw)) {
-    fail(at, raw, 'use an object such as {"mode": "realTime", "instanceType": "ml.m5.large"}');
+  if (
+    !isKnownObject(
+      at,
+      raw,
+      SERVING_KEYS,
+      'use an object such as {"mode": "realTime", "instanceType": "ml.m5.large"}',
+      fail,
+      problems,
+    )
+  ) {
     return defaults;
-  }
-  for (const key of Object.keys(raw)) {
-    if (!(SERVING_KEYS as readonly string[]).includes(key)) {
-      problems.push(unknownKey(at, key, SERVING_KEYS));
-    }
   }
   const mode = raw.mode ?? 'serverless';
   if (!(SERVING_MODES as readonly unknown[]).includes(mode)) {
@@ -598,14 +597,17 @@ function parseTraining(
   if (raw === undefined) {
     return { triggerOnNewData: false };
   }
-  if (!isObject(raw)) {
-    fail(at, raw, 'use an object such as {"schedule": "rate(7 days)", "triggerOnNewData": true}');
+  if (
+    !isKnownObject(
+      at,
+      raw,
+      TRAINING_KEYS,
+      'use an object such as {"schedule": "rate(7 days)", "triggerOnNewData": true}',
+      fail,
+      problems,
+    )
+  ) {
     return { triggerOnNewData: false };
-  }
-  for (const key of Object.keys(raw)) {
-    if (!(TRAINING_KEYS as readonly string[]).includes(key)) {
-      problems.push(unknownKey(at, key, TRAINING_KEYS));
-    }
   }
   const { schedule } = raw;
   const triggerOnNewData = raw.triggerOnNewData ?? false;
@@ -637,14 +639,17 @@ function parseWorkspace(
   if (typeof raw === 'boolean') {
     return { ...defaults, enabled: raw };
   }
-  if (!isObject(raw)) {
-    fail(at, raw, 'use true, false or an object such as {"enabled": true, "userProfiles": ["alice"]}');
+  if (
+    !isKnownObject(
+      at,
+      raw,
+      WORKSPACE_KEYS,
+      'use true, false or an object such as {"enabled": true, "userProfiles": ["alice"]}',
+      fail,
+      problems,
+    )
+  ) {
     return defaults;
-  }
-  for (const key of Object.keys(raw)) {
-    if (!(WORKSPACE_KEYS as readonly string[]).includes(key)) {
-      problems.push(unknownKey(at, key, WORKSPACE_KEYS));
-    }
   }
   const enabled = raw.enabled ?? true;
   if (typeof enabled !== 'boolean') {
@@ -745,6 +750,28 @@ function unknownKey(at: string, key: string, allowed: readonly string[]): string
     (suggestion ? `did you mean '${suggestion}'? ` : '') +
     `use one of ${allowed.join(', ')}`
   );
+}
+
+/**
+ * Whether `raw` is an object: if not, reports it with `example` as the fix. Reports each key of it
+ * that is not in `keys`, with the nearest allowed one.
+ */
+function isKnownObject(
+  at: string,
+  raw: unknown,
+  keys: readonly string[],
+  example: string,
+  fail: (k: string, v: unknown, f: string) => void,
+  problems: string[],
+): raw is Json {
+  if (!isObject(raw)) {
+    fail(at, raw, example);
+    return false;
+  }
+  for (const key of Object.keys(raw).filter((k) => !keys.includes(k))) {
+    problems.push(unknownKey(at, key, keys));
+  }
+  return true;
 }
 
 /** The allowed key nearest to a misspelt one, when it is plausibly a typo. */

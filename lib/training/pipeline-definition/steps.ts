@@ -152,6 +152,28 @@ export abstract class PipelineStep {
   }
 }
 
+/** Props of a step whose arguments are a SageMaker API request. */
+export interface RequestStepProps extends PipelineStepOptions {
+  /** The request (PascalCase) of the API the step calls; values may be expressions. */
+  readonly arguments: { [key: string]: PipelineValue };
+}
+
+/**
+ * A step whose Arguments are the request of the SageMaker API it calls (CreateProcessingJob,
+ * CreateTrainingJob, ...), checked against the schema's shape for its type by the definition.
+ */
+export abstract class RequestStep extends PipelineStep {
+  protected constructor(
+    name: string,
+    protected readonly props: RequestStepProps,
+  ) {
+    super(name, props);
+  }
+  public arguments(): PipelineValue {
+    return this.props.arguments;
+  }
+}
+
 /** A JSON file a processing step writes to one of its outputs, readable with JsonGet. */
 export interface PropertyFile {
   /** The name JsonGet refers to. */
@@ -162,30 +184,24 @@ export interface PropertyFile {
   readonly path: string;
 }
 
-/** Props of a ProcessingStep. */
-export interface ProcessingStepProps extends PipelineStepOptions {
-  /** The CreateProcessingJob request (PascalCase), values may be expressions. */
-  readonly arguments: { [key: string]: PipelineValue };
+/** Props of a ProcessingStep: the CreateProcessingJob request. */
+export interface ProcessingStepProps extends RequestStepProps {
   /** JSON files the step writes, for JsonGet. */
   readonly propertyFiles?: PropertyFile[];
 }
 
 /** A processing job step (e.g. preprocess, evaluate). */
-export class ProcessingStep extends PipelineStep {
+export class ProcessingStep extends RequestStep {
   public readonly type = 'Processing' as const;
-  private readonly props: ProcessingStepProps;
+  private readonly propertyFiles: PropertyFile[];
 
   constructor(name: string, props: ProcessingStepProps) {
     super(name, props);
-    this.props = props;
-  }
-
-  public arguments(): PipelineValue {
-    return this.props.arguments;
+    this.propertyFiles = props.propertyFiles ?? [];
   }
 
   public override propertyFileNames(): string[] {
-    return (this.props.propertyFiles ?? []).map((f) => f.name);
+    return this.propertyFiles.map((f) => f.name);
   }
 
   /** A value read from one of this step's property files. */
@@ -194,7 +210,7 @@ export class ProcessingStep extends PipelineStep {
   }
 
   protected override extraFields(): Record<string, unknown> {
-    const files = this.props.propertyFiles ?? [];
+    const files = this.propertyFiles;
     return files.length === 0
       ? {}
       : {
@@ -207,23 +223,14 @@ export class ProcessingStep extends PipelineStep {
   }
 }
 
-/** Props of a TrainingStep. */
-export interface TrainingStepProps extends PipelineStepOptions {
-  /** The CreateTrainingJob request (PascalCase), values may be expressions. */
-  readonly arguments: { [key: string]: PipelineValue };
-}
+/** Props of a TrainingStep: the CreateTrainingJob request. */
+export type TrainingStepProps = RequestStepProps;
 
 /** A training job step. */
-export class TrainingStep extends PipelineStep {
+export class TrainingStep extends RequestStep {
   public readonly type = 'Training' as const;
-  constructor(
-    name: string,
-    private readonly props: TrainingStepProps,
-  ) {
+  constructor(name: string, props: TrainingStepProps) {
     super(name, props);
-  }
-  public arguments(): PipelineValue {
-    return this.props.arguments;
   }
   /** The S3 URI of the trained model artifacts. */
   public get modelArtifacts(): StepPropertyReference {
@@ -231,23 +238,14 @@ export class TrainingStep extends PipelineStep {
   }
 }
 
-/** Props of a TuningStep. */
-export interface TuningStepProps extends PipelineStepOptions {
-  /** The CreateHyperParameterTuningJob request (PascalCase), values may be expressions. */
-  readonly arguments: { [key: string]: PipelineValue };
-}
+/** Props of a TuningStep: the CreateHyperParameterTuningJob request. */
+export type TuningStepProps = RequestStepProps;
 
 /** A hyperparameter tuning job step. */
-export class TuningStep extends PipelineStep {
+export class TuningStep extends RequestStep {
   public readonly type = 'Tuning' as const;
-  constructor(
-    name: string,
-    private readonly props: TuningStepProps,
-  ) {
+  constructor(name: string, props: TuningStepProps) {
     super(name, props);
-  }
-  public arguments(): PipelineValue {
-    return this.props.arguments;
   }
   /**
    * The S3 URI of the model of the `rank`-th best training job (0: the best), under the tuning
@@ -267,23 +265,14 @@ export class TuningStep extends PipelineStep {
   }
 }
 
-/** Props of a ModelStep. */
-export interface ModelStepProps extends PipelineStepOptions {
-  /** The CreateModel request (PascalCase), values may be expressions. */
-  readonly arguments: { [key: string]: PipelineValue };
-}
+/** Props of a ModelStep: the CreateModel request. */
+export type ModelStepProps = RequestStepProps;
 
 /** Creates a SageMaker model, e.g. for a batch transform in the pipeline. */
-export class ModelStep extends PipelineStep {
+export class ModelStep extends RequestStep {
   public readonly type = 'Model' as const;
-  constructor(
-    name: string,
-    private readonly props: ModelStepProps,
-  ) {
+  constructor(name: string, props: ModelStepProps) {
     super(name, props);
-  }
-  public arguments(): PipelineValue {
-    return this.props.arguments;
   }
   /** The created model's name. */
   public get modelName(): StepPropertyReference {
@@ -291,23 +280,14 @@ export class ModelStep extends PipelineStep {
   }
 }
 
-/** Props of a RegisterModelStep. */
-export interface RegisterModelStepProps extends PipelineStepOptions {
-  /** The CreateModelPackage request (PascalCase), values may be expressions. */
-  readonly arguments: { [key: string]: PipelineValue };
-}
+/** Props of a RegisterModelStep: the CreateModelPackage request. */
+export type RegisterModelStepProps = RequestStepProps;
 
 /** Registers a model package version in a model package group. */
-export class RegisterModelStep extends PipelineStep {
+export class RegisterModelStep extends RequestStep {
   public readonly type = 'RegisterModel' as const;
-  constructor(
-    name: string,
-    private readonly props: RegisterModelStepProps,
-  ) {
+  constructor(name: string, props: RegisterModelStepProps) {
     super(name, props);
-  }
-  public arguments(): PipelineValue {
-    return this.props.arguments;
   }
 }
 
