@@ -253,6 +253,39 @@ describe('PipelineDefinition validation names the step and the field', () => {
     ]);
   });
 
+  test('literal values of the wrong type for the schema: numbers, flags, words and strings', () => {
+    const count = PipelineParameter.integer('Count', 1);
+    const train = new TrainingStep('Train', {
+      arguments: {
+        // A Get is checked at run time, as the schema leaves it: no problem here.
+        ResourceConfig: { InstanceCount: count.ref, InstanceType: 'ml.m5.large', VolumeSizeInGB: '30' },
+        HyperParameters: { num_round: 200, eta: '0.2' },
+        EnableNetworkIsolation: 'true',
+      },
+    });
+    const tune = new TuningStep('Tune', {
+      arguments: {
+        HyperParameterTuningJobConfig: {
+          Strategy: 'Grid',
+          ResourceLimits: { MaxNumberOfTrainingJobs: 4.5, MaxParallelTrainingJobs: 1 },
+        },
+      },
+    });
+    let error: MlopsValidationError | undefined;
+    try {
+      new PipelineDefinition({ name: 'p', parameters: [count], steps: [train, tune] });
+    } catch (e) {
+      error = e as MlopsValidationError;
+    }
+    expect(error?.problems).toEqual([
+      `step 'Train' Arguments.ResourceConfig.VolumeSizeInGB is "30" but the pipeline definition schema wants an Integer`,
+      "step 'Train' Arguments.HyperParameters.num_round is 200 but the pipeline definition schema wants a String",
+      `step 'Train' Arguments.EnableNetworkIsolation is "true" but the pipeline definition schema wants a Boolean`,
+      `step 'Tune' Arguments.HyperParameterTuningJobConfig.Strategy is "Grid" but the pipeline definition schema wants one of Bayesian, Random`,
+      "step 'Tune' Arguments.HyperParameterTuningJobConfig.ResourceLimits.MaxNumberOfTrainingJobs is 4.5 but the pipeline definition schema wants an Integer",
+    ]);
+  });
+
   test('tuning and model steps: their schema, their properties and the top model of a tuning job', () => {
     const outputPath = 's3://bucket/models/tuning';
     const tune = new TuningStep('Tune', {

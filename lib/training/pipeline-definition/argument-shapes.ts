@@ -233,3 +233,123 @@ export function shapeProblems(
     return shapeProblems(item, inner, `${path}.${key}`);
   });
 }
+
+/** The type the schema gives a literal leaf of the Arguments: a number, a flag or one of some words. */
+export type LeafType = 'Integer' | 'Float' | 'Boolean' | readonly string[];
+
+const SCALING_TYPES = ['Auto', 'Linear', 'Logarithmic', 'ReverseLogarithmic'] as const;
+const OBJECTIVE_TYPES = ['Maximize', 'Minimize'] as const;
+const TUNING_DEFINITION_LEAVES = (prefix: string): Record<string, LeafType> => ({
+  [`${prefix}.AlgorithmSpecification.EnableSageMakerMetricsTimeSeries`]: 'Boolean',
+  [`${prefix}.EnableInterContainerTrafficEncryption`]: 'Boolean',
+  [`${prefix}.EnableManagedSpotTraining`]: 'Boolean',
+  [`${prefix}.EnableNetworkIsolation`]: 'Boolean',
+  [`${prefix}.HyperParameterRanges.IntegerParameterRanges[].ScalingType`]: SCALING_TYPES,
+  [`${prefix}.HyperParameterRanges.ContinuousParameterRanges[].ScalingType`]: SCALING_TYPES,
+  [`${prefix}.InputDataConfig[].ShuffleConfig.Seed`]: 'Integer',
+  [`${prefix}.ResourceConfig.InstanceCount`]: 'Integer',
+  [`${prefix}.ResourceConfig.VolumeSizeInGB`]: 'Integer',
+  [`${prefix}.RetryStrategy.MaximumRetryAttempts`]: 'Integer',
+  [`${prefix}.StoppingCondition.MaxRuntimeInSeconds`]: 'Integer',
+  [`${prefix}.StoppingCondition.MaxWaitTimeInSeconds`]: 'Integer',
+  [`${prefix}.TuningObjective.Type`]: OBJECTIVE_TYPES,
+});
+const CONTAINER_LEAVES = (prefix: string): Record<string, LeafType> => ({
+  [`${prefix}.ImageConfig.RepositoryAccessMode`]: ['Platform', 'Vpc'],
+  [`${prefix}.Mode`]: ['SingleModel', 'MultiModel'],
+  [`${prefix}.MultiModelConfig.ModelCacheSetting`]: ['Enabled', 'Disabled'],
+});
+
+/**
+ * Literal leaves the schema types as something other than a string, by path (`[]` for any list
+ * index), per step type. Every other literal leaf must be a string: the schema's
+ * `StringArgumentValue` (e.g. every hyperparameter value and environment variable).
+ */
+export const STEP_ARGUMENT_LEAF_TYPES: Partial<Record<PipelineStepType, Record<string, LeafType>>> = {
+  Processing: {
+    'NetworkConfig.EnableInterContainerTrafficEncryption': 'Boolean',
+    'NetworkConfig.EnableNetworkIsolation': 'Boolean',
+    'ProcessingResources.ClusterConfig.InstanceCount': 'Integer',
+    'ProcessingResources.ClusterConfig.VolumeSizeInGB': 'Integer',
+    'StoppingCondition.MaxRuntimeInSeconds': 'Integer',
+  },
+  Training: {
+    'AlgorithmSpecification.EnableSageMakerMetricsTimeSeries': 'Boolean',
+    'DebugRuleConfigurations[].VolumeSizeInGB': 'Integer',
+    EnableInterContainerTrafficEncryption: 'Boolean',
+    EnableManagedSpotTraining: 'Boolean',
+    EnableNetworkIsolation: 'Boolean',
+    'InputDataConfig[].ShuffleConfig.Seed': 'Integer',
+    'ResourceConfig.InstanceCount': 'Integer',
+    'ResourceConfig.VolumeSizeInGB': 'Integer',
+    'StoppingCondition.MaxRuntimeInSeconds': 'Integer',
+    'StoppingCondition.MaxWaitTimeInSeconds': 'Integer',
+  },
+  Tuning: {
+    'HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.Type': OBJECTIVE_TYPES,
+    'HyperParameterTuningJobConfig.ParameterRanges.IntegerParameterRanges[].ScalingType': SCALING_TYPES,
+    'HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges[].ScalingType': SCALING_TYPES,
+    'HyperParameterTuningJobConfig.ResourceLimits.MaxNumberOfTrainingJobs': 'Integer',
+    'HyperParameterTuningJobConfig.ResourceLimits.MaxParallelTrainingJobs': 'Integer',
+    'HyperParameterTuningJobConfig.Strategy': ['Bayesian', 'Random'],
+    'HyperParameterTuningJobConfig.TrainingJobEarlyStoppingType': ['Off', 'Auto'],
+    'HyperParameterTuningJobConfig.TuningJobCompletionCriteria.TargetObjectiveMetricValue': 'Float',
+    'WarmStartConfig.WarmStartType': ['IdenticalDataAndAlgorithm', 'TransferLearning'],
+    ...TUNING_DEFINITION_LEAVES('TrainingJobDefinition'),
+    ...TUNING_DEFINITION_LEAVES('TrainingJobDefinitions[]'),
+  },
+  Model: {
+    EnableNetworkIsolation: 'Boolean',
+    'InferenceExecutionConfig.Mode': ['Serial', 'Direct'],
+    ...CONTAINER_LEAVES('PrimaryContainer'),
+    ...CONTAINER_LEAVES('Containers[]'),
+  },
+  RegisterModel: {
+    CertifyForMarketplace: 'Boolean',
+    'ModelMetrics.DeploymentSpecification.HealthCheckConfig.NumPayloads': 'Integer',
+    'ModelMetrics.DeploymentSpecification.HealthCheckConfig.NumFailuresAllowed': 'Integer',
+  },
+};
+
+/**
+ * Problems of the literal leaves of `value` against the schema's types: numbers, flags and words
+ * where the schema asks for them, strings everywhere else. Expressions are left to run time, as the
+ * schema leaves them.
+ */
+export function leafProblems(
+  value: PipelineValue | undefined,
+  types: Record<string, LeafType>,
+  path: string,
+  key: string = '',
+): string[] {
+  if (value === undefined || value instanceof PipelineExpression) {
+    return [];
+  }
+  if (Array.isArray(value)) {
+    return value.flatMap((item, i) => leafProblems(item, types, `${path}[${i}]`, `${key}[]`));
+  }
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).flatMap(([k, item]) =>
+      leafProblems(item, types, `${path}.${k}`, key ? `${key}.${k}` : k),
+    );
+  }
+  const expected: LeafType | 'String' = key in types ? types[key] : 'String';
+  const ok =
+    expected === 'String'
+      ? typeof value === 'string'
+      : expected === 'Integer'
+        ? typeof value === 'number' && Number.isInteger(value)
+        : expected === 'Float'
+          ? typeof value === 'number'
+          : expected === 'Boolean'
+            ? typeof value === 'boolean'
+            : typeof value === 'string' && (expected as readonly string[]).includes(value);
+  if (ok) {
+    return [];
+  }
+  const wanted =
+    typeof expected === 'string'
+      ? `${expected === 'Integer' ? 'an' : 'a'} ${expected}`
+      : `one of ${expected.join(', ')}`;
+  return [`${path} is ${JSON.stringify(value)} but the pipeline definition schema wants ${wanted}`];
+}
