@@ -82,6 +82,26 @@ describe('level 2 in the dev environment', () => {
     ]);
   });
 
+  test("every environment's endpoint has error and latency alarms that exist only with it", () => {
+    for (const env of ['dev', 'staging', 'prod']) {
+      const template = stackOf(`${env}-Platform`);
+      const [[endpointId, endpoint]] = Object.entries(template.Resources).filter(
+        ([, r]) => r.Type === 'AWS::SageMaker::Endpoint',
+      );
+      const alarms = Object.values(template.Resources).filter(
+        (r) =>
+          r.Type === 'AWS::CloudWatch::Alarm' && JSON.stringify(r.Properties).includes(`"${endpointId}"`),
+      );
+      const metrics = alarms
+        .map((a) => JSON.stringify(a.Properties).match(/"MetricName":"(\w+)"/)?.[1])
+        .sort();
+      expect({ env, metrics }).toEqual({ env, metrics: ['Invocation5XXErrors', 'ModelLatency'] });
+      for (const alarm of alarms) {
+        expect(alarm.Condition).toBe(endpoint.Condition);
+      }
+    }
+  });
+
   test('the rendered definition is valid JSON in the published schema version, with allowed keys only', () => {
     const body = definitionBody();
     expect(body.Version).toBe('2020-12-01');
