@@ -39,12 +39,13 @@ export class MaturityReport {
     const lines = [
       '# MLOps maturity report',
       '',
-      '| environment | declared | achieved | missing for next level | always-on resources |',
-      '|---|---|---|---|---|',
+      '| environment | declared | achieved | missing for next level | always-on resources | conditional always-on |',
+      '|---|---|---|---|---|---|',
       ...this.environments.map(
         (e) =>
           `| ${e.name} | ${levelText(e.declaredLevel)} | ${levelText(e.achievedLevel)} | ` +
-          `${e.missingForNextLevel.join(', ') || '-'} | ${e.alwaysOnResources.length} |`,
+          `${e.missingForNextLevel.join(', ') || '-'} | ${e.alwaysOnResources.length} | ` +
+          `${e.conditionalAlwaysOnResources.length} |`,
       ),
     ];
     for (const e of this.environments) {
@@ -72,12 +73,20 @@ export class MaturityReport {
 
   /** A short fixed-width table for the terminal. */
   public toTable(): string {
-    const header = ['environment', 'declared', 'achieved', 'always-on', 'missing for next level'];
+    const header = [
+      'environment',
+      'declared',
+      'achieved',
+      'always-on',
+      'conditional',
+      'missing for next level',
+    ];
     const rows = this.environments.map((e) => [
       e.name,
       String(e.declaredLevel),
       String(e.achievedLevel),
       String(e.alwaysOnResources.length),
+      String(e.conditionalAlwaysOnResources.length),
       e.missingForNextLevel.join(', ') || '-',
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -80,7 +80,7 @@ describe('maturity report of the default app', () => {
     const markdown = fs.readFileSync(path.join(outdir, 'maturity-report.md'), 'utf8');
     expect(markdown).toMatch(/^# MLOps maturity report/);
     expect(markdown).toContain(
-      '| dev | 2 Automated training | 2 Automated training | release-on-approval, staged-promotion, deployment-guardrails, variant-testing, model-monitoring | 0 |',
+      '| dev | 2 Automated training | 2 Automated training | release-on-approval, staged-promotion, deployment-guardrails, variant-testing, model-monitoring | 0 | 0 |',
     );
     expect(markdown).toContain('- notebook-workspace (provided by dev)');
   });

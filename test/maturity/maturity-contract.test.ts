@@ -203,15 +203,17 @@ describe('MaturityReport', () => {
 
   test('the table shows one aligned row per environment', () => {
     const lines = report.toTable().split('\n');
-    expect(lines[0]).toMatch(/^environment\s+declared\s+achieved\s+always-on\s+missing for next level$/);
-    expect(lines[2]).toMatch(/^dev\s+1\s+1\s+0\s+training-pipeline, experiment-tracking/);
-    expect(lines[3]).toMatch(/^prod\s+0\s+-1\s+0\s+notebook-workspace$/);
+    expect(lines[0]).toMatch(
+      /^environment\s+declared\s+achieved\s+always-on\s+conditional\s+missing for next level$/,
+    );
+    expect(lines[2]).toMatch(/^dev\s+1\s+1\s+0\s+0\s+training-pipeline, experiment-tracking/);
+    expect(lines[3]).toMatch(/^prod\s+0\s+-1\s+0\s+0\s+notebook-workspace$/);
     expect(lines[2].indexOf('1')).toBe(lines[3].indexOf('0'));
   });
 
   test('Markdown states levels by name and says when nothing bills while idle', () => {
     const md = report.toMarkdown();
-    expect(md).toContain('| prod | 0 No MLOps | below 0 | notebook-workspace | 0 |');
+    expect(md).toContain('| prod | 0 No MLOps | below 0 | notebook-workspace | 0 | 0 |');
     expect(md).toContain('- none: this environment costs nothing per hour while idle');
   });
 });
