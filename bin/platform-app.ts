@@ -6,7 +6,7 @@ import { MaturityReport } from '../lib/maturity/maturity-report';
 import { EnvironmentStage } from '../lib/platform/environment-stage';
 import { DeliveryPipeline, DeliverySource } from '../lib/delivery/delivery-pipeline';
 import { ArtifactStore } from '../lib/storage/artifact-store';
-import { RedundantDependsOnLintAcknowledgement } from '../lib/private/cfn-lint-acknowledgements';
+import { RedundantDependsOnLintAcknowledgement } from '../lib/verification/redundant-depends-on';
 
 /** The platform app: one EnvironmentStage per configured environment, checked by cdk-nag at synth. */
 export interface PlatformApp {

@@ -21,4 +21,5 @@ export * from './tiers/level1-tier';
 export * from './tiers/level2-tier';
 export * from './platform/platform-stack';
 export * from './platform/environment-stage';
+export * from './verification/redundant-depends-on';
 export { MlopsValidationError } from './private/errors';

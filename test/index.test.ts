@@ -27,6 +27,7 @@ describe('public API', () => {
       'ReleasePointer',
       'ServingSlot',
       'ServingMode',
+      'RedundantDependsOnLintAcknowledgement',
       'releaseModel',
       'ReleaseError',
       'ExecutionVariable',

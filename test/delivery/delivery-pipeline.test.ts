@@ -1,7 +1,7 @@
 import { App, Aspects, CfnResource, Stack, Stage } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { DeliveryPipeline, DeliverySource } from '../../lib/delivery/delivery-pipeline';
-import { RedundantDependsOnLintAcknowledgement } from '../../lib/private/cfn-lint-acknowledgements';
+import { RedundantDependsOnLintAcknowledgement } from '../../lib/verification/redundant-depends-on';
 import { MlopsValidationError } from '../../lib/private/errors';
 
 function stageWithStack(app: App, name: string): Stage {

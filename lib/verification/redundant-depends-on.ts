@@ -9,6 +9,10 @@ import { IConstruct } from 'constructs';
  * providers on their roles, CodePipeline on its role). They are redundant, not wrong, and the
  * resources are aws-cdk-lib's to shape. The acknowledgement is cfn-lint's own resource metadata
  * (`Metadata.cfn-lint.config.ignore_checks`), so every other rule still applies to the resource.
+ *
+ * For apps that run cfn-lint on their templates: add it per Stage or Stack, e.g.
+ * `Aspects.of(stack).add(new RedundantDependsOnLintAcknowledgement())`. (An aspect on the App does
+ * not reach stages that CDK Pipelines synthesizes on their own.)
  */
 export class RedundantDependsOnLintAcknowledgement implements IAspect {
   public visit(node: IConstruct): void {
