@@ -72,9 +72,9 @@ describe('RedundantDependsOnLintAcknowledgement', () => {
       type: 'AWS::Lambda::Function',
       properties: { Role: role.getAtt('Arn') },
     });
-    referencing.addDependency(role);
+    referencing.addResourceDependency(role);
     const ordering = new CfnResource(stack, 'Other', { type: 'AWS::SNS::Topic' });
-    ordering.addDependency(role);
+    ordering.addResourceDependency(role);
     // WHEN the aspect runs at synth
     Aspects.of(stack).add(new RedundantDependsOnLintAcknowledgement());
     const resources = app.synth().getStackByName('S').template.Resources;
