@@ -1,193 +1,230 @@
 import { PipelineExpression, PipelineValue } from './expressions';
 import { PipelineStepType } from './steps';
 
+/** A leaf value that must be one of some words (the schema's `enum`). */
+export class SchemaEnum {
+  public readonly words: readonly string[];
+  constructor(...words: string[]) {
+    this.words = words;
+  }
+}
+
 /**
- * The keys AWS's published pipeline definition schema (version 2020-12-01) allows in each step
- * type's Arguments, transcribed into this project's own table. An object shape lists its keys;
- * `true` accepts any value (a literal or an expression); a one-element array is a list of that
- * shape; the key `'*'` marks an object that the schema leaves open.
+ * What the schema accepts at a leaf of the Arguments, for literal values (expressions are left to
+ * run time, as the schema leaves them):
+ * - `'String'`: strings (the schema's `StringArgumentValue`), also as the items of lists and the
+ *   values of maps (environment variables, hyperparameters);
+ * - `'Integer'`, `'Float'`, `'Boolean'`: a number, a whole number, a flag;
+ * - a `SchemaEnum`: one of its words;
+ * - `'Any'`: not checked.
+ */
+export type LeafType = 'String' | 'Integer' | 'Float' | 'Boolean' | 'Any' | SchemaEnum;
+
+/**
+ * What AWS's published pipeline definition schema (version 2020-12-01) allows in each step type's
+ * Arguments, transcribed into this project's own table: an object shape lists its keys (the key
+ * `'*'` gives the shape of keys the schema leaves open), a one-element array is a list of that
+ * shape, and a leaf type says which literals fit.
  *
  * Only the step types this model renders are listed. Keys that the service accepts but the schema
  * does not (e.g. `ModelApprovalStatus` in RegisterModel, `AppManaged` in processing inputs) are
  * rejected here too, so that every definition this model renders passes the schema.
  */
-export type ArgumentShape = true | readonly [ArgumentShape] | { readonly [key: string]: ArgumentShape };
+export type ArgumentShape = LeafType | readonly [ArgumentShape] | { readonly [key: string]: ArgumentShape };
 
-const S3_CONTENT = { ContentDigest: true, ContentType: true, S3Uri: true } as const;
-const TAGS = [{ Key: true, Value: true }] as const;
-const VPC = { SecurityGroupIds: true, Subnets: true } as const;
+const S3_CONTENT = { ContentDigest: 'String', ContentType: 'String', S3Uri: 'String' } as const;
+const TAGS = [{ Key: 'String', Value: 'String' }] as const;
+const VPC = { SecurityGroupIds: 'String', Subnets: 'String' } as const;
+const SCALING_TYPE = new SchemaEnum('Auto', 'Linear', 'Logarithmic', 'ReverseLogarithmic');
+const OBJECTIVE = { MetricName: 'String', Type: new SchemaEnum('Maximize', 'Minimize') } as const;
+const RANGE = { MaxValue: 'String', MinValue: 'String', Name: 'String', ScalingType: SCALING_TYPE } as const;
 const PARAMETER_RANGES = {
-  CategoricalParameterRanges: [{ Name: true, Values: true }],
-  ContinuousParameterRanges: [{ MaxValue: true, MinValue: true, Name: true, ScalingType: true }],
-  IntegerParameterRanges: [{ MaxValue: true, MinValue: true, Name: true, ScalingType: true }],
+  CategoricalParameterRanges: [{ Name: 'String', Values: 'String' }],
+  ContinuousParameterRanges: [RANGE],
+  IntegerParameterRanges: [RANGE],
 } as const;
 const ALGORITHM = {
-  AlgorithmName: true,
-  EnableSageMakerMetricsTimeSeries: true,
-  MetricDefinitions: [{ Name: true, Regex: true }],
-  TrainingImage: true,
-  TrainingInputMode: true,
+  AlgorithmName: 'String',
+  EnableSageMakerMetricsTimeSeries: 'Boolean',
+  MetricDefinitions: [{ Name: 'String', Regex: 'String' }],
+  TrainingImage: 'String',
+  TrainingInputMode: 'String',
 } as const;
 const INPUT_DATA_CONFIG = [
   {
-    '*': true,
-    ChannelName: true,
-    CompressionType: true,
-    ContentType: true,
+    '*': 'String',
+    ChannelName: 'String',
+    CompressionType: 'String',
+    ContentType: 'String',
     DataSource: {
-      '*': true,
-      S3DataSource: { AttributeNames: true, S3DataDistributionType: true, S3DataType: true, S3Uri: true },
+      '*': 'String',
+      S3DataSource: {
+        AttributeNames: 'String',
+        S3DataDistributionType: 'String',
+        S3DataType: 'String',
+        S3Uri: 'String',
+      },
     },
-    InputMode: true,
-    RecordWrapperType: true,
-    ShuffleConfig: { Seed: true },
+    InputMode: 'String',
+    RecordWrapperType: 'String',
+    ShuffleConfig: { Seed: 'Integer' },
   },
 ] as const;
-const OUTPUT_DATA_CONFIG = { KmsKeyId: true, S3OutputPath: true } as const;
+const OUTPUT_DATA_CONFIG = { KmsKeyId: 'String', S3OutputPath: 'String' } as const;
 const RESOURCE_CONFIG = {
-  InstanceCount: true,
-  InstanceType: true,
-  VolumeKmsKeyId: true,
-  VolumeSizeInGB: true,
+  InstanceCount: 'Integer',
+  InstanceType: 'String',
+  VolumeKmsKeyId: 'String',
+  VolumeSizeInGB: 'Integer',
 } as const;
+const STOPPING_CONDITION = { MaxRuntimeInSeconds: 'Integer', MaxWaitTimeInSeconds: 'Integer' } as const;
 const TUNING_TRAINING_JOB_DEFINITION = {
   AlgorithmSpecification: ALGORITHM,
-  CheckpointConfig: { LocalPath: true, S3Uri: true },
-  DefinitionName: true,
-  EnableInterContainerTrafficEncryption: true,
-  EnableManagedSpotTraining: true,
-  EnableNetworkIsolation: true,
+  CheckpointConfig: { LocalPath: 'String', S3Uri: 'String' },
+  DefinitionName: 'String',
+  EnableInterContainerTrafficEncryption: 'Boolean',
+  EnableManagedSpotTraining: 'Boolean',
+  EnableNetworkIsolation: 'Boolean',
   HyperParameterRanges: PARAMETER_RANGES,
   InputDataConfig: INPUT_DATA_CONFIG,
   OutputDataConfig: OUTPUT_DATA_CONFIG,
   ResourceConfig: RESOURCE_CONFIG,
-  RetryStrategy: { MaximumRetryAttempts: true },
-  RoleArn: true,
-  StaticHyperParameters: true,
-  StoppingCondition: { MaxRuntimeInSeconds: true, MaxWaitTimeInSeconds: true },
-  TuningObjective: { MetricName: true, Type: true },
+  RetryStrategy: { MaximumRetryAttempts: 'Integer' },
+  RoleArn: 'String',
+  StaticHyperParameters: 'String',
+  StoppingCondition: STOPPING_CONDITION,
+  TuningObjective: OBJECTIVE,
   VpcConfig: VPC,
 } as const;
 const CONTAINER = {
-  ContainerHostname: true,
-  Environment: true,
-  Image: true,
+  ContainerHostname: 'String',
+  Environment: 'String',
+  Image: 'String',
   ImageConfig: {
-    RepositoryAccessMode: true,
-    RepositoryAuthConfig: { RepositoryCredentialsProviderArn: true },
+    RepositoryAccessMode: new SchemaEnum('Platform', 'Vpc'),
+    RepositoryAuthConfig: { RepositoryCredentialsProviderArn: 'String' },
   },
-  InferenceSpecificationName: true,
-  Mode: true,
-  ModelDataUrl: true,
-  ModelPackageName: true,
-  MultiModelConfig: { ModelCacheSetting: true },
+  InferenceSpecificationName: 'String',
+  Mode: new SchemaEnum('SingleModel', 'MultiModel'),
+  ModelDataUrl: 'String',
+  ModelPackageName: 'String',
+  MultiModelConfig: { ModelCacheSetting: new SchemaEnum('Enabled', 'Disabled') },
 } as const;
 
 export const STEP_ARGUMENT_SHAPES: Record<PipelineStepType, ArgumentShape> = {
   Processing: {
-    AppSpecification: { ContainerArguments: true, ContainerEntrypoint: true, ImageUri: true },
-    Environment: true,
+    AppSpecification: { ContainerArguments: 'String', ContainerEntrypoint: 'String', ImageUri: 'String' },
+    Environment: 'String',
     NetworkConfig: {
-      EnableInterContainerTrafficEncryption: true,
-      EnableNetworkIsolation: true,
+      EnableInterContainerTrafficEncryption: 'Boolean',
+      EnableNetworkIsolation: 'Boolean',
       VpcConfig: VPC,
     },
     ProcessingInputs: [
       {
-        InputName: true,
+        InputName: 'String',
         S3Input: {
-          LocalPath: true,
-          S3CompressionType: true,
-          S3DataDistributionType: true,
-          S3DataType: true,
-          S3InputMode: true,
-          S3Uri: true,
+          LocalPath: 'String',
+          S3CompressionType: 'String',
+          S3DataDistributionType: 'String',
+          S3DataType: 'String',
+          S3InputMode: 'String',
+          S3Uri: 'String',
         },
       },
     ],
-    ProcessingJobName: true,
+    ProcessingJobName: 'String',
     ProcessingOutputConfig: {
-      KmsKeyId: true,
-      Outputs: [{ OutputName: true, S3Output: { LocalPath: true, S3UploadMode: true, S3Uri: true } }],
+      KmsKeyId: 'String',
+      Outputs: [
+        { OutputName: 'String', S3Output: { LocalPath: 'String', S3UploadMode: 'String', S3Uri: 'String' } },
+      ],
     },
-    ProcessingResources: {
-      ClusterConfig: { InstanceCount: true, InstanceType: true, VolumeKmsKeyId: true, VolumeSizeInGB: true },
-    },
-    RoleArn: true,
-    StoppingCondition: { MaxRuntimeInSeconds: true },
+    ProcessingResources: { ClusterConfig: RESOURCE_CONFIG },
+    RoleArn: 'String',
+    StoppingCondition: { MaxRuntimeInSeconds: 'Integer' },
     Tags: TAGS,
   },
   Training: {
     AlgorithmSpecification: ALGORITHM,
-    CheckpointConfig: { LocalPath: true, S3Uri: true },
-    DebugHookConfig: true,
-    DebugRuleConfigurations: true,
-    EnableInterContainerTrafficEncryption: true,
-    EnableManagedSpotTraining: true,
-    EnableNetworkIsolation: true,
-    HyperParameters: true,
+    CheckpointConfig: { LocalPath: 'String', S3Uri: 'String' },
+    DebugHookConfig: 'String',
+    DebugRuleConfigurations: [{ '*': 'String', VolumeSizeInGB: 'Integer' }],
+    EnableInterContainerTrafficEncryption: 'Boolean',
+    EnableManagedSpotTraining: 'Boolean',
+    EnableNetworkIsolation: 'Boolean',
+    HyperParameters: 'String',
     InputDataConfig: INPUT_DATA_CONFIG,
     OutputDataConfig: OUTPUT_DATA_CONFIG,
     ResourceConfig: RESOURCE_CONFIG,
-    RoleArn: true,
-    StoppingCondition: { MaxRuntimeInSeconds: true, MaxWaitTimeInSeconds: true },
+    RoleArn: 'String',
+    StoppingCondition: STOPPING_CONDITION,
     Tags: TAGS,
-    TensorBoardOutputConfig: { LocalPath: true, S3OutputPath: true },
-    TrainingJobName: true,
+    TensorBoardOutputConfig: { LocalPath: 'String', S3OutputPath: 'String' },
+    TrainingJobName: 'String',
     VpcConfig: VPC,
   },
   Tuning: {
     HyperParameterTuningJobConfig: {
-      HyperParameterTuningJobObjective: { MetricName: true, Type: true },
+      HyperParameterTuningJobObjective: OBJECTIVE,
       ParameterRanges: PARAMETER_RANGES,
-      ResourceLimits: { MaxNumberOfTrainingJobs: true, MaxParallelTrainingJobs: true },
-      Strategy: true,
-      TrainingJobEarlyStoppingType: true,
-      TuningJobCompletionCriteria: { TargetObjectiveMetricValue: true },
+      ResourceLimits: { MaxNumberOfTrainingJobs: 'Integer', MaxParallelTrainingJobs: 'Integer' },
+      Strategy: new SchemaEnum('Bayesian', 'Random'),
+      TrainingJobEarlyStoppingType: new SchemaEnum('Off', 'Auto'),
+      TuningJobCompletionCriteria: { TargetObjectiveMetricValue: 'Float' },
     },
-    HyperParameterTuningJobName: true,
+    HyperParameterTuningJobName: 'String',
     Tags: TAGS,
     TrainingJobDefinition: TUNING_TRAINING_JOB_DEFINITION,
     TrainingJobDefinitions: [TUNING_TRAINING_JOB_DEFINITION],
     WarmStartConfig: {
-      ParentHyperParameterTuningJobs: [{ HyperParameterTuningJobName: true }],
-      WarmStartType: true,
+      ParentHyperParameterTuningJobs: [{ HyperParameterTuningJobName: 'String' }],
+      WarmStartType: new SchemaEnum('IdenticalDataAndAlgorithm', 'TransferLearning'),
     },
   },
   Model: {
     Containers: [CONTAINER],
-    EnableNetworkIsolation: true,
-    ExecutionRoleArn: true,
-    InferenceExecutionConfig: { Mode: true },
-    ModelName: true,
+    EnableNetworkIsolation: 'Boolean',
+    ExecutionRoleArn: 'String',
+    InferenceExecutionConfig: { Mode: new SchemaEnum('Serial', 'Direct') },
+    ModelName: 'String',
     PrimaryContainer: CONTAINER,
     Tags: TAGS,
     VpcConfig: VPC,
   },
   RegisterModel: {
-    CertifyForMarketplace: true,
+    CertifyForMarketplace: 'Boolean',
     InferenceSpecification: {
       Containers: [
-        { ContainerHostname: true, Image: true, ImageDigest: true, ModelDataUrl: true, ProductId: true },
+        {
+          ContainerHostname: 'String',
+          Image: 'String',
+          ImageDigest: 'String',
+          ModelDataUrl: 'String',
+          ProductId: 'String',
+        },
       ],
-      SupportedContentTypes: true,
-      SupportedRealtimeInferenceInstanceTypes: true,
-      SupportedResponseMIMETypes: true,
-      SupportedTransformInstanceTypes: true,
+      SupportedContentTypes: 'String',
+      SupportedRealtimeInferenceInstanceTypes: 'String',
+      SupportedResponseMIMETypes: 'String',
+      SupportedTransformInstanceTypes: 'String',
     },
     ModelMetrics: {
       Bias: { Report: S3_CONTENT },
-      DeploymentSpecification: true,
+      DeploymentSpecification: {
+        HealthCheckConfig: { NumFailuresAllowed: 'Integer', NumPayloads: 'Integer' },
+        TestInput: 'String',
+      },
       Explainability: { Report: S3_CONTENT },
       ModelDataQuality: { Constraints: S3_CONTENT, Statistics: S3_CONTENT },
       ModelQuality: { Constraints: S3_CONTENT, Statistics: S3_CONTENT },
     },
-    ModelPackageDescription: true,
-    ModelPackageGroupName: true,
+    ModelPackageDescription: 'String',
+    ModelPackageGroupName: 'String',
   },
   // Condition arguments are rendered by the model itself from typed props.
-  Condition: true,
-  Fail: { '*': true, ErrorMessage: true },
+  Condition: 'Any',
+  Fail: { '*': 'Any', ErrorMessage: 'Any' },
 };
 
 /**
@@ -199,157 +236,72 @@ export const STEP_REQUIRED_ARGUMENTS: Partial<Record<PipelineStepType, readonly 
   Model: ['ExecutionRoleArn'],
 };
 
-/** Problems of `value` against `shape`, each as "<path> <what is wrong>". */
+const KEY_FIX = 'remove it or use the field the schema names';
+
+/**
+ * Problems of `value` against `shape`, each as "<path> <what is wrong>: <fix>": keys the schema
+ * does not allow (and nothing below them), lists and objects where it wants the other, and
+ * literals of the wrong type.
+ */
 export function shapeProblems(
   value: PipelineValue | undefined,
   shape: ArgumentShape,
   path: string,
 ): string[] {
-  if (shape === true || value === undefined || value instanceof PipelineExpression) {
+  if (value === undefined || value instanceof PipelineExpression || shape === 'Any') {
     return [];
+  }
+  if (typeof shape === 'string' || shape instanceof SchemaEnum) {
+    return leafProblems(value, shape, path);
   }
   if (Array.isArray(shape)) {
     return Array.isArray(value)
       ? value.flatMap((item, i) => shapeProblems(item, shape[0], `${path}[${i}]`))
-      : [`${path} is not a list`];
+      : [`${path} is not a list: ${KEY_FIX}`];
   }
   if (Array.isArray(value) || typeof value !== 'object' || value === null) {
-    return [`${path} is not an object`];
+    return [`${path} is not an object: ${KEY_FIX}`];
   }
   const objectShape = shape as { readonly [key: string]: ArgumentShape };
   return Object.entries(value).flatMap(([key, item]) => {
-    const inner = objectShape[key];
+    const inner = objectShape[key] ?? objectShape['*'];
     if (inner === undefined) {
-      return objectShape['*']
-        ? []
-        : [
-            `${path}.${key} is not allowed by the pipeline definition schema (allowed: ${Object.keys(
-              objectShape,
-            )
-              .filter((k) => k !== '*')
-              .join(', ')})`,
-          ];
+      const allowed = Object.keys(objectShape).join(', ');
+      return [
+        `${path}.${key} is not allowed by the pipeline definition schema (allowed: ${allowed}): ${KEY_FIX}`,
+      ];
     }
     return shapeProblems(item, inner, `${path}.${key}`);
   });
 }
 
-/** The type the schema gives a literal leaf of the Arguments: a number, a flag or one of some words. */
-export type LeafType = 'Integer' | 'Float' | 'Boolean' | readonly string[];
-
-const SCALING_TYPES = ['Auto', 'Linear', 'Logarithmic', 'ReverseLogarithmic'] as const;
-const OBJECTIVE_TYPES = ['Maximize', 'Minimize'] as const;
-const TUNING_DEFINITION_LEAVES = (prefix: string): Record<string, LeafType> => ({
-  [`${prefix}.AlgorithmSpecification.EnableSageMakerMetricsTimeSeries`]: 'Boolean',
-  [`${prefix}.EnableInterContainerTrafficEncryption`]: 'Boolean',
-  [`${prefix}.EnableManagedSpotTraining`]: 'Boolean',
-  [`${prefix}.EnableNetworkIsolation`]: 'Boolean',
-  [`${prefix}.HyperParameterRanges.IntegerParameterRanges[].ScalingType`]: SCALING_TYPES,
-  [`${prefix}.HyperParameterRanges.ContinuousParameterRanges[].ScalingType`]: SCALING_TYPES,
-  [`${prefix}.InputDataConfig[].ShuffleConfig.Seed`]: 'Integer',
-  [`${prefix}.ResourceConfig.InstanceCount`]: 'Integer',
-  [`${prefix}.ResourceConfig.VolumeSizeInGB`]: 'Integer',
-  [`${prefix}.RetryStrategy.MaximumRetryAttempts`]: 'Integer',
-  [`${prefix}.StoppingCondition.MaxRuntimeInSeconds`]: 'Integer',
-  [`${prefix}.StoppingCondition.MaxWaitTimeInSeconds`]: 'Integer',
-  [`${prefix}.TuningObjective.Type`]: OBJECTIVE_TYPES,
-});
-const CONTAINER_LEAVES = (prefix: string): Record<string, LeafType> => ({
-  [`${prefix}.ImageConfig.RepositoryAccessMode`]: ['Platform', 'Vpc'],
-  [`${prefix}.Mode`]: ['SingleModel', 'MultiModel'],
-  [`${prefix}.MultiModelConfig.ModelCacheSetting`]: ['Enabled', 'Disabled'],
-});
-
-/**
- * Literal leaves the schema types as something other than a string, by path (`[]` for any list
- * index), per step type. Every other literal leaf must be a string: the schema's
- * `StringArgumentValue` (e.g. every hyperparameter value and environment variable).
- */
-export const STEP_ARGUMENT_LEAF_TYPES: Partial<Record<PipelineStepType, Record<string, LeafType>>> = {
-  Processing: {
-    'NetworkConfig.EnableInterContainerTrafficEncryption': 'Boolean',
-    'NetworkConfig.EnableNetworkIsolation': 'Boolean',
-    'ProcessingResources.ClusterConfig.InstanceCount': 'Integer',
-    'ProcessingResources.ClusterConfig.VolumeSizeInGB': 'Integer',
-    'StoppingCondition.MaxRuntimeInSeconds': 'Integer',
-  },
-  Training: {
-    'AlgorithmSpecification.EnableSageMakerMetricsTimeSeries': 'Boolean',
-    'DebugRuleConfigurations[].VolumeSizeInGB': 'Integer',
-    EnableInterContainerTrafficEncryption: 'Boolean',
-    EnableManagedSpotTraining: 'Boolean',
-    EnableNetworkIsolation: 'Boolean',
-    'InputDataConfig[].ShuffleConfig.Seed': 'Integer',
-    'ResourceConfig.InstanceCount': 'Integer',
-    'ResourceConfig.VolumeSizeInGB': 'Integer',
-    'StoppingCondition.MaxRuntimeInSeconds': 'Integer',
-    'StoppingCondition.MaxWaitTimeInSeconds': 'Integer',
-  },
-  Tuning: {
-    'HyperParameterTuningJobConfig.HyperParameterTuningJobObjective.Type': OBJECTIVE_TYPES,
-    'HyperParameterTuningJobConfig.ParameterRanges.IntegerParameterRanges[].ScalingType': SCALING_TYPES,
-    'HyperParameterTuningJobConfig.ParameterRanges.ContinuousParameterRanges[].ScalingType': SCALING_TYPES,
-    'HyperParameterTuningJobConfig.ResourceLimits.MaxNumberOfTrainingJobs': 'Integer',
-    'HyperParameterTuningJobConfig.ResourceLimits.MaxParallelTrainingJobs': 'Integer',
-    'HyperParameterTuningJobConfig.Strategy': ['Bayesian', 'Random'],
-    'HyperParameterTuningJobConfig.TrainingJobEarlyStoppingType': ['Off', 'Auto'],
-    'HyperParameterTuningJobConfig.TuningJobCompletionCriteria.TargetObjectiveMetricValue': 'Float',
-    'WarmStartConfig.WarmStartType': ['IdenticalDataAndAlgorithm', 'TransferLearning'],
-    ...TUNING_DEFINITION_LEAVES('TrainingJobDefinition'),
-    ...TUNING_DEFINITION_LEAVES('TrainingJobDefinitions[]'),
-  },
-  Model: {
-    EnableNetworkIsolation: 'Boolean',
-    'InferenceExecutionConfig.Mode': ['Serial', 'Direct'],
-    ...CONTAINER_LEAVES('PrimaryContainer'),
-    ...CONTAINER_LEAVES('Containers[]'),
-  },
-  RegisterModel: {
-    CertifyForMarketplace: 'Boolean',
-    'ModelMetrics.DeploymentSpecification.HealthCheckConfig.NumPayloads': 'Integer',
-    'ModelMetrics.DeploymentSpecification.HealthCheckConfig.NumFailuresAllowed': 'Integer',
-  },
-};
-
-/**
- * Problems of the literal leaves of `value` against the schema's types: numbers, flags and words
- * where the schema asks for them, strings everywhere else. Expressions are left to run time, as the
- * schema leaves them.
- */
-export function leafProblems(
-  value: PipelineValue | undefined,
-  types: Record<string, LeafType>,
-  path: string,
-  key: string = '',
-): string[] {
-  if (value === undefined || value instanceof PipelineExpression) {
+/** Problems of literal values against a leaf type, through the lists and maps that hold them. */
+function leafProblems(value: PipelineValue, type: Exclude<LeafType, 'Any'>, path: string): string[] {
+  if (value instanceof PipelineExpression) {
     return [];
   }
   if (Array.isArray(value)) {
-    return value.flatMap((item, i) => leafProblems(item, types, `${path}[${i}]`, `${key}[]`));
+    return value.flatMap((item, i) => leafProblems(item, type, `${path}[${i}]`));
   }
   if (typeof value === 'object' && value !== null) {
-    return Object.entries(value).flatMap(([k, item]) =>
-      leafProblems(item, types, `${path}.${k}`, key ? `${key}.${k}` : k),
-    );
+    return Object.entries(value).flatMap(([k, item]) => leafProblems(item, type, `${path}.${k}`));
   }
-  const expected: LeafType | 'String' = key in types ? types[key] : 'String';
   const ok =
-    expected === 'String'
-      ? typeof value === 'string'
-      : expected === 'Integer'
-        ? typeof value === 'number' && Number.isInteger(value)
-        : expected === 'Float'
-          ? typeof value === 'number'
-          : expected === 'Boolean'
-            ? typeof value === 'boolean'
-            : typeof value === 'string' && (expected as readonly string[]).includes(value);
+    type instanceof SchemaEnum
+      ? typeof value === 'string' && type.words.includes(value)
+      : type === 'String'
+        ? typeof value === 'string'
+        : type === 'Integer'
+          ? typeof value === 'number' && Number.isInteger(value)
+          : type === 'Float'
+            ? typeof value === 'number'
+            : typeof value === 'boolean';
   if (ok) {
     return [];
   }
   const wanted =
-    typeof expected === 'string'
-      ? `${expected === 'Integer' ? 'an' : 'a'} ${expected}`
-      : `one of ${expected.join(', ')}`;
+    type instanceof SchemaEnum
+      ? `one of ${type.words.join(', ')}`
+      : `${type === 'Integer' ? 'an' : 'a'} ${type}`;
   return [`${path} is ${JSON.stringify(value)} but the pipeline definition schema wants ${wanted}`];
 }

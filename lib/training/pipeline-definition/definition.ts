@@ -2,13 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { MlopsValidationError } from '../../private/errors';
 import { PipelineReference, PipelineValue, referencesIn, valueTypeOf } from './expressions';
-import {
-  leafProblems,
-  shapeProblems,
-  STEP_ARGUMENT_LEAF_TYPES,
-  STEP_ARGUMENT_SHAPES,
-  STEP_REQUIRED_ARGUMENTS,
-} from './argument-shapes';
+import { shapeProblems, STEP_ARGUMENT_SHAPES, STEP_REQUIRED_ARGUMENTS } from './argument-shapes';
 import { ConditionStep, PipelineParameter, PipelineStep, STEP_PROPERTY_ROOTS } from './steps';
 
 /** The definition format version SageMaker accepts. */
@@ -159,16 +153,8 @@ export class PipelineDefinition {
       if (s instanceof ConditionStep) {
         problems.push(...this.checkConditions(s));
       }
-      const unknownKeys = shapeProblems(s.arguments(), STEP_ARGUMENT_SHAPES[s.type], 'Arguments');
-      for (const problem of unknownKeys) {
-        problems.push(`step '${s.name}' ${problem}: remove it or use the field the schema names`);
-      }
-      // Types only once the keys are right, so that a misspelt key is reported once.
-      if (unknownKeys.length === 0 && s.type !== 'Condition' && s.type !== 'Fail') {
-        const types = STEP_ARGUMENT_LEAF_TYPES[s.type] ?? {};
-        for (const problem of leafProblems(s.arguments(), types, 'Arguments')) {
-          problems.push(`step '${s.name}' ${problem}`);
-        }
+      for (const problem of shapeProblems(s.arguments(), STEP_ARGUMENT_SHAPES[s.type], 'Arguments')) {
+        problems.push(`step '${s.name}' ${problem}`);
       }
       const args = s.arguments() as Record<string, unknown>;
       for (const key of STEP_REQUIRED_ARGUMENTS[s.type] ?? []) {
