@@ -200,6 +200,7 @@ export class MaturityContract {
 
   /** This environment's entry in the maturity report. */
   public toReport(): EnvironmentMaturity {
+    const alwaysOn = this.alwaysOnResources;
     return {
       name: this.environmentName,
       declaredLevel: this.declaredLevel,
@@ -209,8 +210,8 @@ export class MaturityContract {
         this.sharedCapabilities.map((s) => [s.capability.name, s.fromEnvironment]),
       ),
       missingForNextLevel: this.missingForNextLevel.map((c) => c.name),
-      alwaysOnResources: this.alwaysOnResources.filter((r) => !r.conditional),
-      conditionalAlwaysOnResources: this.alwaysOnResources.filter((r) => r.conditional),
+      alwaysOnResources: alwaysOn.filter((r) => !r.conditional),
+      conditionalAlwaysOnResources: alwaysOn.filter((r) => r.conditional),
     };
   }
 

@@ -4,7 +4,7 @@ import { Capability } from '../maturity/capability';
 import { MaturityContract } from '../maturity/maturity-contract';
 import { ModelRegistry, ModelRegistryProps } from '../registry/model-registry';
 import { ReleasePointer } from '../serving/release-pointer';
-import { ServingMode, ServingSlot, ServingSlotProps } from '../serving/serving-slot';
+import { ServingSlot, ServingSlotProps } from '../serving/serving-slot';
 import { IArtifactStore } from '../storage/artifact-store';
 import { ExperimentTracking, ExperimentTrackingProps } from '../tracking/experiment-tracking';
 import { ReferenceWorkload, ReferenceWorkloadProps } from '../training/reference-workload';
@@ -76,7 +76,6 @@ export class Level2Tier extends Construct {
     this.servingSlot = new ServingSlot(this, 'Serving', {
       artifactStore: props.artifactStore,
       pointer: props.releasePointer,
-      mode: ServingMode.serverless(),
       ...props.servingOptions,
     });
     MaturityContract.provide(this.servingSlot, Capability.ONE_COMMAND_DEPLOYMENT);

@@ -66,7 +66,8 @@ export class PipelineDefinition {
    * @throws MlopsValidationError when the definition is larger than SageMaker's 1 MB limit
    */
   public toJsonString(scope: IConstruct): string {
-    const bytes = this.byteSize();
+    const body = this.render();
+    const bytes = byteSizeOf(body);
     if (bytes > MAX_DEFINITION_BYTES) {
       throw new MlopsValidationError(`Pipeline definition '${this.name}'`, [
         `the definition is ${bytes} bytes, above SageMaker's ${MAX_DEFINITION_BYTES}-byte limit for an inline ` +
@@ -74,7 +75,7 @@ export class PipelineDefinition {
           'artifact store and pass their S3 URIs',
       ]);
     }
-    return Stack.of(scope).toJsonString(this.render());
+    return Stack.of(scope).toJsonString(body);
   }
 
   /**
@@ -82,7 +83,7 @@ export class PipelineDefinition {
    * to the ARNs and names they stand for.
    */
   public byteSize(): number {
-    return Buffer.byteLength(JSON.stringify(this.render()), 'utf8');
+    return byteSizeOf(this.render());
   }
 
   private validate(): void {
@@ -220,6 +221,10 @@ export class PipelineDefinition {
     }
     return problems;
   }
+}
+
+function byteSizeOf(body: unknown): number {
+  return Buffer.byteLength(JSON.stringify(body), 'utf8');
 }
 
 /** A cycle in the dependency graph, as step names, or undefined. */
