@@ -1,5 +1,6 @@
-import { CfnResource, Stack } from 'aws-cdk-lib';
+import { CfnResource } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
+import { productionVariantsOf, propertyOf, resolvedPropertiesOf } from '../private/cfn-properties';
 
 /** A resource that bills while the platform is idle (per hour or per instance, not per use). */
 export interface AlwaysOnResource {
@@ -32,7 +33,8 @@ const CLASSIFIERS: Record<string, Classifier> = {
   'AWS::EC2::NatGateway': always('NAT gateways bill per hour'),
   'AWS::EC2::Instance': always('EC2 instances bill per hour while running'),
   'AWS::EC2::VPCEndpoint': (r) => {
-    const type = propertyOf(r, 'vpcEndpointType') ?? 'Gateway';
+    const declared = propertyOf(resolvedPropertiesOf(r), 'vpcEndpointType');
+    const type = typeof declared === 'string' ? declared : 'Gateway';
     return type === 'Gateway' ? undefined : `${type} VPC endpoints bill per hour and AZ`;
   },
   'AWS::ElasticLoadBalancingV2::LoadBalancer': always('load balancers bill per hour'),
@@ -71,41 +73,12 @@ export function findAlwaysOnResources(scope: IConstruct): AlwaysOnResource[] {
  * without provisioned concurrency: such an endpoint bills per request only.
  */
 function isServerlessEndpoint(endpoint: CfnResource): boolean {
-  const stack = Stack.of(endpoint);
-  const configName = stack.resolve(
-    (endpoint as unknown as Record<string, unknown>).endpointConfigName,
-  ) as unknown;
-  const ref = JSON.stringify(configName ?? '');
-  const config = stack.node
-    .findAll()
-    .find(
-      (c): c is CfnResource =>
-        CfnResource.isCfnResource(c) &&
-        c.cfnResourceType === 'AWS::SageMaker::EndpointConfig' &&
-        ref.includes(`"${stack.getLogicalId(c)}"`),
-    );
-  if (!config) {
-    return false;
-  }
-  const variants = stack.resolve(
-    (config as unknown as Record<string, unknown>).productionVariants,
-  ) as unknown;
+  const variants = productionVariantsOf(endpoint) ?? [];
   return (
-    Array.isArray(variants) &&
     variants.length > 0 &&
     variants.every((v) => {
-      const serverless = (v as Record<string, Record<string, unknown> | undefined>).serverlessConfig;
-      return serverless !== undefined && !serverless.provisionedConcurrency;
+      const serverless = propertyOf(v, 'serverlessConfig') as Record<string, unknown> | undefined;
+      return serverless !== undefined && !propertyOf(serverless, 'provisionedConcurrency');
     })
   );
-}
-
-/** Reads a resolved top-level property of an L1 resource, by its camelCase L1 name. */
-function propertyOf(resource: CfnResource, name: string): string | undefined {
-  const value = (resource as unknown as Record<string, unknown>)[name];
-  if (value === undefined) {
-    return undefined;
-  }
-  const resolved = Stack.of(resource).resolve(value);
-  return typeof resolved === 'string' ? resolved : undefined;
 }

@@ -18,6 +18,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { DefaultDashboardFactory, MonitoringFacade, SnsAlarmActionStrategy } from 'cdk-monitoring-constructs';
 import { Construct, IConstruct } from 'constructs';
+import { productionVariantsOf, propertyOf, resolvedPropertiesOf } from '../private/cfn-properties';
 import { createEncryptedTopic } from '../private/encrypted-topic';
 import { ProblemCollector } from '../private/errors';
 
@@ -321,11 +322,7 @@ class DiscoverMonitoredResources implements IAspect {
           functionArn: resource.getAtt('Arn').toString(),
           sameEnvironment: true,
         });
-        const seconds = Stack.of(resource).resolve(
-          (resource as unknown as { _cfnProperties: { Timeout?: unknown; timeout?: unknown } })
-            ._cfnProperties,
-        );
-        this.monitoring.monitorFunction(fn, path, timeoutOf(seconds));
+        this.monitoring.monitorFunction(fn, path, timeoutOf(resolvedPropertiesOf(resource)));
       } else if (resource.cfnResourceType === 'AWS::SQS::Queue') {
         const queue = sqs.Queue.fromQueueAttributes(scope, `Discovered${n++}`, {
           queueArn: resource.getAtt('Arn').toString(),
@@ -338,19 +335,14 @@ class DiscoverMonitoredResources implements IAspect {
           this.monitoring.monitorQueue(queue, path);
         }
       } else if (resource.cfnResourceType === 'AWS::SageMaker::Endpoint') {
-        discoverEndpointInto(this.monitoring, resource, resources, path);
+        discoverEndpointInto(this.monitoring, resource, path);
       }
     }
   }
 }
 
-function discoverEndpointInto(
-  monitoring: PlatformMonitoring,
-  endpoint: CfnResource,
-  resources: CfnResource[],
-  path: string,
-): void {
-  const variants = variantNamesOf(endpoint, resources);
+function discoverEndpointInto(monitoring: PlatformMonitoring, endpoint: CfnResource, path: string): void {
+  const variants = variantNamesOf(endpoint);
   if (!variants) {
     Annotations.of(endpoint).addWarningV2(
       'cdk-mlops-maturity:endpointVariantsUnknown',
@@ -368,35 +360,14 @@ function discoverEndpointInto(
 }
 
 /** A CfnFunction's or provider handler's Timeout property, when it is a plain number of seconds. */
-function timeoutOf(properties: unknown): Duration | undefined {
-  const value = (properties as { Timeout?: unknown; timeout?: unknown } | undefined) ?? {};
-  const seconds = value.Timeout ?? value.timeout;
+function timeoutOf(properties: Record<string, unknown>): Duration | undefined {
+  const seconds = propertyOf(properties, 'timeout');
   return typeof seconds === 'number' ? Duration.seconds(seconds) : undefined;
 }
 
 /** The variant names of an endpoint's config, when the config is a resource of the same stack. */
-function variantNamesOf(endpoint: CfnResource, resources: CfnResource[]): string[] | undefined {
-  const stack = Stack.of(endpoint);
-  const props = stack.resolve((endpoint as unknown as { _cfnProperties: unknown })._cfnProperties) as Record<
-    string,
-    unknown
-  >;
-  const ref = JSON.stringify(props?.endpointConfigName ?? props?.EndpointConfigName ?? '');
-  const config = resources.find(
-    (r) =>
-      r.cfnResourceType === 'AWS::SageMaker::EndpointConfig' &&
-      Stack.of(r) === stack &&
-      ref.includes(`"${stack.resolve(stack.getLogicalId(r))}"`),
-  );
-  if (!config) {
-    return undefined;
-  }
-  const configProps = stack.resolve(
-    (config as unknown as { _cfnProperties: unknown })._cfnProperties,
-  ) as Record<string, unknown>;
-  const variants = (configProps?.productionVariants ?? configProps?.ProductionVariants) as
-    Array<Record<string, unknown>> | undefined;
-  const names = (variants ?? []).map((v) => v.variantName ?? v.VariantName);
+function variantNamesOf(endpoint: CfnResource): string[] | undefined {
+  const names = (productionVariantsOf(endpoint) ?? []).map((v) => propertyOf(v, 'variantName'));
   return names.length > 0 && names.every((n): n is string => typeof n === 'string') ? names : undefined;
 }
 
@@ -405,8 +376,7 @@ function collectDeadLetterTargets(resources: CfnResource[]): Set<string> {
   const keys = new Set<string>();
   for (const resource of resources) {
     const stack = Stack.of(resource);
-    const props = stack.resolve((resource as unknown as { _cfnProperties: unknown })._cfnProperties);
-    const text = JSON.stringify(props ?? {});
+    const text = JSON.stringify(resolvedPropertiesOf(resource));
     // Lambda DeadLetterConfig.TargetArn, SQS RedrivePolicy.deadLetterTargetArn, rule targets' DeadLetterConfig.Arn.
     for (const match of text.matchAll(
       /"(?:DeadLetterConfig|deadLetterConfig|RedrivePolicy|redrivePolicy)":\{[^}]*?\{"Fn::GetAtt":\["([^"]+)","Arn"\]/g,

@@ -1,5 +1,6 @@
 import { CfnResource, IAspect, Stack } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
+import { resolvedPropertiesOf } from '../private/cfn-properties';
 
 /**
  * Acknowledges cfn-lint W3005 on resources whose DependsOn names a resource that their properties
@@ -31,9 +32,7 @@ export class RedundantDependsOnLintAcknowledgement implements IAspect {
       return;
     }
     const stack = Stack.of(node);
-    const properties = JSON.stringify(
-      stack.resolve((node as unknown as { _cfnProperties: unknown })._cfnProperties) ?? {},
-    );
+    const properties = JSON.stringify(resolvedPropertiesOf(node));
     const redundant = dependencies.some((d) => {
       if (Stack.of(d) !== stack) {
         return false;
