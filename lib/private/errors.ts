@@ -1,4 +1,4 @@
-import { Token } from 'aws-cdk-lib';
+import { RemovalPolicy, Token } from 'aws-cdk-lib';
 
 /**
  * The error every construct and config parser of this library throws for input it cannot accept.
@@ -41,6 +41,21 @@ export class ProblemCollector {
     if (value !== undefined && !Token.isUnresolved(value) && !pattern.test(value)) {
       this.add(prop, value, fix);
     }
+  }
+
+  /**
+   * The removal policy to apply, `value` or RETAIN, recording a problem for any other than RETAIN
+   * or DESTROY (snapshots and retain-on-update-or-delete do not apply to the platform's resources).
+   */
+  public checkRetainOrDestroy(
+    value: RemovalPolicy | undefined,
+    fix: string = 'use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY',
+  ): RemovalPolicy {
+    const policy = value ?? RemovalPolicy.RETAIN;
+    if (policy !== RemovalPolicy.RETAIN && policy !== RemovalPolicy.DESTROY) {
+      this.add('removalPolicy', policy, fix);
+    }
+    return policy;
   }
 
   /** Records a problem that is not about one value. */

@@ -237,9 +237,6 @@ function validateProps(scope: Construct, props: ModelRegistryProps): void {
       problems.add('crossAccountReadAccounts', account, 'use 12-digit AWS account ids');
     }
   }
-  const removal = props.removalPolicy ?? RemovalPolicy.RETAIN;
-  if (removal !== RemovalPolicy.RETAIN && removal !== RemovalPolicy.DESTROY) {
-    problems.add('removalPolicy', removal, 'use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY');
-  }
+  problems.checkRetainOrDestroy(props.removalPolicy);
   problems.throwIfAny();
 }

@@ -6,6 +6,12 @@
 /** The slot name used when an environment has one serving slot. */
 export const DEFAULT_SLOT_NAME = 'default';
 
+/**
+ * What an environment or slot name may hold inside the pointer's parameter name: letters, digits,
+ * dots, hyphens and underscores, 1 to 64.
+ */
+export const POINTER_NAME_PART = /^[a-zA-Z0-9_.-]{1,64}$/;
+
 /** The pointer value that means "no model released": the slot then has no endpoint. */
 export const NO_MODEL_RELEASED = 'none';
 

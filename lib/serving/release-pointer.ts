@@ -2,7 +2,12 @@ import { ArnFormat, CfnResource, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
-import { DEFAULT_SLOT_NAME, NO_MODEL_RELEASED, releasePointerParameterName } from './naming';
+import {
+  DEFAULT_SLOT_NAME,
+  NO_MODEL_RELEASED,
+  POINTER_NAME_PART,
+  releasePointerParameterName,
+} from './naming';
 
 /** Props of a ReleasePointer. */
 export interface ReleasePointerProps {
@@ -22,8 +27,6 @@ export interface ReleasePointerProps {
    */
   readonly removalPolicy?: RemovalPolicy;
 }
-
-const NAME_PART = /^[a-zA-Z0-9_.-]{1,64}$/;
 
 /**
  * The release pointer of a serving slot: an SSM String parameter holding the model package ARN
@@ -53,19 +56,16 @@ export class ReleasePointer extends Construct {
     problems.checkPattern(
       'environmentName',
       props.environmentName,
-      NAME_PART,
+      POINTER_NAME_PART,
       'use letters, digits, dots, hyphens and underscores',
     );
     problems.checkPattern(
       'slotName',
       props.slotName,
-      NAME_PART,
+      POINTER_NAME_PART,
       'use letters, digits, dots, hyphens and underscores',
     );
-    const removal = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    if (removal !== RemovalPolicy.RETAIN && removal !== RemovalPolicy.DESTROY) {
-      problems.add('removalPolicy', removal, 'use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY');
-    }
+    const removal = problems.checkRetainOrDestroy(props.removalPolicy);
     problems.throwIfAny();
 
     const slot = props.slotName ?? DEFAULT_SLOT_NAME;

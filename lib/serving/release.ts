@@ -15,6 +15,7 @@ import { EnvironmentConfig, PlatformConfig } from '../config/environment-config'
 import { MaturityLevel } from '../maturity/maturity-level';
 import {
   DEFAULT_SLOT_NAME,
+  POINTER_NAME_PART,
   NO_MODEL_RELEASED,
   platformStackName,
   releasePointerParameterName,
@@ -141,7 +142,6 @@ export const RELEASE_STACK_CAPABILITIES: Capability[] = [
 
 const DEFAULT_POLL_INTERVAL_MS = 15_000;
 const DEFAULT_TIMEOUT_MS = 60 * 60_000;
-const SLOT_NAME = /^[a-zA-Z0-9_.-]{1,64}$/;
 const PARTITION = 'aws[a-z-]*';
 const REGION = '[a-z]{2}(?:-[a-z]+)+-\\d{1,2}';
 const ACCOUNT = '\\d{12}';
@@ -199,7 +199,7 @@ export function resolveReleaseTarget(request: ReleaseRequest): ReleaseTarget {
     );
   }
   const slotName = request.slotName ?? DEFAULT_SLOT_NAME;
-  if (typeof slotName !== 'string' || !SLOT_NAME.test(slotName)) {
+  if (typeof slotName !== 'string' || !POINTER_NAME_PART.test(slotName)) {
     throw new ReleaseError(
       'invalid-request',
       `slot ${show(slotName)} is invalid: use 1-64 letters, digits, dots, hyphens and underscores, ` +

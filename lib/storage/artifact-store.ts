@@ -403,14 +403,10 @@ function asFolder(prefix: ArtifactStorePrefix | string): string {
 
 function validateProps(scope: Construct, props: ArtifactStoreProps): void {
   const problems = new ProblemCollector(`ArtifactStore '${scope.node.path}'`);
-  const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-  if (removalPolicy !== RemovalPolicy.RETAIN && removalPolicy !== RemovalPolicy.DESTROY) {
-    problems.add(
-      'removalPolicy',
-      removalPolicy,
-      'S3 buckets have no snapshots; use RemovalPolicy.RETAIN (keep the data) or RemovalPolicy.DESTROY',
-    );
-  }
+  const removalPolicy = problems.checkRetainOrDestroy(
+    props.removalPolicy,
+    'S3 buckets have no snapshots; use RemovalPolicy.RETAIN (keep the data) or RemovalPolicy.DESTROY',
+  );
   if (props.autoDeleteObjects && removalPolicy !== RemovalPolicy.DESTROY) {
     problems.add(
       'autoDeleteObjects',

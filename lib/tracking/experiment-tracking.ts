@@ -89,10 +89,7 @@ export class ExperimentTracking extends Construct {
       NAME,
       'use letters, digits and hyphens, starting with a letter or digit',
     );
-    const removal = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    if (removal !== RemovalPolicy.RETAIN && removal !== RemovalPolicy.DESTROY) {
-      problems.add('removalPolicy', removal, 'use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY');
-    }
+    const removal = problems.checkRetainOrDestroy(props.removalPolicy);
     problems.throwIfAny();
 
     const name =

@@ -375,14 +375,10 @@ function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
 function validateProps(scope: Construct, props: WorkspaceProps): void {
   const problems = new ProblemCollector(`Workspace '${scope.node.path}'`);
 
-  const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-  if (removalPolicy !== RemovalPolicy.RETAIN && removalPolicy !== RemovalPolicy.DESTROY) {
-    problems.add(
-      'removalPolicy',
-      removalPolicy,
-      'a Studio domain cannot be snapshotted; use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY',
-    );
-  }
+  problems.checkRetainOrDestroy(
+    props.removalPolicy,
+    'a Studio domain cannot be snapshotted; use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY',
+  );
 
   if (props.networkAccess === WorkspaceNetworkAccess.VPC_ONLY && !props.vpc) {
     problems.add(
