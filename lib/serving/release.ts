@@ -13,6 +13,7 @@ import { DescribeModelPackageCommand, SageMakerClient } from '@aws-sdk/client-sa
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { EnvironmentConfig, PlatformConfig } from '../config/environment-config';
 import { MaturityLevel } from '../maturity/maturity-level';
+import { describeValue } from '../private/errors';
 import {
   DEFAULT_SLOT_NAME,
   POINTER_NAME_PART,
@@ -179,7 +180,7 @@ export function resolveReleaseTarget(request: ReleaseRequest): ReleaseTarget {
   if (typeof request.environment !== 'string' || request.environment === '') {
     throw new ReleaseError(
       'invalid-request',
-      `environment ${show(request.environment)} is invalid: name one of ${names(config)}`,
+      `environment ${describeValue(request.environment)} is invalid: name one of ${names(config)}`,
     );
   }
   const environment = config.environments.find((e) => e.name === request.environment);
@@ -202,7 +203,7 @@ export function resolveReleaseTarget(request: ReleaseRequest): ReleaseTarget {
   if (typeof slotName !== 'string' || !POINTER_NAME_PART.test(slotName)) {
     throw new ReleaseError(
       'invalid-request',
-      `slot ${show(slotName)} is invalid: use 1-64 letters, digits, dots, hyphens and underscores, ` +
+      `slot ${describeValue(slotName)} is invalid: use 1-64 letters, digits, dots, hyphens and underscores, ` +
         `or leave it out for the '${DEFAULT_SLOT_NAME}' slot`,
     );
   }
@@ -221,7 +222,7 @@ export function resolveReleaseTarget(request: ReleaseRequest): ReleaseTarget {
     }
     throw new ReleaseError(
       'invalid-model-package-arn',
-      `model package ARN ${show(request.modelPackageArn)} ${why}`,
+      `model package ARN ${describeValue(request.modelPackageArn)} ${why}`,
     );
   }
   const arnRegion = match[2];
@@ -478,11 +479,11 @@ async function restorePointer(
   log: (line: string) => void,
 ): Promise<boolean> {
   try {
-    await ssm.send(new PutParameterCommand({ Name: name, Value: previous, Type: 'String', Overwrite: true }));
+    await writePointer(ssm, name, previous);
     log(`Pointer ${name} restored to ${previous}`);
     return true;
   } catch (error) {
-    log(`Restoring pointer ${name} to ${previous} failed: ${describeAwsError(error)}`);
+    log(`Restoring pointer ${name} to ${previous} failed: ${describeAwsError(errorCause(error))}`);
     return false;
   }
 }
@@ -629,6 +630,11 @@ function awsFailure(step: string, action: string, error: unknown): ReleaseError 
   );
 }
 
+/** The AWS error behind a ReleaseError, or the error itself. */
+function errorCause(error: unknown): unknown {
+  return error instanceof ReleaseError && error.cause !== undefined ? error.cause : error;
+}
+
 function isAwsError(error: unknown, name: string): boolean {
   return error instanceof Error && error.name === name;
 }
@@ -658,8 +664,4 @@ function reasonSuffix(reason: string | undefined): string {
 
 function names(config: PlatformConfig): string {
   return config.environments.map((e) => e.name).join(', ') || '(none configured)';
-}
-
-function show(value: unknown): string {
-  return typeof value === 'string' ? `'${value}'` : String(value);
 }
