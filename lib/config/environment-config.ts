@@ -251,30 +251,22 @@ function parseDelivery(
 ): DeliveryConfig {
   const at = `context.${CONFIG_CONTEXT_KEY}.delivery`;
   const defaults: DeliveryConfig = { enabled: true, branch: 'main' };
-  if (raw === undefined) {
-    return defaults;
+  const read = readSwitchable(
+    at,
+    raw,
+    DELIVERY_KEYS,
+    'use true, false or an object such as {"connectionArn": "...", "repository": "owner/name"}',
+    defaults,
+    fail,
+    problems,
+  );
+  if (!('block' in read)) {
+    return read;
   }
-  if (typeof raw === 'boolean') {
-    return { ...defaults, enabled: raw };
-  }
-  if (
-    !isKnownObject(
-      at,
-      raw,
-      DELIVERY_KEYS,
-      'use true, false or an object such as {"connectionArn": "...", "repository": "owner/name"}',
-      fail,
-      problems,
-    )
-  ) {
-    return defaults;
-  }
-  const enabled = raw.enabled ?? true;
-  if (typeof enabled !== 'boolean') {
-    fail(`${at}.enabled`, enabled, 'use true or false');
-  }
-  const { connectionArn, repository, account, region } = raw;
-  const branch = raw.branch ?? 'main';
+  const block = read.block;
+  const { enabled } = read;
+  const { connectionArn, repository, account, region } = block;
+  const branch = block.branch ?? 'main';
   if (
     connectionArn !== undefined &&
     !(typeof connectionArn === 'string' && CONNECTION_ARN.test(connectionArn))
@@ -633,29 +625,21 @@ function parseWorkspace(
 ): WorkspaceConfig {
   // The first environment is where people experiment, so it gets the workspace unless told otherwise.
   const defaults: WorkspaceConfig = { enabled: isFirst, userProfiles: [] };
-  if (raw === undefined) {
-    return defaults;
+  const read = readSwitchable(
+    at,
+    raw,
+    WORKSPACE_KEYS,
+    'use true, false or an object such as {"enabled": true, "userProfiles": ["alice"]}',
+    defaults,
+    fail,
+    problems,
+  );
+  if (!('block' in read)) {
+    return read;
   }
-  if (typeof raw === 'boolean') {
-    return { ...defaults, enabled: raw };
-  }
-  if (
-    !isKnownObject(
-      at,
-      raw,
-      WORKSPACE_KEYS,
-      'use true, false or an object such as {"enabled": true, "userProfiles": ["alice"]}',
-      fail,
-      problems,
-    )
-  ) {
-    return defaults;
-  }
-  const enabled = raw.enabled ?? true;
-  if (typeof enabled !== 'boolean') {
-    fail(`${at}.enabled`, enabled, 'use true or false');
-  }
-  const profiles = raw.userProfiles ?? [];
+  const block = read.block;
+  const { enabled } = read;
+  const profiles = block.userProfiles ?? [];
   if (!Array.isArray(profiles) || profiles.some((p) => typeof p !== 'string' || !PROFILE_NAME.test(p))) {
     fail(
       `${at}.userProfiles`,
@@ -665,8 +649,8 @@ function parseWorkspace(
   } else if (new Set(profiles).size !== profiles.length) {
     fail(`${at}.userProfiles`, profiles, 'remove the duplicate names');
   }
-  const vpcId = raw.vpcId;
-  const subnetIds = raw.subnetIds;
+  const vpcId = block.vpcId;
+  const subnetIds = block.subnetIds;
   if (vpcId !== undefined && !(typeof vpcId === 'string' && VPC_ID.test(vpcId))) {
     fail(`${at}.vpcId`, vpcId, 'use a VPC id such as "vpc-0123456789abcdef0"');
   }
@@ -691,14 +675,14 @@ function parseWorkspace(
       'give vpcId and subnetIds together, or neither',
     );
   }
-  const networkAccess = raw.networkAccess;
+  const networkAccess = block.networkAccess;
   if (
     networkAccess !== undefined &&
     !NETWORK_ACCESS.includes(networkAccess as WorkspaceNetworkAccessConfig)
   ) {
     fail(`${at}.networkAccess`, networkAccess, `use one of ${NETWORK_ACCESS.join(', ')}`);
   }
-  const idle = raw.idleTimeoutMinutes;
+  const idle = block.idleTimeoutMinutes;
   if (
     idle !== undefined &&
     !(typeof idle === 'number' && Number.isInteger(idle) && idle >= 60 && idle <= 525600)
@@ -750,6 +734,36 @@ function unknownKey(at: string, key: string, allowed: readonly string[]): string
     (suggestion ? `did you mean '${suggestion}'? ` : '') +
     `use one of ${allowed.join(', ')}`
   );
+}
+
+/**
+ * A block that is left out (its defaults), `true` or `false` (its defaults, switched on or off), or
+ * an object of known keys whose `enabled` defaults to true. Returns the finished config in the first
+ * two cases (and for a malformed block, reported), else the object and whether it is enabled.
+ */
+function readSwitchable<T extends { enabled: boolean }>(
+  at: string,
+  raw: unknown,
+  keys: readonly string[],
+  example: string,
+  defaults: T,
+  fail: (k: string, v: unknown, f: string) => void,
+  problems: string[],
+): T | { block: Json; enabled: boolean } {
+  if (raw === undefined) {
+    return defaults;
+  }
+  if (typeof raw === 'boolean') {
+    return { ...defaults, enabled: raw };
+  }
+  if (!isKnownObject(at, raw, keys, example, fail, problems)) {
+    return defaults;
+  }
+  const enabled = raw.enabled ?? true;
+  if (typeof enabled !== 'boolean') {
+    fail(`${at}.enabled`, enabled, 'use true or false');
+  }
+  return { block: raw, enabled: enabled === true };
 }
 
 /**
