@@ -1,3 +1,4 @@
+import { XGBOOST_INFERENCE_SPECIFICATION } from '../support/model-package';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -142,16 +143,7 @@ async function registerPackage(status: ModelApprovalStatus): Promise<string> {
     new CreateModelPackageCommand({
       ModelPackageGroupName: GROUP,
       ModelApprovalStatus: status,
-      InferenceSpecification: {
-        Containers: [
-          {
-            Image: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1',
-            ModelDataUrl: 's3://artifacts/models/taxi-duration/model.tar.gz',
-          },
-        ],
-        SupportedContentTypes: ['text/csv'],
-        SupportedResponseMIMETypes: ['text/csv'],
-      },
+      InferenceSpecification: XGBOOST_INFERENCE_SPECIFICATION,
     }),
   );
   return response.ModelPackageArn!;

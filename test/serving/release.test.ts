@@ -1,3 +1,4 @@
+import { XGBOOST_INFERENCE_SPECIFICATION } from '../support/model-package';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import {
@@ -63,16 +64,7 @@ function modelPackage(
     ModelPackageStatus: 'Completed',
     ModelPackageStatusDetails: { ValidationStatuses: [], ImageScanStatuses: [] },
     ModelApprovalStatus: 'Approved',
-    InferenceSpecification: {
-      Containers: [
-        {
-          Image: '683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1',
-          ModelDataUrl: 's3://artifacts/models/taxi-duration/model.tar.gz',
-        },
-      ],
-      SupportedContentTypes: ['text/csv'],
-      SupportedResponseMIMETypes: ['text/csv'],
-    },
+    InferenceSpecification: XGBOOST_INFERENCE_SPECIFICATION,
     ...overrides,
   };
 }
