@@ -1,6 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { isMaturityLevel, MaturityLevel } from '../maturity/maturity-level';
 import { describeValue, MlopsValidationError } from '../private/errors';
+import { SAGEMAKER_NAME } from '../private/sagemaker-names';
 
 /** The context key that holds the platform config in cdk.json. */
 export const CONFIG_CONTEXT_KEY = 'mlops';
@@ -165,7 +166,6 @@ const ENV_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 const ACCOUNT = /^\d{12}$/;
 // Partition-aware: us-east-1, eu-central-2, us-gov-west-1, cn-northwest-1, us-isob-east-1.
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
-const PROFILE_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 
@@ -640,7 +640,7 @@ function parseWorkspace(
   const block = read.block;
   const { enabled } = read;
   const profiles = block.userProfiles ?? [];
-  if (!Array.isArray(profiles) || profiles.some((p) => typeof p !== 'string' || !PROFILE_NAME.test(p))) {
+  if (!Array.isArray(profiles) || profiles.some((p) => typeof p !== 'string' || !SAGEMAKER_NAME.test(p))) {
     fail(
       `${at}.userProfiles`,
       profiles,

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
+import { SAGEMAKER_NAME } from '../private/sagemaker-names';
 import { acknowledgeGrantWildcards } from '../private/nag-acknowledgements';
 
 /** The EventBridge detail type of model package changes (detail fields are PascalCase). */
@@ -61,7 +62,6 @@ export interface ModelRegistryProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-const NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 const ACCOUNT = /^\d{12}$/;
 const READ_ACTIONS = [
   'sagemaker:DescribeModelPackageGroup',
@@ -229,7 +229,7 @@ function validateProps(scope: Construct, props: ModelRegistryProps): void {
   problems.checkPattern(
     'modelPackageGroupName',
     props.modelPackageGroupName,
-    NAME,
+    SAGEMAKER_NAME,
     'use 1-63 letters, digits and hyphens, starting with a letter or digit',
   );
   for (const account of props.crossAccountReadAccounts ?? []) {

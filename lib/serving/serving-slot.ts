@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
+import { SAGEMAKER_NAME } from '../private/sagemaker-names';
 import { acknowledgeWildcards } from '../private/nag-acknowledgements';
 import { ArtifactStorePrefix, IArtifactStore } from '../storage/artifact-store';
 import { NO_MODEL_RELEASED } from './naming';
@@ -85,7 +86,6 @@ export interface ServingSlotProps {
   readonly rollbackLatency?: Duration;
 }
 
-const ENDPOINT_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 const INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
 /** The one variant of the slot; blue/green updates require the name to stay the same. */
 export const SERVING_VARIANT_NAME = 'AllTraffic';
@@ -307,7 +307,7 @@ function validate(slot: ServingSlot, props: ServingSlotProps, mode: ServingMode)
   problems.checkPattern(
     'endpointName',
     props.endpointName,
-    ENDPOINT_NAME,
+    SAGEMAKER_NAME,
     'use up to 63 letters, digits and hyphens, starting with a letter or digit',
   );
   if (Stack.of(props.pointer) === Stack.of(slot)) {

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
+import { SAGEMAKER_LONG_NAME } from '../private/sagemaker-names';
 import { acknowledgeWildcards } from '../private/nag-acknowledgements';
 import { ArtifactStorePrefix, IArtifactStore } from '../storage/artifact-store';
 
@@ -65,8 +66,6 @@ export interface ExperimentTrackingProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-const NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$/;
-
 /**
  * Experiment tracking (maturity level 2, capability `experiment-tracking`): SageMaker managed
  * MLflow with its artifacts in the artifact store. Steps and notebooks get `trackingArn` as their
@@ -86,7 +85,7 @@ export class ExperimentTracking extends Construct {
     problems.checkPattern(
       'name',
       props.name,
-      NAME,
+      SAGEMAKER_LONG_NAME,
       'use letters, digits and hyphens, starting with a letter or digit',
     );
     const removal = problems.checkRetainOrDestroy(props.removalPolicy);

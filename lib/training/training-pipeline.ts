@@ -7,6 +7,7 @@ import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
+import { SAGEMAKER_LONG_NAME } from '../private/sagemaker-names';
 import { acknowledgeGeneratedPolicyWildcards, acknowledgeWildcards } from '../private/nag-acknowledgements';
 import { IModelRegistry } from '../registry/model-registry';
 import { ArtifactStorePrefix, IArtifactStore } from '../storage/artifact-store';
@@ -56,8 +57,6 @@ export interface TrainingPipelineProps {
   readonly pipelineName?: string;
 }
 
-const NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$/;
-
 /**
  * The platform's training pipeline (maturity level 2, capability `training-pipeline`): a SageMaker
  * pipeline from a validated `PipelineDefinition`, run by a least-privilege role, optionally on a
@@ -78,7 +77,7 @@ export class TrainingPipeline extends Construct {
     problems.checkPattern(
       'pipelineName',
       props.pipelineName,
-      NAME,
+      SAGEMAKER_LONG_NAME,
       'use letters, digits and hyphens, starting with a letter or digit',
     );
     if (props.triggerOnNewData && !(props.artifactStore.bucket.node.defaultChild instanceof s3.CfnBucket)) {

@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
+import { SAGEMAKER_NAME } from '../private/sagemaker-names';
 import { acknowledgeWildcards } from '../private/nag-acknowledgements';
 
 /** How the Studio apps of a Workspace reach the network. */
@@ -116,8 +117,6 @@ export interface WorkspaceProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-/** SageMaker's pattern for domain and user profile names. */
-const NAME_PATTERN = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
 const NAME_FIX = 'use 1-63 letters, digits and hyphens, starting and ending with a letter or digit';
 /** The bounds of `IdleSettings.IdleTimeoutInMinutes` in the AWS::SageMaker::Domain schema. */
 const MIN_IDLE_MINUTES = 60;
@@ -431,7 +430,7 @@ function validateProps(scope: Construct, props: WorkspaceProps): void {
     }
   }
 
-  problems.checkPattern('domainName', props.domainName, NAME_PATTERN, NAME_FIX);
+  problems.checkPattern('domainName', props.domainName, SAGEMAKER_NAME, NAME_FIX);
   const names = props.userProfiles ?? [];
   names.forEach((n) => checkProfileName(problems, n));
   const duplicates = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
@@ -450,7 +449,7 @@ function validateProps(scope: Construct, props: WorkspaceProps): void {
 }
 
 function checkProfileName(problems: ProblemCollector, name: string): void {
-  if (!Token.isUnresolved(name) && !NAME_PATTERN.test(name)) {
+  if (!Token.isUnresolved(name) && !SAGEMAKER_NAME.test(name)) {
     problems.add('userProfiles', name, NAME_FIX);
   }
 }
