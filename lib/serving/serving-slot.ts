@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
-import { SAGEMAKER_NAME } from '../private/sagemaker-names';
+import { SAGEMAKER_NAME, SAGEMAKER_INSTANCE_TYPE } from '../private/sagemaker-names';
 import { acknowledgeWildcards } from '../private/nag-acknowledgements';
 import { ArtifactStorePrefix, IArtifactStore } from '../storage/artifact-store';
 import { NO_MODEL_RELEASED } from './naming';
@@ -86,7 +86,6 @@ export interface ServingSlotProps {
   readonly rollbackLatency?: Duration;
 }
 
-const INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
 /** The one variant of the slot; blue/green updates require the name to stay the same. */
 export const SERVING_VARIANT_NAME = 'AllTraffic';
 
@@ -339,7 +338,7 @@ function validate(slot: ServingSlot, props: ServingSlotProps, mode: ServingMode)
     problems.checkPattern(
       'mode.instanceType',
       rt.instanceType,
-      INSTANCE_TYPE,
+      SAGEMAKER_INSTANCE_TYPE,
       "use an instance type such as 'ml.m5.large'",
     );
     between('mode.minInstances', rt.minInstances, 1, 1000);

@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
+import { SAGEMAKER_INSTANCE_TYPE } from '../private/sagemaker-names';
 import { acknowledgeGrantWildcards } from '../private/nag-acknowledgements';
 import { IModelRegistry } from '../registry/model-registry';
 import { ArtifactStorePrefix, IArtifactStore } from '../storage/artifact-store';
@@ -121,7 +122,6 @@ const CODE_DIR = `${PROCESSING}/input/code`;
  * extracted with the container's own Python and handed to the launcher with the step's arguments.
  */
 const BOOTSTRAP = `set -e; python3 -m zipfile -e ${CODE_DIR}/*.zip /tmp/step; exec python3 /tmp/step/run_step.py "$@"`;
-const SUPPORTED_INSTANCE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
 
 /**
  * The platform's reference workload (NYC taxi trip duration, a regression) as a SageMaker pipeline:
@@ -151,7 +151,7 @@ export class ReferenceWorkload extends Construct {
       problems.checkPattern(
         name,
         value,
-        SUPPORTED_INSTANCE,
+        SAGEMAKER_INSTANCE_TYPE,
         "use a SageMaker instance type such as 'ml.m5.large'",
       );
     }
