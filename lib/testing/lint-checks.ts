@@ -1,7 +1,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Aspects, IAspect, IPolicyValidationPluginBeta1, Stage, Validations } from 'aws-cdk-lib';
+import { Aspects, IAspect, IPolicyValidationPlugin, Stage, Validations } from 'aws-cdk-lib';
 import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { MlopsAssertionError } from './errors';
 
@@ -21,7 +21,7 @@ export interface LintFinding {
  * (`new AwsSolutionsChecks(app)` from your cdk-nag) and returns the unacknowledged findings. The
  * library's own acknowledgements apply (each with its reason), so what remains is about your choices.
  */
-export function cdkNagFindings(app: Stage, pack: IPolicyValidationPluginBeta1): LintFinding[] {
+export function cdkNagFindings(app: Stage, pack: IPolicyValidationPlugin): LintFinding[] {
   Validations.of(app).addPlugins(pack);
   let failure: unknown;
   try {
