@@ -14,15 +14,6 @@ export enum MaturityLevel {
   FULL_AUTOMATION = 4,
 }
 
-/** Every level, lowest first. */
-export const MATURITY_LEVELS: readonly MaturityLevel[] = [
-  MaturityLevel.NO_MLOPS,
-  MaturityLevel.DEVOPS,
-  MaturityLevel.AUTOMATED_TRAINING,
-  MaturityLevel.AUTOMATED_DEPLOYMENT,
-  MaturityLevel.FULL_AUTOMATION,
-];
-
 /** The lowest and highest level a platform can declare. */
 export const MIN_MATURITY_LEVEL = MaturityLevel.NO_MLOPS;
 export const MAX_MATURITY_LEVEL = MaturityLevel.FULL_AUTOMATION;

@@ -63,10 +63,6 @@ export class ProblemCollector {
     this.problems.push(message);
   }
 
-  public get hasProblems(): boolean {
-    return this.problems.length > 0;
-  }
-
   /** Throws an MlopsValidationError when any problem was recorded. */
   public throwIfAny(): void {
     if (this.problems.length > 0) {

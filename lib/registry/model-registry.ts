@@ -1,4 +1,4 @@
-import { ArnFormat, IResource, Names, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
+import { Arn, ArnFormat, IResource, Names, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
@@ -63,6 +63,18 @@ export interface ModelRegistryProps {
 }
 
 const ACCOUNT = /^\d{12}$/;
+/** `arn:<partition>:sagemaker:<region>:<account>:model-package-group/<name>`, as SageMaker returns it. */
+const GROUP_ARN =
+  /^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package-group\/([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})$/;
+
+/**
+ * A group name as it appears in ARNs. SageMaker lower-cases names in the ARNs it builds (IAM
+ * compares ARNs case-sensitively), while the name itself, and the events' ModelPackageGroupName,
+ * keep the case they were created with. Tokens are left as they are.
+ */
+function nameInArn(name: string): string {
+  return Token.isUnresolved(name) ? name : name.toLowerCase();
+}
 const READ_ACTIONS = [
   'sagemaker:DescribeModelPackageGroup',
   'sagemaker:DescribeModelPackage',
@@ -73,14 +85,27 @@ abstract class ModelRegistryBase extends Resource implements IModelRegistry {
   public abstract readonly modelPackageGroupName: string;
   public abstract readonly modelPackageGroupArn: string;
 
-  /** ARN pattern of the group's model package versions. */
+  /**
+   * ARN pattern of the group's model package versions, in the group's account and region (another
+   * account's, for a group imported by ARN).
+   */
   protected get modelPackagesArn(): string {
-    return Stack.of(this).formatArn({
-      service: 'sagemaker',
-      resource: 'model-package',
-      resourceName: `${this.modelPackageGroupName}/*`,
-      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-    });
+    return Arn.format(
+      {
+        service: 'sagemaker',
+        resource: 'model-package',
+        resourceName: `${nameInArn(this.modelPackageGroupName)}/*`,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+        account: this.env.account,
+        region: this.env.region,
+      },
+      Stack.of(this),
+    );
+  }
+
+  /** What the rules match in `detail.ModelPackageGroupName`: the name, as created. */
+  protected groupNameMatch(): unknown[] {
+    return [this.modelPackageGroupName];
   }
 
   public grantRead(grantee: iam.IGrantable): iam.Grant {
@@ -147,7 +172,7 @@ abstract class ModelRegistryBase extends Resource implements IModelRegistry {
         // Model package events use PascalCase detail fields (pipeline events use camelCase).
         detail: {
           ...options.eventPattern?.detail,
-          ModelPackageGroupName: [this.modelPackageGroupName],
+          ModelPackageGroupName: this.groupNameMatch(),
           ...detail,
         },
       },
@@ -165,17 +190,52 @@ abstract class ModelRegistryBase extends Resource implements IModelRegistry {
  * state changes, and an optional read policy for other accounts.
  */
 export class ModelRegistry extends ModelRegistryBase {
-  /** Imports a model package group by name. */
+  /**
+   * Imports a model package group of this stack's account and region by name, as it was created:
+   * ARNs use it lower-cased (as SageMaker writes them), event rules as given.
+   */
   public static fromModelPackageGroupName(scope: Construct, id: string, name: string): IModelRegistry {
     class Import extends ModelRegistryBase {
       public readonly modelPackageGroupName = name;
       public readonly modelPackageGroupArn = Stack.of(scope).formatArn({
         service: 'sagemaker',
         resource: 'model-package-group',
-        resourceName: name,
+        resourceName: nameInArn(name),
       });
     }
     return new Import(scope, id);
+  }
+
+  /**
+   * Imports a model package group by ARN, e.g. a shared registry in another account:
+   * `arn:<partition>:sagemaker:<region>:<account>:model-package-group/<name>`. The group's account
+   * and region come from the ARN, so grants name that account's model packages.
+   *
+   * The ARN holds the name lower-cased; SageMaker's events carry it as created. The rules of an
+   * import by ARN therefore match the name in any case.
+   */
+  public static fromModelPackageGroupArn(scope: Construct, id: string, arn: string): IModelRegistry {
+    const problems = new ProblemCollector(`ModelRegistry '${scope.node.path}/${id}'`);
+    problems.checkPattern(
+      'modelPackageGroupArn',
+      arn,
+      GROUP_ARN,
+      'use the ARN of a model package group, e.g. ' +
+        'arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/taxi-duration',
+    );
+    problems.throwIfAny();
+    const literal = !Token.isUnresolved(arn);
+    const parts = Arn.split(literal ? nameInArn(arn) : arn, ArnFormat.SLASH_RESOURCE_NAME);
+    const name = parts.resourceName!;
+
+    class Import extends ModelRegistryBase {
+      public readonly modelPackageGroupName = name;
+      public readonly modelPackageGroupArn = literal ? nameInArn(arn) : arn;
+      protected override groupNameMatch(): unknown[] {
+        return literal ? events.Match.equalsIgnoreCase(name) : [name];
+      }
+    }
+    return new Import(scope, id, { account: parts.account, region: parts.region });
   }
 
   public readonly modelPackageGroupName: string;
@@ -198,7 +258,7 @@ export class ModelRegistry extends ModelRegistryBase {
       modelPackageGroupDescription: props.description,
     });
     this.group.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);
-    // The literal name, not the attribute: package ARNs and event patterns are built from it.
+    // The literal name, not the attribute: package ARNs (lower-cased) and event patterns are built from it.
     this.modelPackageGroupName = name;
     this.modelPackageGroupArn = this.group.attrModelPackageGroupArn;
 
@@ -214,7 +274,11 @@ export class ModelRegistry extends ModelRegistryBase {
             Principal: { AWS: accounts.map((a) => `arn:${stack.partition}:iam::${a}:root`) },
             Action: READ_ACTIONS,
             Resource: [
-              stack.formatArn({ service: 'sagemaker', resource: 'model-package-group', resourceName: name }),
+              stack.formatArn({
+                service: 'sagemaker',
+                resource: 'model-package-group',
+                resourceName: nameInArn(name),
+              }),
               this.modelPackagesArn,
             ],
           },

@@ -74,17 +74,49 @@ export interface IArtifactStore extends IResource {
   metricNumberOfObjects(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
 }
 
-/** Attributes of an existing artifact store. */
+/**
+ * Attributes of an existing artifact store: its bucket as an `IBucket` or by name (exactly one),
+ * and its key as an `IKey` or by ARN (at most one).
+ */
 export interface ArtifactStoreAttributes {
-  /** The existing bucket. */
-  readonly bucket: s3.IBucket;
   /**
-   * The key that encrypts the bucket, so that grants include it.
+   * The existing bucket. Exactly one of `bucket` and `bucketName`.
    *
-   * @default - the bucket's own key, if it has one; otherwise grants carry no KMS permissions
+   * @default - the bucket named `bucketName`
+   */
+  readonly bucket?: s3.IBucket;
+
+  /**
+   * The existing bucket's name, e.g. from another app's outputs. Exactly one of `bucket` and
+   * `bucketName`.
+   *
+   * @default - `bucket`
+   */
+  readonly bucketName?: string;
+
+  /**
+   * The key that encrypts the bucket, so that grants include it. At most one of `encryptionKey`
+   * and `encryptionKeyArn`.
+   *
+   * @default - the key `encryptionKeyArn` names; else the bucket's own key, if it has one; otherwise
+   * grants carry no KMS permissions
    */
   readonly encryptionKey?: kms.IKey;
+
+  /**
+   * The ARN of the key that encrypts the bucket (`arn:<partition>:kms:<region>:<account>:key/<id>`,
+   * not an alias: IAM grants on a key name the key's ARN). At most one of `encryptionKey` and
+   * `encryptionKeyArn`.
+   *
+   * @default - `encryptionKey`
+   */
+  readonly encryptionKeyArn?: string;
 }
+
+/** A key ARN; an alias ARN would match no KMS request in a grant. */
+const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[a-zA-Z0-9-]+$/;
+/** S3's general-purpose bucket names: 3-63 lower-case letters, digits, dots and hyphens. */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** Props of an ArtifactStore. */
 export interface ArtifactStoreProps {
@@ -276,28 +308,46 @@ export class ArtifactStore extends ArtifactStoreBase {
     );
   }
 
-  /** Imports an existing store; pass its key (or a bucket that knows it) so that grants include it. */
+  /**
+   * Imports an existing store: its bucket as an `IBucket` or by name, and its key (or a bucket that
+   * knows it) so that grants include it, e.g.
+   * `fromArtifactStoreAttributes(this, 'Store', { bucketName: 'team-artifacts', encryptionKeyArn })`.
+   */
   public static fromArtifactStoreAttributes(
     scope: Construct,
     id: string,
     attrs: ArtifactStoreAttributes,
   ): IArtifactStore {
+    validateAttributes(scope, id, attrs);
+    const given = attrs.bucket;
     return new ImportedArtifactStore(
       scope,
       id,
-      (store) =>
+      (store) => {
+        const encryptionKey =
+          attrs.encryptionKey ??
+          (attrs.encryptionKeyArn !== undefined
+            ? kms.Key.fromKeyArn(store, 'Key', attrs.encryptionKeyArn)
+            : undefined);
+        if (!given) {
+          return s3.Bucket.fromBucketAttributes(store, 'Bucket', {
+            bucketName: attrs.bucketName,
+            encryptionKey,
+          });
+        }
         // An IBucket's grants only include the key it was built with: give it the stated key.
-        attrs.encryptionKey && attrs.bucket.encryptionKey !== attrs.encryptionKey
+        return encryptionKey && given.encryptionKey !== encryptionKey
           ? s3.Bucket.fromBucketAttributes(store, 'Bucket', {
-              bucketArn: attrs.bucket.bucketArn,
-              bucketName: attrs.bucket.bucketName,
-              encryptionKey: attrs.encryptionKey,
-              account: attrs.bucket.env.account,
-              region: attrs.bucket.env.region,
+              bucketArn: given.bucketArn,
+              bucketName: given.bucketName,
+              encryptionKey,
+              account: given.env.account,
+              region: given.env.region,
             })
-          : attrs.bucket,
+          : given;
+      },
       // The store lives where its bucket does, which decides whether grants are cross-account.
-      attrs.bucket.env,
+      given?.env,
     );
   }
 
@@ -399,6 +449,39 @@ class ImportedArtifactStore extends ArtifactStoreBase {
 function asFolder(prefix: ArtifactStorePrefix | string): string {
   const value = prefix.toString();
   return value === '' || value.endsWith('/') || Token.isUnresolved(value) ? value : `${value}/`;
+}
+
+function validateAttributes(scope: Construct, id: string, attrs: ArtifactStoreAttributes): void {
+  const problems = new ProblemCollector(`ArtifactStore '${scope.node.path}/${id}'`);
+  if ((attrs.bucket === undefined) === (attrs.bucketName === undefined)) {
+    problems.add(
+      'bucketName',
+      attrs.bucketName,
+      attrs.bucket
+        ? 'give the bucket either as `bucket` or as `bucketName`, not both'
+        : 'give the bucket, as `bucket` (an s3.IBucket) or as `bucketName`',
+    );
+  }
+  problems.checkPattern(
+    'bucketName',
+    attrs.bucketName,
+    BUCKET_NAME,
+    'use an S3 bucket name: 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit',
+  );
+  if (attrs.encryptionKey && attrs.encryptionKeyArn !== undefined) {
+    problems.add(
+      'encryptionKeyArn',
+      attrs.encryptionKeyArn,
+      'give the key either as `encryptionKey` or as `encryptionKeyArn`, not both',
+    );
+  }
+  problems.checkPattern(
+    'encryptionKeyArn',
+    attrs.encryptionKeyArn,
+    KEY_ARN,
+    "use the key's ARN, arn:<partition>:kms:<region>:<account>:key/<key id>, not an alias or a key id",
+  );
+  problems.throwIfAny();
 }
 
 function validateProps(scope: Construct, props: ArtifactStoreProps): void {

@@ -1,4 +1,4 @@
-import { Names, RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, IResource, Names, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
@@ -66,13 +66,110 @@ export interface ExperimentTrackingProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** Experiment tracking: a SageMaker managed MLflow App or tracking server, created here or imported. */
+export interface IExperimentTracking extends IResource {
+  /**
+   * The ARN of the MLflow App or tracking server, to use as MLFLOW_TRACKING_URI.
+   * @attribute
+   */
+  readonly trackingArn: string;
+
+  /** Grants logging runs, metrics, parameters and models to this tracking, and reading them. */
+  grantLogging(grantee: iam.IGrantable): iam.Grant;
+}
+
+/** The resource types of SageMaker's MLflow ARNs, `arn:<partition>:sagemaker:<region>:<account>:<type>/<id>`. */
+const MLFLOW_APP_RESOURCE = 'mlflow-app';
+const MLFLOW_TRACKING_SERVER_RESOURCE = 'mlflow-tracking-server';
+/** The shape SageMaker's API reference gives for MLflow ARNs (e.g. TrackingServerArn, MlflowResourceArn). */
+const MLFLOW_ARN = /^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:(mlflow-[a-z-]+)\/(.+)$/;
+
+abstract class ExperimentTrackingBase extends Resource implements IExperimentTracking {
+  public abstract readonly trackingArn: string;
+
+  /**
+   * Grants logging runs, metrics, parameters and models to this tracking, and reading them.
+   * MLflow's REST API maps to dozens of `sagemaker-mlflow:` actions, so the grant is the whole
+   * service prefix, on this one tracking resource.
+   */
+  public grantLogging(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker-mlflow:*'],
+      resourceArns: [this.trackingArn],
+    });
+    const principal = grantee.grantPrincipal as unknown as Construct;
+    if (principal && 'node' in principal) {
+      acknowledgeWildcards(
+        principal,
+        grant.principalStatements,
+        'MLflow clients call dozens of sagemaker-mlflow actions through the MLflow REST API; the grant is limited ' +
+          'to this single tracking app or server.',
+      );
+    }
+    return grant;
+  }
+}
+
+/** An MLflow App or tracking server known by its ARN, which decides its account and region. */
+class ImportedExperimentTracking extends ExperimentTrackingBase {
+  constructor(
+    scope: Construct,
+    id: string,
+    public readonly trackingArn: string,
+    resourceType: string,
+    example: string,
+  ) {
+    const problems = new ProblemCollector(`ExperimentTracking '${scope.node.path}/${id}'`);
+    const parsed = Token.isUnresolved(trackingArn) ? undefined : MLFLOW_ARN.exec(trackingArn);
+    if (!Token.isUnresolved(trackingArn) && (!parsed || parsed[1] !== resourceType)) {
+      problems.add('arn', trackingArn, `use the ARN of a ${resourceType}, e.g. ${example}`);
+    }
+    problems.throwIfAny();
+    // Grants to another account's tracking are cross-account: the tracking lives where its ARN says.
+    const env = parsed ? Stack.of(scope).splitArn(trackingArn, ArnFormat.SLASH_RESOURCE_NAME) : undefined;
+    super(scope, id, { account: env?.account, region: env?.region });
+  }
+}
+
 /**
  * Experiment tracking (maturity level 2, capability `experiment-tracking`): SageMaker managed
  * MLflow with its artifacts in the artifact store. Steps and notebooks get `trackingArn` as their
  * MLflow tracking URI (with the sagemaker-mlflow plugin) and `grantLogging` for access.
  */
-export class ExperimentTracking extends Construct {
-  /** The ARN to use as MLFLOW_TRACKING_URI. @attribute */
+export class ExperimentTracking extends ExperimentTrackingBase {
+  /**
+   * Imports an existing serverless MLflow App, e.g. one shared by several stacks or accounts, by its
+   * ARN: `arn:<partition>:sagemaker:<region>:<account>:mlflow-app/<id>`.
+   */
+  public static fromMlflowAppArn(scope: Construct, id: string, mlflowAppArn: string): IExperimentTracking {
+    return new ImportedExperimentTracking(
+      scope,
+      id,
+      mlflowAppArn,
+      MLFLOW_APP_RESOURCE,
+      'arn:aws:sagemaker:eu-west-1:123456789012:mlflow-app/app-ABCDEF123456',
+    );
+  }
+
+  /**
+   * Imports an existing MLflow tracking server by its ARN:
+   * `arn:<partition>:sagemaker:<region>:<account>:mlflow-tracking-server/<name>`.
+   */
+  public static fromTrackingServerArn(
+    scope: Construct,
+    id: string,
+    trackingServerArn: string,
+  ): IExperimentTracking {
+    return new ImportedExperimentTracking(
+      scope,
+      id,
+      trackingServerArn,
+      MLFLOW_TRACKING_SERVER_RESOURCE,
+      'arn:aws:sagemaker:eu-west-1:123456789012:mlflow-tracking-server/team-tracking',
+    );
+  }
+
   public readonly trackingArn: string;
   /** The role MLflow uses to read and write its artifacts. */
   public readonly role: iam.Role;
@@ -132,29 +229,6 @@ export class ExperimentTracking extends Construct {
     if (policy) {
       this.resource.node.addDependency(policy);
     }
-  }
-
-  /**
-   * Grants logging runs, metrics, parameters and models to this tracking, and reading them.
-   * MLflow's REST API maps to dozens of `sagemaker-mlflow:` actions, so the grant is the whole
-   * service prefix, on this one tracking resource.
-   */
-  public grantLogging(grantee: iam.IGrantable): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['sagemaker-mlflow:*'],
-      resourceArns: [this.trackingArn],
-    });
-    const principal = grantee.grantPrincipal as unknown as Construct;
-    if (principal && 'node' in principal) {
-      acknowledgeWildcards(
-        principal,
-        grant.principalStatements,
-        'MLflow clients call dozens of sagemaker-mlflow actions through the MLflow REST API; the grant is limited ' +
-          'to this single tracking app or server.',
-      );
-    }
-    return grant;
   }
 
   /** The stack-unique name, for messages. */

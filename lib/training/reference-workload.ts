@@ -9,7 +9,7 @@ import { SAGEMAKER_INSTANCE_TYPE } from '../private/sagemaker-names';
 import { acknowledgeGrantWildcards } from '../private/nag-acknowledgements';
 import { IModelRegistry } from '../registry/model-registry';
 import { ArtifactStorePrefix, IArtifactStore } from '../storage/artifact-store';
-import { ExperimentTracking } from '../tracking/experiment-tracking';
+import { IExperimentTracking } from '../tracking/experiment-tracking';
 import { BuiltInAlgorithmImage } from './builtin-algorithm-image';
 import {
   ConditionStep,
@@ -50,7 +50,7 @@ export interface ReferenceWorkloadProps {
    *
    * @default - no experiment tracking
    */
-  readonly experimentTracking?: ExperimentTracking;
+  readonly experimentTracking?: IExperimentTracking;
   /**
    * The largest test RMSE, in minutes, a model may have to be registered; above it the execution
    * fails. Also a pipeline parameter (`MaxRmse`), so one execution can override it.

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Fn, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
+import { createIsolatedVpc } from '../private/isolated-vpc';
 import { SAGEMAKER_NAME } from '../private/sagemaker-names';
 import { acknowledgeWildcards } from '../private/nag-acknowledgements';
 
@@ -39,9 +40,18 @@ export interface WorkspaceProps {
   /**
    * The VPC of the domain.
    *
-   * @default - a new VPC in two AZs with isolated subnets only, no NAT gateway and flow logs
+   * @default - a new VPC with one isolated subnet in each of `availabilityZones`, no NAT gateway, flow logs
    */
   readonly vpc?: ec2.IVpc;
+
+  /**
+   * The availability zones of the VPC this construct creates, one isolated subnet in each. Not
+   * allowed with `vpc`. Give literal zone names (e.g. `['eu-west-1a', 'eu-west-1b']`) to pin them;
+   * nothing is looked up at synth either way.
+   *
+   * @default - the first two of the region, resolved at deploy time (Fn::GetAZs)
+   */
+  readonly availabilityZones?: string[];
 
   /**
    * Where in `vpc` the domain's network interfaces go. Only with `vpc`.
@@ -123,6 +133,8 @@ const MIN_IDLE_MINUTES = 60;
 const MAX_IDLE_MINUTES = 525600;
 /** A domain's user settings accept at most five security groups. */
 const MAX_SECURITY_GROUPS = 5;
+/** A /22 subnet per zone in the created VPC's /16; no region has nearly as many zones. */
+const MAX_AVAILABILITY_ZONES = 64;
 
 /**
  * The platform's notebook workspace (maturity level 0): a SageMaker Studio domain with IAM
@@ -169,7 +181,7 @@ export class Workspace extends Construct implements iam.IGrantable, ec2.IConnect
     validateProps(this, props);
     this.removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
-    this.vpc = props.vpc ?? this.createVpc();
+    this.vpc = props.vpc ?? this.createVpc(props.availabilityZones);
     const subnets = this.vpc.selectSubnets(props.vpcSubnets ?? defaultSubnets(this.vpc));
 
     if (props.securityGroups) {
@@ -279,20 +291,18 @@ export class Workspace extends Construct implements iam.IGrantable, ec2.IConnect
     return profile;
   }
 
-  private createVpc(): ec2.Vpc {
-    const vpc = new ec2.Vpc(this, 'Vpc', {
-      maxAzs: 2,
-      // A NAT gateway bills by the hour; with PUBLIC_INTERNET_ONLY Studio reaches the internet
-      // through SageMaker's network, so isolated subnets are enough.
-      natGateways: 0,
-      subnetConfiguration: [{ name: 'studio', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 22 }],
-    });
+  private createVpc(availabilityZones?: string[]): ec2.IVpc {
     const flowLogs = new logs.LogGroup(this, 'FlowLogs', {
       retention: logs.RetentionDays.THREE_MONTHS,
       removalPolicy: this.removalPolicy,
     });
-    vpc.addFlowLog('FlowLog', { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs) });
-    return vpc;
+    // Isolated subnets only: a NAT gateway bills by the hour, and with PUBLIC_INTERNET_ONLY Studio
+    // reaches the internet through SageMaker's network. Deploy-time zones: no context lookup.
+    return createIsolatedVpc(this, 'Vpc', {
+      availabilityZones: availabilityZones ?? [0, 1].map((i) => Fn.select(i, Fn.getAzs())),
+      subnetGroupName: 'studio',
+      flowLogGroup: flowLogs,
+    });
   }
 
   /**
@@ -386,6 +396,31 @@ function validateProps(scope: Construct, props: WorkspaceProps): void {
       'VpcOnly needs a route to AWS services, which the created VPC (no NAT gateway, no VPC endpoints) ' +
         'does not have: pass `vpc` with a NAT gateway or SageMaker, STS and S3 endpoints, or use PUBLIC_INTERNET_ONLY',
     );
+  }
+  if (props.availabilityZones && props.vpc) {
+    problems.add(
+      'availabilityZones',
+      props.availabilityZones,
+      'it places the subnets of the VPC this construct creates; with your own `vpc`, choose subnets with vpcSubnets instead',
+    );
+  }
+  const zones = props.availabilityZones;
+  if (zones && !Token.isUnresolved(zones)) {
+    const literal = zones.filter((z) => !Token.isUnresolved(z));
+    const repeated = [...new Set(literal.filter((z, i) => literal.indexOf(z) !== i))];
+    if (zones.length === 0 || zones.length > MAX_AVAILABILITY_ZONES) {
+      problems.add(
+        'availabilityZones',
+        zones,
+        `give 1 to ${MAX_AVAILABILITY_ZONES} zones, e.g. ['eu-west-1a', 'eu-west-1b'], or omit it for the region's first two`,
+      );
+    } else if (repeated.length > 0) {
+      problems.add(
+        'availabilityZones',
+        zones,
+        `each zone holds one subnet; remove the duplicates ${repeated.join(', ')}`,
+      );
+    }
   }
   if (props.vpcSubnets && !props.vpc) {
     problems.add(

@@ -1,4 +1,4 @@
-import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { MlopsValidationError } from '../../lib/private/errors';
@@ -127,5 +127,99 @@ describe('ModelRegistry', () => {
     expect(
       formatFindings(nagFindings(registryStack({ crossAccountReadAccounts: ['444455556666'] }).app)),
     ).toBe('');
+  });
+
+  test('a mixed-case name is lower-cased in every ARN, and kept as created in event patterns', () => {
+    // GIVEN a group created, and one imported, with capitals in its name
+    const { stack, registry } = registryStack({ modelPackageGroupName: 'Taxi-Duration' });
+    const imported = ModelRegistry.fromModelPackageGroupName(stack, 'Imported', 'Shared-Group');
+    // WHEN
+    for (const r of [registry, imported]) {
+      r.grantRead(new iam.Role(stack, `Reader${r.node.id}`, { assumedBy: new iam.AccountRootPrincipal() }));
+      r.onApproved(`Release${r.node.id}`);
+    }
+    // THEN ARNs name the packages the way SageMaker writes them
+    const template = Template.fromStack(stack);
+    const resources = JSON.stringify(statementsOf(template).map((st) => st.Resource));
+    expect(resources).toContain(':model-package/taxi-duration/*');
+    expect(resources).toContain(':model-package-group/shared-group"');
+    expect(resources).toContain(':model-package/shared-group/*');
+    expect(resources).not.toMatch(/Taxi-Duration|Shared-Group/);
+    // AND the group and the events keep the name as created
+    template.hasResourceProperties('AWS::SageMaker::ModelPackageGroup', {
+      ModelPackageGroupName: 'Taxi-Duration',
+    });
+    for (const name of ['Taxi-Duration', 'Shared-Group']) {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: Match.objectLike({ detail: Match.objectLike({ ModelPackageGroupName: [name] }) }),
+      });
+    }
+  });
+
+  test("a group of another account, imported by ARN: grants name that account's packages", () => {
+    // GIVEN a shared registry in account 444455556666, us-east-1
+    const arn = 'arn:aws:sagemaker:us-east-1:444455556666:model-package-group/shared-group';
+    const { stack } = registryStack();
+    const shared = ModelRegistry.fromModelPackageGroupArn(stack, 'Shared', arn);
+    // WHEN
+    shared.grantRead(new iam.Role(stack, 'Reader', { assumedBy: new iam.AccountRootPrincipal() }));
+    shared.onApproved('Release');
+    // THEN
+    expect(shared.modelPackageGroupName).toBe('shared-group');
+    expect(shared.modelPackageGroupArn).toBe(arn);
+    expect(shared.env).toEqual({ account: '444455556666', region: 'us-east-1' });
+    const template = Template.fromStack(stack);
+    const resources = JSON.stringify(stack.resolve(statementsOf(template).map((st) => st.Resource)));
+    expect(resources).toContain(`"${arn}"`);
+    expect(resources).toContain(':sagemaker:us-east-1:444455556666:model-package/shared-group/*');
+    expect(resources).not.toContain('111122223333');
+    // AND the rule matches the name in the case it was created with, which the ARN does not keep
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({
+        detail: {
+          ModelPackageGroupName: [{ 'equals-ignore-case': 'shared-group' }],
+          ModelApprovalStatus: ['Approved'],
+        },
+      }),
+    });
+  });
+
+  test('a token ARN, e.g. a stack parameter, is split at deploy time', () => {
+    // GIVEN
+    const { stack } = registryStack();
+    const arn = new CfnParameter(stack, 'RegistryArn').valueAsString;
+    const shared = ModelRegistry.fromModelPackageGroupArn(stack, 'Shared', arn);
+    // WHEN
+    shared.grantRegister(new iam.Role(stack, 'Pipeline', { assumedBy: new iam.AccountRootPrincipal() }));
+    // THEN the group ARN is the parameter, the packages' ARN is built from its parts
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Resource: Match.arrayWith([
+              { Ref: 'RegistryArn' },
+              Match.objectLike({ 'Fn::Join': Match.anyValue() }),
+            ]),
+          }),
+        ],
+      },
+    });
+  });
+
+  test.each([
+    ['a name', 'shared-group'],
+    ['a model package ARN', 'arn:aws:sagemaker:us-east-1:444455556666:model-package/shared-group/1'],
+    ['an ARN without an account', 'arn:aws:sagemaker:us-east-1::model-package-group/shared-group'],
+    ['an invalid group name', 'arn:aws:sagemaker:us-east-1:444455556666:model-package-group/shared_group'],
+  ])('importing %s as a group ARN fails naming the value and the expected shape', (_name, arn) => {
+    // GIVEN
+    const { stack } = registryStack();
+    // WHEN / THEN
+    const importIt = () => ModelRegistry.fromModelPackageGroupArn(stack, 'Shared', arn);
+    expect(importIt).toThrow(MlopsValidationError);
+    expect(importIt).toThrow(
+      `ModelRegistry 'Ml/Shared': modelPackageGroupArn '${arn}' is invalid: use the ARN of a model package group, ` +
+        'e.g. arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/taxi-duration',
+    );
   });
 });

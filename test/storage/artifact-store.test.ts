@@ -633,6 +633,114 @@ describe('ArtifactStore importers', () => {
   });
 });
 
+describe('ArtifactStore imported from plain strings', () => {
+  test('bucketName and encryptionKeyArn: every grant covers the objects and the key', () => {
+    // GIVEN a store of this account known only by strings, e.g. another app's outputs
+    const stack = new Stack(new App(), 'S', { env: { account: '111122223333', region: 'eu-west-1' } });
+    const store = ArtifactStore.fromArtifactStoreAttributes(stack, 'Imported', {
+      bucketName: 'team-artifacts',
+      encryptionKeyArn: KEY_ARN,
+    });
+    const reader = role(stack, 'Reader');
+    const writer = role(stack, 'Writer');
+    // WHEN
+    const readGrant = store.grantRead(reader, ArtifactStorePrefix.DATA.keyPattern);
+    store.grantWrite(writer);
+    const template = Template.fromStack(stack);
+    // THEN
+    expect(stack.resolve(store.bucketName)).toBe('team-artifacts');
+    expect(store.encryptionKey?.keyArn).toBe(KEY_ARN);
+    expectGranteeStatement(template, reader, { Action: READ_KEY_ACTIONS, Resource: KEY_ARN });
+    expectGranteeStatement(template, writer, { Action: WRITE_KEY_ACTIONS, Resource: KEY_ARN });
+    expect(JSON.stringify(statementsOf(template, reader))).toContain(':s3:::team-artifacts/data/*');
+    expect(readGrant.principalStatements.flatMap((st) => st.actions)).toEqual(
+      expect.arrayContaining(READ_KEY_ACTIONS),
+    );
+    template.resourceCountIs('AWS::S3::Bucket', 0);
+    template.resourceCountIs('AWS::KMS::Key', 0);
+  });
+
+  test('bucketName alone: grants carry no KMS permissions; a given IBucket with encryptionKeyArn gets the key', () => {
+    // GIVEN
+    const stack = new Stack();
+    const plain = ArtifactStore.fromArtifactStoreAttributes(stack, 'Plain', { bucketName: 'public-data' });
+    const keyed = ArtifactStore.fromArtifactStoreAttributes(stack, 'Keyed', {
+      bucket: s3.Bucket.fromBucketName(stack, 'B', 'team-artifacts'),
+      encryptionKeyArn: KEY_ARN,
+    });
+    const a = role(stack, 'A');
+    const b = role(stack, 'B2');
+    // WHEN
+    plain.grantRead(a);
+    keyed.grantRead(b);
+    const template = Template.fromStack(stack);
+    // THEN
+    expect(kmsStatementsOf(statementsOf(template, a))).toEqual([]);
+    expectGranteeStatement(template, b, { Action: READ_KEY_ACTIONS, Resource: KEY_ARN });
+  });
+
+  test('token strings, e.g. stack parameters, are passed through unvalidated', () => {
+    // GIVEN
+    const stack = new Stack();
+    const store = ArtifactStore.fromArtifactStoreAttributes(stack, 'Imported', {
+      bucketName: new CfnParameter(stack, 'Bucket').valueAsString,
+      encryptionKeyArn: new CfnParameter(stack, 'KeyArn').valueAsString,
+    });
+    const reader = role(stack, 'Reader');
+    // WHEN
+    store.grantRead(reader);
+    // THEN
+    expectGranteeStatement(Template.fromStack(stack), reader, {
+      Action: READ_KEY_ACTIONS,
+      Resource: { Ref: 'KeyArn' },
+    });
+  });
+
+  test.each<[string, (s: Stack) => Parameters<typeof ArtifactStore.fromArtifactStoreAttributes>[2], RegExp]>([
+    [
+      'neither bucket nor bucketName',
+      () => ({ encryptionKeyArn: KEY_ARN }),
+      /bucketName \(undefined\) is invalid: give the bucket, as `bucket` \(an s3\.IBucket\) or as `bucketName`/,
+    ],
+    [
+      'both bucket and bucketName',
+      (s) => ({ bucket: s3.Bucket.fromBucketName(s, 'B', 'a-bucket'), bucketName: 'a-bucket' }),
+      /bucketName 'a-bucket' is invalid: give the bucket either as `bucket` or as `bucketName`, not both/,
+    ],
+    [
+      'both encryptionKey and encryptionKeyArn',
+      (s) => ({
+        bucketName: 'a-bucket',
+        encryptionKey: kms.Key.fromKeyArn(s, 'K', KEY_ARN),
+        encryptionKeyArn: KEY_ARN,
+      }),
+      /encryptionKeyArn '.*' is invalid: give the key either as `encryptionKey` or as `encryptionKeyArn`, not both/,
+    ],
+    [
+      'an alias ARN',
+      () => ({
+        bucketName: 'a-bucket',
+        encryptionKeyArn: 'arn:aws:kms:eu-west-1:111122223333:alias/artifacts',
+      }),
+      /encryptionKeyArn 'arn:aws:kms:eu-west-1:111122223333:alias\/artifacts' is invalid: use the key's ARN, arn:<partition>:kms:<region>:<account>:key\/<key id>, not an alias/,
+    ],
+    [
+      'a bucket ARN as bucketName',
+      () => ({ bucketName: 'arn:aws:s3:::a-bucket' }),
+      /bucketName 'arn:aws:s3:::a-bucket' is invalid: use an S3 bucket name/,
+    ],
+  ])('%s fails naming the attribute, the value and the fix', (_name, attrs, message) => {
+    // GIVEN
+    const stack = new Stack(new App(), 'S');
+    // WHEN / THEN
+    const given = attrs(stack);
+    const importIt = () => ArtifactStore.fromArtifactStoreAttributes(stack, 'Imported', given);
+    expect(importIt).toThrow(MlopsValidationError);
+    expect(importIt).toThrow(/^ArtifactStore 'S\/Imported': /);
+    expect(importIt).toThrow(message);
+  });
+});
+
 describe('ArtifactStore validation', () => {
   const build = (props: ArtifactStoreProps) => () => storeStack(props);
 

@@ -181,6 +181,27 @@ describe('ReferenceWorkload', () => {
     expect(formatFindings(nagFindings(app))).toBe('');
   });
 
+  test("an imported tracking, e.g. a shared MLflow App, is the steps' tracking URI and is granted", () => {
+    // GIVEN an MLflow App of another stack, imported by ARN
+    const arn = 'arn:aws:sagemaker:eu-west-1:123456789012:mlflow-app/app-SHARED123456';
+    const app = new App();
+    const stack = new Stack(app, 'Ml', { env: { account: '123456789012', region: 'eu-west-1' } });
+    const construct = new ReferenceWorkload(stack, 'Workload', {
+      artifactStore: new ArtifactStore(stack, 'Store'),
+      modelRegistry: new ModelRegistry(stack, 'Registry'),
+      experimentTracking: ExperimentTracking.fromMlflowAppArn(stack, 'SharedTracking', arn),
+    });
+    // WHEN
+    const rendered = JSON.stringify(stack.resolve(construct.pipeline.definition.render()));
+    // THEN every step logs to it, and the pipeline role may
+    expect(rendered).toContain(`"MLFLOW_TRACKING_URI":"${arn}"`);
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Action: 'sagemaker-mlflow:*', Resource: arn })]),
+      },
+    });
+  });
+
   describe('invalid props fail at synth, naming the prop, the value and the fix', () => {
     test.each([
       [{ maxRmseMinutes: 0 }, /maxRmseMinutes '0' is invalid: give a positive number of minutes/],

@@ -301,6 +301,132 @@ describe('Workspace cdk-nag', () => {
   });
 });
 
+describe('Workspace without context lookups', () => {
+  /** A Workspace in a fresh app with no context at all, as `cdk synth` without credentials runs it. */
+  function synthWithoutContext(
+    env: { account: string; region: string } | undefined,
+    props?: WorkspaceProps,
+    context?: Record<string, unknown>,
+  ) {
+    const app = new App({ context });
+    const stack = new Stack(app, 'S', { env });
+    new Workspace(stack, 'Workspace', props);
+    const assembly = app.synth();
+    return { stack, assembly, template: Template.fromStack(stack) };
+  }
+  const deployTimeZone = (i: number) => ({ 'Fn::Select': [i, { 'Fn::GetAZs': '' }] });
+
+  test('a stack with an explicit account and region needs no context and writes no dummy zone', () => {
+    // GIVEN a stack bound to an account and region, and an app without any context
+    // WHEN it is synthesized
+    const { assembly, template } = synthWithoutContext({ account: '123456789012', region: 'eu-west-1' });
+    // THEN nothing is missing (the CLI would otherwise need credentials), and the zones resolve at deploy time
+    expect(assembly.manifest.missing ?? []).toEqual([]);
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/dummy/);
+    template.resourceCountIs('AWS::EC2::Subnet', 2);
+    template.hasResourceProperties('AWS::EC2::Subnet', {
+      AvailabilityZone: deployTimeZone(0),
+      CidrBlock: '10.0.0.0/22',
+    });
+    template.hasResourceProperties('AWS::EC2::Subnet', {
+      AvailabilityZone: deployTimeZone(1),
+      CidrBlock: '10.0.4.0/22',
+    });
+  });
+
+  test('an environment-agnostic stack gets the same deploy-time zones', () => {
+    // WHEN
+    const { assembly, template } = synthWithoutContext(undefined);
+    // THEN
+    expect(assembly.manifest.missing ?? []).toEqual([]);
+    template.hasResourceProperties('AWS::EC2::Subnet', { AvailabilityZone: deployTimeZone(0) });
+    template.hasResourceProperties('AWS::EC2::Subnet', { AvailabilityZone: deployTimeZone(1) });
+  });
+
+  test('given availability zones get one isolated subnet each, in consecutive /22 blocks', () => {
+    // GIVEN three literal zones
+    const { assembly, template } = synthWithoutContext(
+      { account: '123456789012', region: 'eu-west-1' },
+      { availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1c'] },
+    );
+    // THEN they are used as given, without a lookup to check them against
+    expect(assembly.manifest.missing ?? []).toEqual([]);
+    template.resourceCountIs('AWS::EC2::Subnet', 3);
+    template.resourceCountIs('AWS::EC2::RouteTable', 3);
+    for (const [zone, cidr] of [
+      ['eu-west-1a', '10.0.0.0/22'],
+      ['eu-west-1b', '10.0.4.0/22'],
+      ['eu-west-1c', '10.0.8.0/22'],
+    ]) {
+      template.hasResourceProperties('AWS::EC2::Subnet', {
+        AvailabilityZone: zone,
+        CidrBlock: cidr,
+        MapPublicIpOnLaunch: false,
+        Tags: Match.arrayWith([{ Key: 'aws-cdk:subnet-type', Value: 'Isolated' }]),
+      });
+    }
+    template.hasResourceProperties('AWS::SageMaker::Domain', {
+      SubnetIds: [1, 2, 3].map((n) => ({
+        Ref: Match.stringLikeRegexp(`^WorkspaceVpcstudioSubnet${n}Subnet`),
+      })),
+    });
+  });
+
+  test('the network keeps the logical ids it had as an ec2.Vpc, so nothing is replaced', () => {
+    // WHEN
+    const { template } = synthWithoutContext(undefined);
+    // THEN the ids are those of the released template
+    const ids = Object.keys(template.toJSON().Resources);
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        'WorkspaceVpc92F8182D',
+        'WorkspaceVpcstudioSubnet1SubnetB35A8436',
+        'WorkspaceVpcstudioSubnet1RouteTableF1CDEDB7',
+        'WorkspaceVpcstudioSubnet1RouteTableAssociation3E334B42',
+        'WorkspaceVpcstudioSubnet2SubnetC2B72B07',
+        'WorkspaceVpcstudioSubnet2RouteTableE1BD8B60',
+        'WorkspaceVpcstudioSubnet2RouteTableAssociation9A176190',
+        'WorkspaceVpcFlowLog82D74269',
+        'WorkspaceVpcFlowLogIAMRoleEF6353CE',
+      ]),
+    );
+    template.hasResourceProperties('AWS::EC2::VPC', {
+      CidrBlock: '10.0.0.0/16',
+      EnableDnsHostnames: true,
+      EnableDnsSupport: true,
+      Tags: [{ Key: 'Name', Value: 'S/Workspace/Vpc' }],
+    });
+  });
+
+  test("with aws-cdk's restrictDefaultSecurityGroup flag, the default security group loses its rules", () => {
+    // GIVEN the flag that new CDK projects set
+    const { template } = synthWithoutContext({ account: '123456789012', region: 'eu-west-1' }, undefined, {
+      '@aws-cdk/aws-ec2:restrictDefaultSecurityGroup': true,
+    });
+    // THEN
+    template.hasResourceProperties('Custom::VpcRestrictDefaultSG', {
+      DefaultSecurityGroupId: { 'Fn::GetAtt': ['WorkspaceVpc92F8182D', 'DefaultSecurityGroup'] },
+      Account: '123456789012',
+    });
+    expect(Object.keys(template.findResources('Custom::VpcRestrictDefaultSG'))).toEqual([
+      expect.stringMatching(/^WorkspaceVpcRestrictDefaultSecurityGroupCustomResource[A-F0-9]{8}$/),
+    ]);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      Policies: [
+        Match.objectLike({
+          PolicyDocument: Match.objectLike({
+            Statement: [
+              Match.objectLike({
+                Action: Match.arrayWith(['ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress']),
+              }),
+            ],
+          }),
+        }),
+      ],
+    });
+  });
+});
+
 describe('Workspace network options', () => {
   test('a given VPC with VPC_ONLY: no VPC or flow log created, its private subnets used, no warning', () => {
     // GIVEN
@@ -624,6 +750,21 @@ describe('Workspace validation', () => {
       'duplicate profiles',
       { userProfiles: ['a', 'b', 'a', 'a'] },
       /userProfiles '\["a"\]' is invalid: user profile names must be unique; remove the duplicates/,
+    ],
+    [
+      'availabilityZones with a given vpc',
+      (s) => ({ vpc: userVpc(s), availabilityZones: ['eu-west-1a', 'eu-west-1b'] }),
+      /availabilityZones '\["eu-west-1a","eu-west-1b"\]' is invalid: it places the subnets of the VPC this construct creates; with your own `vpc`, choose subnets with vpcSubnets/,
+    ],
+    [
+      'no availability zones',
+      { availabilityZones: [] },
+      /availabilityZones '\[\]' is invalid: give 1 to 64 zones, e\.g\. \['eu-west-1a', 'eu-west-1b'\]/,
+    ],
+    [
+      'a repeated availability zone',
+      { availabilityZones: ['eu-west-1a', 'eu-west-1b', 'eu-west-1a'] },
+      /availabilityZones '\["eu-west-1a","eu-west-1b","eu-west-1a"\]' is invalid: each zone holds one subnet; remove the duplicates eu-west-1a/,
     ],
     [
       'SNAPSHOT removal',

@@ -284,7 +284,10 @@ function leafProblems(value: PipelineValue, type: Exclude<LeafType, 'Any'>, path
     return value.flatMap((item, i) => leafProblems(item, type, `${path}[${i}]`));
   }
   if (typeof value === 'object' && value !== null) {
-    return Object.entries(value).flatMap(([k, item]) => leafProblems(item, type, `${path}.${k}`));
+    // An undefined value is not rendered, so there is nothing to check.
+    return Object.entries(value).flatMap(([k, item]) =>
+      item === undefined ? [] : leafProblems(item, type, `${path}.${k}`),
+    );
   }
   const ok =
     type instanceof SchemaEnum

@@ -22,9 +22,20 @@ export abstract class PipelineExpression {
   public abstract readonly valueType: PipelineValueType;
 }
 
-/** A literal or an expression. Objects and arrays may nest either. */
-export type PipelineValue =
-  string | number | boolean | PipelineExpression | PipelineValue[] | { [key: string]: PipelineValue };
+/**
+ * A literal or an expression. Objects and arrays may nest either.
+ *
+ * An object's value may be `undefined`, so that optional fields can be written as
+ * `{ KmsKeyId: key }` or `{ ...(key ? { KmsKeyId: key } : {}) }`: the key is left out of the
+ * rendered definition, as JSON.stringify does. Lists, and values the schema needs (a condition's
+ * operands, a whole step's arguments), cannot be undefined.
+ */
+export type PipelineValue = string | number | boolean | PipelineExpression | PipelineValue[] | PipelineObject;
+
+/** An object of a pipeline definition; keys whose value is undefined are not rendered. */
+export interface PipelineObject {
+  [key: string]: PipelineValue | undefined;
+}
 
 /** `{"Get": "Parameters.Name"}` */
 export class ParameterReference extends PipelineExpression {
@@ -142,7 +153,11 @@ export function renderValue(value: PipelineValue | undefined): unknown {
     return value.map(renderValue);
   }
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderValue(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, renderValue(v)]),
+    );
   }
   return value;
 }

@@ -4,6 +4,7 @@ import {
   JsonGet,
   PipelineExpression,
   ParameterReference,
+  PipelineObject,
   PipelineValue,
   PipelineValueType,
   StepPropertyReference,
@@ -155,7 +156,7 @@ export abstract class PipelineStep {
 /** Props of a step whose arguments are a SageMaker API request. */
 export interface RequestStepProps extends PipelineStepOptions {
   /** The request (PascalCase) of the API the step calls; values may be expressions. */
-  readonly arguments: { [key: string]: PipelineValue };
+  readonly arguments: PipelineObject;
 }
 
 /**
