@@ -1,6 +1,6 @@
 import { App, AppProps, Aspects, CfnOutput, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { parsePlatformConfig, PlatformConfig } from '../lib/config/environment-config';
+import { parsePlatformConfig, PlatformConfig } from './config';
 import { Capability } from '../lib/maturity/capability';
 import { MaturityReport } from '../lib/maturity/maturity-report';
 import { EnvironmentStage } from '../lib/platform/environment-stage';

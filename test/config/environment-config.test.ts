@@ -1,5 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { parsePlatformConfig } from '../../lib/config/environment-config';
+import { parsePlatformConfig } from '../../bin/config';
 import { MlopsValidationError } from '../../lib/private/errors';
 
 // Delivery off unless a test is about it: pinning an environment's account then needs no pipeline home.
