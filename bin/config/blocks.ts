@@ -91,6 +91,21 @@ export function parseEnvironment(
         '3 automated deployment, 4 full automation)',
     );
   }
+  // A block for a tier above the level would be ignored: say so rather than deploy less than asked.
+  const from = {
+    githubOidc: MaturityLevel.DEVOPS,
+    serving: MaturityLevel.AUTOMATED_TRAINING,
+    training: MaturityLevel.AUTOMATED_TRAINING,
+  };
+  for (const [key, minimum] of Object.entries(from)) {
+    if (isMaturityLevel(level) && level < minimum && raw[key] !== undefined) {
+      problems.add(
+        `${at}.${key}`,
+        raw[key],
+        `it applies from level ${minimum} and the level is ${level}: raise level or remove it`,
+      );
+    }
+  }
   const account = raw.account;
   if (account !== undefined && !(typeof account === 'string' && ACCOUNT.test(account))) {
     problems.add(

@@ -429,6 +429,22 @@ describe('delivery and per-environment delivery keys', () => {
       { environments: { dev: { level: 1, manualApproval: 'yes' } } },
       /dev\.manualApproval 'yes' is invalid: use true or false/,
     ],
+    // Blocks of tiers above the level used to be dropped without a word.
+    [
+      'oidc below level 1',
+      { environments: { dev: { level: 0, githubOidc: { repository: 'o/r' } } } },
+      /dev\.githubOidc '\{"repository":"o\/r"\}' is invalid: it applies from level 1 and the level is 0: raise level or remove it/,
+    ],
+    [
+      'serving below level 2',
+      { environments: { dev: { level: 1, serving: { mode: 'realTime' } } } },
+      /dev\.serving '\{"mode":"realTime"\}' is invalid: it applies from level 2 and the level is 1/,
+    ],
+    [
+      'training below level 2',
+      { environments: { dev: { level: 0, training: { triggerOnNewData: true } } } },
+      /dev\.training '\{"triggerOnNewData":true\}' is invalid: it applies from level 2 and the level is 0/,
+    ],
   ])('invalid %s', (_name, mlops, message) => {
     const context = { mlops: { environments: { dev: { level: 1 } }, ...mlops } };
     expect(() => parsePlatformConfig(context)).toThrow(message);
