@@ -63,3 +63,43 @@ describe('one branch rule for the config and GitHubOidcDeployRole', () => {
     });
   });
 });
+
+describe('one repository rule for the config and GitHubOidcDeployRole', () => {
+  const configAccepts = (repository: string) => {
+    try {
+      parsePlatformConfig({
+        mlops: { environments: { dev: { level: 1, githubOidc: { repository } } }, delivery: false },
+      });
+      return true;
+    } catch (error) {
+      expect(String(error)).toMatch(/\.repository '/);
+      return false;
+    }
+  };
+  const roleAccepts = (repository: string) => {
+    const stack = new Stack(new App(), 'Ci', { env: { account: '111122223333', region: 'eu-west-1' } });
+    try {
+      new GitHubOidcDeployRole(stack, 'Deploy', { repository });
+      return true;
+    } catch (error) {
+      expect(String(error)).toMatch(/repository '/);
+      return false;
+    }
+  };
+
+  // GitHub reserves '.' and '..' as repository names; owners cannot start with a hyphen.
+  test.each([
+    ['octo/..', false],
+    ['octo/.', false],
+    ['-octo/ml', false],
+    ['octo/*', false],
+    ['octo/ml/extra', false],
+    ['octo/.github', true],
+    ['octo-org/ml.platform_2', true],
+  ])("repository '%s': accepted %s by both", (repository, accepted) => {
+    expect({ config: configAccepts(repository), role: roleAccepts(repository) }).toEqual({
+      config: accepted,
+      role: accepted,
+    });
+  });
+});
