@@ -1,9 +1,14 @@
-import { App, AppProps, Aspects, CfnOutput, Stack, Validations } from 'aws-cdk-lib';
+import { App, AppProps, Aspects, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { parsePlatformConfig, PlatformConfig } from '../lib/config/environment-config';
+import { EnvironmentConfig, parsePlatformConfig, PlatformConfig, WorkspaceConfig } from './config';
 import { Capability } from '../lib/maturity/capability';
+import { MaturityLevel } from '../lib/maturity/maturity-level';
 import { MaturityReport } from '../lib/maturity/maturity-report';
-import { EnvironmentStage } from '../lib/platform/environment-stage';
+import { EnvironmentStage, EnvironmentStageProps } from '../lib/platform/environment-stage';
+import { PlatformModelOptions, PlatformWorkspaceOptions } from '../lib/platform/platform-stack';
+import { ServingMode } from '../lib/serving/serving-slot';
+import { WorkspaceNetworkAccess } from '../lib/workspace/workspace';
 import { DeliveryPipeline, DeliverySource } from '../lib/delivery/delivery-pipeline';
 import { ArtifactStore } from '../lib/storage/artifact-store';
 import { RedundantDependsOnLintAcknowledgement } from '../lib/verification/redundant-depends-on';
@@ -27,7 +32,9 @@ export function createPlatformApp(props: AppProps = {}): PlatformApp {
   // Every synth, not only the tests, fails on an unacknowledged AwsSolutions finding.
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
-  const stages = config.environments.map((env) => new EnvironmentStage(app, env.name, { config: env }));
+  const stages = config.environments.map(
+    (env) => new EnvironmentStage(app, env.name, environmentStageProps(env)),
+  );
   // Per stage and stack, not on the app: CDK Pipelines synthesizes each stage on its own.
   for (const scope of stages) {
     Aspects.of(scope).add(new RedundantDependsOnLintAcknowledgement());
@@ -53,6 +60,58 @@ export function createPlatformApp(props: AppProps = {}): PlatformApp {
   const delivery =
     config.delivery.enabled && !config.selected ? createDelivery(app, config, stages) : undefined;
   return { app, config, stages, delivery };
+}
+
+/** The props of one configured environment's stage: config keys in construct vocabulary. */
+export function environmentStageProps(env: EnvironmentConfig): EnvironmentStageProps {
+  const oidc = env.githubOidc;
+  return {
+    env: { account: env.account, region: env.region },
+    environmentName: env.name,
+    level: env.level,
+    removalPolicy: env.removalPolicy,
+    workspace: env.workspace.enabled ? workspaceOptions(env.workspace) : false,
+    gitHubDeployRole: oidc && {
+      repository: oidc.repository,
+      branch: oidc.branch,
+      gitHubEnvironment: oidc.gitHubEnvironment,
+      providerArn: oidc.providerArn,
+    },
+    // The serving and training blocks have defaults at every level; the config refuses them
+    // explicitly below level 2, so below it there is nothing to pass.
+    ...(env.level >= MaturityLevel.AUTOMATED_TRAINING ? modelOptions(env) : {}),
+  };
+}
+
+function modelOptions(env: EnvironmentConfig): PlatformModelOptions {
+  const { serving, training } = env;
+  return {
+    // Named since the first release: a generated name now would replace every endpoint.
+    endpointName: `mlops-${env.name}`,
+    servingMode:
+      serving.mode === 'realTime'
+        ? ServingMode.realTime({
+            instanceType: serving.instanceType,
+            minInstances: serving.minInstances,
+            maxInstances: serving.maxInstances,
+          })
+        : ServingMode.serverless({
+            memorySizeInMb: serving.memorySizeInMb,
+            maxConcurrency: serving.maxConcurrency,
+          }),
+    trainingSchedule: training.schedule ? events.Schedule.expression(training.schedule) : undefined,
+    triggerTrainingOnNewData: training.triggerOnNewData,
+  };
+}
+
+function workspaceOptions(ws: WorkspaceConfig): PlatformWorkspaceOptions {
+  return {
+    userProfiles: ws.userProfiles,
+    vpcId: ws.vpcId,
+    subnetIds: ws.subnetIds,
+    networkAccess: ws.networkAccess === 'VpcOnly' ? WorkspaceNetworkAccess.VPC_ONLY : undefined,
+    idleTimeout: ws.idleTimeoutMinutes !== undefined ? Duration.minutes(ws.idleTimeoutMinutes) : undefined,
+  };
 }
 
 function sourceBucket(stack: Stack) {

@@ -1,21 +1,58 @@
-// Public API of cdk-mlops-maturity. Re-exports only.
+// Public API of cdk-mlops-maturity: constructs, their props and option classes, the maturity API,
+// the verification aspect and the error class. Re-exports only. Named lists where a module also
+// holds internals; the app's config (bin/config) and the release engine are not library API.
 export * from './maturity';
-export * from './config/environment-config';
 export * from './storage/artifact-store';
 export * from './workspace/workspace';
 export * from './delivery/delivery-pipeline';
-export * from './delivery/github-oidc-deploy-role';
+export { GitHubOidcDeployRole } from './delivery/github-oidc-deploy-role';
+export type { DeployTarget, GitHubOidcDeployRoleProps } from './delivery/github-oidc-deploy-role';
 export * from './monitoring/platform-monitoring';
 export * from './registry/model-registry';
 export * from './tracking/experiment-tracking';
 export * from './training/builtin-algorithm-image';
-export * from './training/pipeline-definition';
+// The pipeline definition model; its schema tables and renderers are internal.
+export {
+  ConditionStep,
+  ExecutionVariable,
+  FailStep,
+  Join,
+  JsonGet,
+  ModelStep,
+  ParameterReference,
+  PipelineDefinition,
+  PipelineExpression,
+  PipelineParameter,
+  PipelineStep,
+  ProcessingStep,
+  RegisterModelStep,
+  RequestStep,
+  StepPropertyReference,
+  TrainingStep,
+  TuningStep,
+} from './training/pipeline-definition';
+export type {
+  ComparisonType,
+  ConditionStepProps,
+  ModelStepProps,
+  PipelineCondition,
+  PipelineDefinitionProps,
+  PipelineReference,
+  PipelineStepOptions,
+  PipelineStepType,
+  PipelineValue,
+  PipelineValueType,
+  ProcessingStepProps,
+  PropertyFile,
+  RegisterModelStepProps,
+  RequestStepProps,
+  TrainingStepProps,
+  TuningStepProps,
+} from './training/pipeline-definition';
 export * from './training/training-pipeline';
 export * from './training/reference-workload';
-export * from './serving/naming';
 export * from './serving/release-pointer';
 export * from './serving/serving-slot';
-export * from './serving/release';
 export * from './tiers/level0-tier';
 export * from './tiers/level1-tier';
 export * from './tiers/level2-tier';

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
+import { ACCOUNT, BRANCH, REGION, REPOSITORY } from '../private/patterns';
 
 /** GitHub Actions' OIDC issuer. */
 export const GITHUB_OIDC_ISSUER = 'token.actions.githubusercontent.com';
@@ -69,13 +70,8 @@ export interface GitHubOidcDeployRoleProps {
   readonly maxSessionDuration?: Duration;
 }
 
-const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
-// A git ref name without the characters git forbids and without wildcards, which would widen trust.
-const BRANCH = /^(?!\/|.*\/$|.*\.\.|.*\/\.|.*\.lock$)[A-Za-z0-9._/-]{1,255}$/;
 const GITHUB_ENVIRONMENT = /^[^*?:"<>|\\/,]{1,255}$/;
 const QUALIFIER = /^[A-Za-z0-9_-]{1,10}$/;
-const ACCOUNT = /^\d{12}$/;
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 
 /**
  * An IAM role that GitHub Actions workflows of one repository and branch (or GitHub environment)

@@ -1,17 +1,16 @@
 import { Stack, Stage, StageProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { EnvironmentConfig } from '../config/environment-config';
 import { MaturityContract } from '../maturity/maturity-contract';
 import { MaturityLevel } from '../maturity/maturity-level';
 import { PLATFORM_STACK_ID, RELEASE_STACK_ID } from '../serving/naming';
 import { ReleasePointer } from '../serving/release-pointer';
-import { PlatformStack } from './platform-stack';
+import { PlatformEnvironmentOptions, PlatformStack } from './platform-stack';
 
-/** Props of an EnvironmentStage. */
-export interface EnvironmentStageProps extends StageProps {
-  /** The environment's parsed config. */
-  readonly config: EnvironmentConfig;
-}
+/**
+ * Props of an EnvironmentStage: the environment, as PlatformStack takes it, and where it deploys
+ * (`env`, default the CLI's account and region at deploy time).
+ */
+export interface EnvironmentStageProps extends StageProps, PlatformEnvironmentOptions {}
 
 /**
  * One deployment environment of the platform (dev, staging, prod, ...): its stacks and its
@@ -27,28 +26,39 @@ export class EnvironmentStage extends Stage {
   public readonly release?: Stack;
 
   constructor(scope: Construct, id: string, props: EnvironmentStageProps) {
-    super(scope, id, {
-      ...props,
-      env: props.env ?? { account: props.config.account, region: props.config.region },
-    });
+    super(scope, id, props);
+    // Every key listed, so that the compiler flags a new environment option that is not passed on.
+    const environment: { [K in keyof Required<PlatformEnvironmentOptions>]: PlatformEnvironmentOptions[K] } =
+      {
+        environmentName: props.environmentName,
+        level: props.level,
+        removalPolicy: props.removalPolicy,
+        workspace: props.workspace,
+        gitHubDeployRole: props.gitHubDeployRole,
+        servingMode: props.servingMode,
+        endpointName: props.endpointName,
+        trainingSchedule: props.trainingSchedule,
+        triggerTrainingOnNewData: props.triggerTrainingOnNewData,
+      };
+    const name = environment.environmentName;
     this.contract = MaturityContract.declare(this, {
-      environmentName: props.config.name,
-      declaredLevel: props.config.level,
+      environmentName: name,
+      declaredLevel: environment.level,
     });
     let releasePointer: ReleasePointer | undefined;
-    if (props.config.level >= MaturityLevel.AUTOMATED_TRAINING) {
+    if (environment.level >= MaturityLevel.AUTOMATED_TRAINING) {
       this.release = new Stack(this, RELEASE_STACK_ID, {
-        description: `cdk-mlops-maturity release pointer, environment ${props.config.name}: which model the environment serves`,
+        description: `cdk-mlops-maturity release pointer, environment ${name}: which model the environment serves`,
       });
       releasePointer = new ReleasePointer(this.release, 'Pointer', {
-        environmentName: props.config.name,
-        removalPolicy: props.config.removalPolicy,
+        environmentName: name,
+        removalPolicy: environment.removalPolicy,
       });
     }
     this.platform = new PlatformStack(this, PLATFORM_STACK_ID, {
-      config: props.config,
+      ...environment,
       releasePointer,
-      description: `cdk-mlops-maturity platform, environment ${props.config.name} (maturity level ${props.config.level})`,
+      description: `cdk-mlops-maturity platform, environment ${name} (maturity level ${environment.level})`,
     });
   }
 }

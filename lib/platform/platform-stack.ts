@@ -1,23 +1,132 @@
-import { CfnOutput, Duration, Fn, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Fn, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { Construct } from 'constructs';
-import { EnvironmentConfig } from '../config/environment-config';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { MaturityLevel } from '../maturity/maturity-level';
+import { Construct } from 'constructs';
+import { GitHubOidcDeployRoleProps } from '../delivery/github-oidc-deploy-role';
+import { isMaturityLevel, MaturityLevel } from '../maturity/maturity-level';
+import { ProblemCollector } from '../private/errors';
+import { ENVIRONMENT_NAME, GITHUB_OIDC_PROVIDER_ARN, SUBNET_ID, VPC_ID } from '../private/patterns';
+import { ReleasePointer } from '../serving/release-pointer';
+import { ServingMode } from '../serving/serving-slot';
 import { Level0Tier } from '../tiers/level0-tier';
 import { Level1Tier } from '../tiers/level1-tier';
 import { Level2Tier } from '../tiers/level2-tier';
-import { ReleasePointer } from '../serving/release-pointer';
-import { ServingMode } from '../serving/serving-slot';
-import * as events from 'aws-cdk-lib/aws-events';
-import { MlopsValidationError } from '../private/errors';
-import { WorkspaceNetworkAccess, WorkspaceProps } from '../workspace/workspace';
+import { WorkspaceProps } from '../workspace/workspace';
+
+/**
+ * How an environment trains and serves its model (level 2 and up). One set for the one model an
+ * environment has today; a list of them is the shape for several models per environment.
+ */
+export interface PlatformModelOptions {
+  /**
+   * How the serving slot serves.
+   *
+   * @default ServingMode.serverless()
+   */
+  readonly servingMode?: ServingMode;
+
+  /**
+   * The endpoint's name. Setting one means a change that replaces the endpoint fails until the
+   * name changes too.
+   *
+   * @default - derived from the construct path, stable across deployments
+   */
+  readonly endpointName?: string;
+
+  /**
+   * Run the training pipeline on this schedule.
+   *
+   * @default - no schedule; runs start by hand or on new data
+   */
+  readonly trainingSchedule?: events.Schedule;
+
+  /**
+   * Run the training pipeline when new objects arrive under the artifact store's `data/` prefix.
+   *
+   * @default false
+   */
+  readonly triggerTrainingOnNewData?: boolean;
+}
+
+/**
+ * The notebook workspace of a PlatformStack: Workspace's props, with an existing VPC given by ids.
+ * Ids are all a Studio domain needs, so the stack imports them without a lookup and synth needs
+ * no credentials.
+ */
+export interface PlatformWorkspaceOptions extends Omit<WorkspaceProps, 'vpc' | 'vpcSubnets'> {
+  /**
+   * An existing VPC for the Studio domain. Give it with `subnetIds`.
+   *
+   * @default - the workspace creates a VPC without NAT gateways
+   */
+  readonly vpcId?: string;
+
+  /**
+   * The subnets of `vpcId` where the domain's network interfaces go.
+   *
+   * @default - none; required with `vpcId`
+   */
+  readonly subnetIds?: string[];
+}
+
+/**
+ * A role for deploying the environment from GitHub Actions: GitHubOidcDeployRole's props, with an
+ * existing OIDC provider given by ARN, which the stack imports.
+ */
+export interface PlatformGitHubDeployRoleOptions extends Omit<GitHubOidcDeployRoleProps, 'provider'> {
+  /**
+   * The ARN of GitHub's OIDC provider in the account. IAM allows one per account: give it when
+   * another stack already created it.
+   *
+   * @default - the role creates the provider
+   */
+  readonly providerArn?: string;
+}
+
+/** What defines one environment of the platform: shared by PlatformStack and EnvironmentStage. */
+export interface PlatformEnvironmentOptions extends PlatformModelOptions {
+  /**
+   * The environment's name, in resource descriptions, outputs, dashboards and the release
+   * pointer's parameter name: 1-20 lower-case letters, digits and hyphens, starting with a letter.
+   */
+  readonly environmentName: string;
+
+  /** The maturity level the environment declares; synth fails when its tiers do not reach it. */
+  readonly level: MaturityLevel;
+
+  /**
+   * What happens to data-bearing resources when they leave the stack. DESTROY also empties the
+   * artifact store's buckets on deletion, so choose it only for disposable environments.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * The environment's own notebook workspace (SageMaker Studio domain), or `false` for none, e.g.
+   * where nobody experiments; share the capability from an environment that has one.
+   *
+   * @default - a workspace with Workspace's defaults
+   */
+  readonly workspace?: PlatformWorkspaceOptions | false;
+
+  /**
+   * A role for deploying the environment from GitHub Actions (level 1 and up). With it, the
+   * environment counts as delivered without the delivery pipeline.
+   *
+   * @default - no role; a DeliveryPipeline delivers the environment
+   */
+  readonly gitHubDeployRole?: PlatformGitHubDeployRoleOptions;
+}
 
 /** Props of a PlatformStack. */
-export interface PlatformStackProps extends StackProps {
-  /** The environment this stack serves. */
-  readonly config: EnvironmentConfig;
-  /** The serving slot's release pointer, in a stack deployed first; required from level 2. */
+export interface PlatformStackProps extends StackProps, PlatformEnvironmentOptions {
+  /**
+   * The serving slot's release pointer, in a stack deployed before this one.
+   *
+   * @default - none; required from level 2 (EnvironmentStage creates it)
+   */
   readonly releasePointer?: ReleasePointer;
 }
 
@@ -33,36 +142,39 @@ export class PlatformStack extends Stack {
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
-    const { config } = props;
+    const removalPolicy = validateProps(this, props);
+    const name = props.environmentName;
 
     this.level0 = new Level0Tier(this, 'Level0', {
-      removalPolicy: config.removalPolicy,
-      enableWorkspace: config.workspace.enabled,
-      workspaceOptions: config.workspace.enabled ? this.workspaceOptions(config) : undefined,
+      removalPolicy,
+      enableWorkspace: props.workspace !== false,
+      workspaceOptions: props.workspace ? this.workspaceOptions(props.workspace, removalPolicy) : undefined,
     });
 
-    if (config.level >= MaturityLevel.DEVOPS) {
-      const oidc = config.githubOidc;
+    if (props.level >= MaturityLevel.DEVOPS) {
       this.level1 = new Level1Tier(this, 'Level1', {
-        environmentName: config.name,
-        monitoringOptions: { removalPolicy: config.removalPolicy },
-        gitHubDeployRole: oidc && {
-          repository: oidc.repository,
-          branch: oidc.branch,
-          gitHubEnvironment: oidc.gitHubEnvironment,
-          provider: oidc.providerArn
-            ? iam.OidcProviderNative.fromOidcProviderArn(this, 'GitHubOidcProvider', oidc.providerArn)
-            : undefined,
-        },
+        environmentName: name,
+        monitoringOptions: { removalPolicy },
+        gitHubDeployRole: props.gitHubDeployRole && this.gitHubDeployRoleProps(props.gitHubDeployRole),
       });
       new CfnOutput(this, 'AlarmTopicArn', {
-        description: `Subscribe to receive the alarms of environment ${config.name}`,
+        description: `Subscribe to receive the alarms of environment ${name}`,
         value: this.level1.monitoring.alarmTopic.topicArn,
       });
     }
 
-    if (config.level >= MaturityLevel.AUTOMATED_TRAINING) {
-      const level2 = this.createLevel2(config, props.releasePointer);
+    if (props.level >= MaturityLevel.AUTOMATED_TRAINING) {
+      const level2 = new Level2Tier(this, 'Level2', {
+        artifactStore: this.level0.artifactStore,
+        // Checked by validateProps.
+        releasePointer: props.releasePointer!,
+        removalPolicy,
+        workloadOptions: {
+          schedule: props.trainingSchedule,
+          triggerOnNewData: props.triggerTrainingOnNewData,
+        },
+        servingOptions: { endpointName: props.endpointName, mode: props.servingMode },
+      });
       this.level2 = level2;
       new CfnOutput(this, 'TrainingPipelineName', {
         description: `Start a training run: aws sagemaker start-pipeline-execution --pipeline-name <this>`,
@@ -73,7 +185,7 @@ export class PlatformStack extends Stack {
         value: level2.modelRegistry.modelPackageGroupName,
       });
       new CfnOutput(this, 'ServingEndpointName', {
-        description: `The endpoint serving the released model (exists once a model is released to ${config.name})`,
+        description: `The endpoint serving the released model (exists once a model is released to ${name})`,
         value: level2.servingSlot.endpointName,
       });
       new CfnOutput(this, 'MlflowTrackingArn', {
@@ -83,60 +195,112 @@ export class PlatformStack extends Stack {
     }
   }
 
-  private createLevel2(config: EnvironmentConfig, pointer: ReleasePointer | undefined): Level2Tier {
-    if (!pointer) {
-      throw new MlopsValidationError(`PlatformStack '${this.node.path}'`, [
-        `releasePointer is undefined but environment '${config.name}' is at level ${config.level}: ` +
-          'create a ReleasePointer in a stack deployed before this one and pass it (EnvironmentStage does this)',
-      ]);
-    }
-    const serving = config.serving;
-    return new Level2Tier(this, 'Level2', {
-      artifactStore: this.level0.artifactStore,
-      releasePointer: pointer,
-      removalPolicy: config.removalPolicy,
-      workloadOptions: {
-        schedule: config.training.schedule ? events.Schedule.expression(config.training.schedule) : undefined,
-        triggerOnNewData: config.training.triggerOnNewData,
-      },
-      servingOptions: {
-        endpointName: `mlops-${config.name}`,
-        mode:
-          serving.mode === 'realTime'
-            ? ServingMode.realTime({
-                instanceType: serving.instanceType,
-                minInstances: serving.minInstances,
-                maxInstances: serving.maxInstances,
-              })
-            : ServingMode.serverless({
-                memorySizeInMb: serving.memorySizeInMb,
-                maxConcurrency: serving.maxConcurrency,
-              }),
-      },
-    });
-  }
-
-  private workspaceOptions(config: EnvironmentConfig): WorkspaceProps {
-    const ws = config.workspace;
-    const byId = ws.vpcId !== undefined && ws.subnetIds !== undefined;
-    // Ids are all a Studio domain needs, so no lookup (and no credentials) is required at synth.
-    const vpc = byId
-      ? ec2.Vpc.fromVpcAttributes(this, 'WorkspaceVpc', {
-          vpcId: ws.vpcId!,
-          // Unused: the subnets below are given explicitly. A token keeps synth free of lookups.
-          availabilityZones: Fn.getAzs(),
-        })
-      : undefined;
-    const vpcSubnets = byId
-      ? { subnets: ws.subnetIds!.map((id) => ec2.Subnet.fromSubnetId(this, `WorkspaceSubnet-${id}`, id)) }
-      : undefined;
+  private gitHubDeployRoleProps(options: PlatformGitHubDeployRoleOptions): GitHubOidcDeployRoleProps {
+    const { providerArn, ...role } = options;
     return {
-      removalPolicy: config.removalPolicy,
-      userProfiles: ws.userProfiles,
-      vpc,
-      vpcSubnets,
-      networkAccess: ws.networkAccess === 'VpcOnly' ? WorkspaceNetworkAccess.VPC_ONLY : undefined,
-      idleTimeout: ws.idleTimeoutMinutes !== undefined ? Duration.minutes(ws.idleTimeoutMinutes) : undefined,
+      ...role,
+      provider: providerArn
+        ? iam.OidcProviderNative.fromOidcProviderArn(this, 'GitHubOidcProvider', providerArn)
+        : undefined,
     };
   }
+
+  private workspaceOptions(options: PlatformWorkspaceOptions, removalPolicy: RemovalPolicy): WorkspaceProps {
+    const { vpcId, subnetIds, ...workspace } = options;
+    if (vpcId === undefined || subnetIds === undefined) {
+      return { removalPolicy, ...workspace };
+    }
+    return {
+      removalPolicy,
+      ...workspace,
+      vpc: ec2.Vpc.fromVpcAttributes(this, 'WorkspaceVpc', {
+        vpcId,
+        // Unused: the subnets below are given explicitly. A token keeps synth free of lookups.
+        availabilityZones: Fn.getAzs(),
+      }),
+      vpcSubnets: {
+        subnets: subnetIds.map((id) => ec2.Subnet.fromSubnetId(this, `WorkspaceSubnet-${id}`, id)),
+      },
+    };
+  }
+}
+
+/** Checks the props together and returns the removal policy to apply. */
+function validateProps(stack: PlatformStack, props: PlatformStackProps): RemovalPolicy {
+  const problems = new ProblemCollector(`PlatformStack '${stack.node.path}'`);
+  problems.checkPattern(
+    'environmentName',
+    props.environmentName ?? '',
+    ENVIRONMENT_NAME,
+    'use 1-20 lower-case letters, digits and hyphens, starting with a letter',
+  );
+  if (!isMaturityLevel(props.level)) {
+    problems.add('level', props.level, 'use a MaturityLevel, an integer from 0 to 4');
+  }
+  const removalPolicy = problems.checkRetainOrDestroy(props.removalPolicy);
+
+  // Props of tiers above the level would be ignored: say so rather than deploy less than asked.
+  const level = isMaturityLevel(props.level) ? props.level : MaturityLevel.AUTOMATED_TRAINING;
+  if (level < MaturityLevel.DEVOPS && props.gitHubDeployRole !== undefined) {
+    problems.add(
+      'gitHubDeployRole',
+      props.gitHubDeployRole,
+      `it applies from level 1 (DevOps) and the level is ${level}: raise level or remove it`,
+    );
+  }
+  if (level < MaturityLevel.AUTOMATED_TRAINING) {
+    const model: Array<keyof PlatformModelOptions> = [
+      'servingMode',
+      'endpointName',
+      'trainingSchedule',
+      'triggerTrainingOnNewData',
+    ];
+    for (const key of model.filter((k) => props[k] !== undefined)) {
+      problems.add(
+        key,
+        props[key],
+        `it applies from level 2 (Automated training) and the level is ${level}: raise level or remove it`,
+      );
+    }
+  } else if (!props.releasePointer) {
+    problems.add(
+      'releasePointer',
+      undefined,
+      `environment '${props.environmentName}' is at level ${level}: create a ReleasePointer in a stack ` +
+        'deployed before this one and pass it (EnvironmentStage does this)',
+    );
+  }
+
+  const workspace = props.workspace || {};
+  problems.checkPattern(
+    'workspace.vpcId',
+    workspace.vpcId,
+    VPC_ID,
+    'use a VPC id such as "vpc-0123456789abcdef0"',
+  );
+  for (const id of workspace.subnetIds ?? []) {
+    problems.checkPattern(
+      'workspace.subnetIds',
+      id,
+      SUBNET_ID,
+      'use subnet ids such as "subnet-0123456789abcdef0"',
+    );
+  }
+  if ((workspace.vpcId === undefined) !== (workspace.subnetIds === undefined)) {
+    problems.add(
+      workspace.vpcId === undefined ? 'workspace.subnetIds' : 'workspace.vpcId',
+      workspace.vpcId ?? workspace.subnetIds,
+      'give vpcId and subnetIds together, or neither',
+    );
+  } else if (workspace.subnetIds?.length === 0) {
+    problems.add('workspace.subnetIds', [], 'name at least one subnet of vpcId');
+  }
+  problems.checkPattern(
+    'gitHubDeployRole.providerArn',
+    props.gitHubDeployRole?.providerArn,
+    GITHUB_OIDC_PROVIDER_ARN,
+    'use arn:aws:iam::<account>:oidc-provider/token.actions.githubusercontent.com',
+  );
+  problems.throwIfAny();
+  return removalPolicy;
 }

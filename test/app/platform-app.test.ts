@@ -1,22 +1,90 @@
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { createPlatformApp, synthesizePlatform } from '../../bin/platform-app';
 import { MlopsValidationError } from '../../lib/private/errors';
-import { cdkJsonContext } from '../support/synthesized-app';
 
-const base = cdkJsonContext();
+// A config written for these tests, independent of cdk.json: editing the repository's environments
+// must not change what the app's behaviour is checked against.
+const base = {
+  mlops: {
+    environments: {
+      dev: { level: 2, removalPolicy: 'destroy', workspace: { userProfiles: ['data-scientist'] } },
+      staging: { level: 2, serving: { mode: 'realTime', instanceType: 'ml.m5.large', maxInstances: 2 } },
+      prod: {
+        level: 2,
+        serving: { mode: 'realTime', instanceType: 'ml.c5.xlarge', minInstances: 2, maxInstances: 4 },
+        training: { schedule: 'rate(7 days)', triggerOnNewData: true },
+      },
+    },
+  },
+};
 const withContext = (extra: Record<string, unknown>) => ({
   context: { ...base, ...extra },
   analyticsReporting: false,
 });
 
 describe('createPlatformApp', () => {
-  test('builds one stage per environment of cdk.json, in config order, with the configured levels', () => {
+  test('builds one stage per configured environment, in config order, with the configured levels', () => {
     const { stages, config } = createPlatformApp(withContext({}));
     expect(stages.map((s) => s.stageName)).toEqual(['dev', 'staging', 'prod']);
     expect(config.environments.map((e) => e.level)).toEqual([2, 2, 2]);
     expect(stages.map((s) => s.contract.declaredLevel)).toEqual([2, 2, 2]);
+  });
+
+  test("each environment's config reaches its stacks: serving, training, removal policy, names", () => {
+    // GIVEN the fixture's prod (real-time, scheduled and data-triggered training) and dev (destroy)
+    const { stages } = createPlatformApp(withContext({}));
+    const [dev, , prod] = stages;
+    const template = Template.fromStack(prod.platform);
+    // THEN prod's endpoint keeps the name it always had, on the configured instances
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: 'mlops-prod' });
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [Match.objectLike({ InstanceType: 'ml.c5.xlarge', InitialInstanceCount: 2 })],
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      MinCapacity: 2,
+      MaxCapacity: 4,
+    });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(7 days)' });
+    // AND prod has no workspace of its own and retains its data, while dev's is deleted with it
+    template.resourceCountIs('AWS::SageMaker::Domain', 0);
+    template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Retain' });
+    const devTemplate = Template.fromStack(dev.platform);
+    devTemplate.hasResource('AWS::SageMaker::Domain', { DeletionPolicy: 'Delete' });
+    devTemplate.hasResourceProperties('AWS::SageMaker::UserProfile', { UserProfileName: 'data-scientist' });
+    devTemplate.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [Match.objectLike({ ServerlessConfig: Match.anyValue() })],
+    });
+    expect(stages.map((s) => [s.platform.stackName, s.release?.stackName])).toEqual([
+      ['dev-Platform', 'dev-Release'],
+      ['staging-Platform', 'staging-Release'],
+      ['prod-Platform', 'prod-Release'],
+    ]);
+  });
+
+  test('an environment below level 2 has no Release stack and no level-2 resources', () => {
+    const { stages } = createPlatformApp(withContext({ 'mlops:env': 'dev', 'mlops:dev:level': '1' }));
+    expect(stages[0].release).toBeUndefined();
+    expect(stages[0].platform.level2).toBeUndefined();
+    Template.fromStack(stages[0].platform).resourceCountIs('AWS::SageMaker::Pipeline', 0);
+  });
+
+  test('a GitHub OIDC provider ARN from config is trusted instead of a new provider', () => {
+    const providerArn = 'arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com';
+    const { stages } = createPlatformApp(
+      withContext({
+        'mlops:env': 'dev',
+        'mlops:dev:githubOidc.repository': 'octo-org/ml-platform',
+        'mlops:dev:githubOidc.gitHubEnvironment': 'dev',
+        'mlops:dev:githubOidc.providerArn': providerArn,
+      }),
+    );
+    const template = Template.fromStack(stages[0].platform);
+    template.resourceCountIs('AWS::IAM::OIDCProvider', 0);
+    expect(stages[0].platform.level1?.gitHubDeployRole?.subject).toBe(
+      'repo:octo-org/ml-platform:environment:dev',
+    );
   });
 
   test('-c mlops:env selects environments', () => {

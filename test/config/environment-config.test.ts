@@ -1,5 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { parsePlatformConfig } from '../../lib/config/environment-config';
+import { parsePlatformConfig } from '../../bin/config';
 import { MlopsValidationError } from '../../lib/private/errors';
 
 // Delivery off unless a test is about it: pinning an environment's account then needs no pipeline home.
@@ -428,6 +428,22 @@ describe('delivery and per-environment delivery keys', () => {
       'approval type',
       { environments: { dev: { level: 1, manualApproval: 'yes' } } },
       /dev\.manualApproval 'yes' is invalid: use true or false/,
+    ],
+    // Blocks of tiers above the level used to be dropped without a word.
+    [
+      'oidc below level 1',
+      { environments: { dev: { level: 0, githubOidc: { repository: 'o/r' } } } },
+      /dev\.githubOidc '\{"repository":"o\/r"\}' is invalid: it applies from level 1 and the level is 0: raise level or remove it/,
+    ],
+    [
+      'serving below level 2',
+      { environments: { dev: { level: 1, serving: { mode: 'realTime' } } } },
+      /dev\.serving '\{"mode":"realTime"\}' is invalid: it applies from level 2 and the level is 1/,
+    ],
+    [
+      'training below level 2',
+      { environments: { dev: { level: 0, training: { triggerOnNewData: true } } } },
+      /dev\.training '\{"triggerOnNewData":true\}' is invalid: it applies from level 2 and the level is 0/,
     ],
   ])('invalid %s', (_name, mlops, message) => {
     const context = { mlops: { environments: { dev: { level: 1 } }, ...mlops } };

@@ -1,0 +1,86 @@
+import { ProblemCollector } from '../../lib/private/errors';
+import { Json, isObject } from './read';
+import { OVERRIDE_PREFIX, SELECT_CONTEXT_KEY } from './types';
+
+/**
+ * Applies the `-c mlops:<environment>:<key>[.<key>]=<value>` overrides (and `mlops:delivery:<key>`)
+ * in `context` to copies of the configured environments and delivery block.
+ */
+export function applyOverrides(
+  context: Record<string, unknown>,
+  environments: Json,
+  deliveryHolder: Json,
+  problems: ProblemCollector,
+): void {
+  for (const [key, value] of Object.entries(context)) {
+    if (!key.startsWith(OVERRIDE_PREFIX) || key === SELECT_CONTEXT_KEY) {
+      continue;
+    }
+    const [envName, keyPath, ...rest] = key.slice(OVERRIDE_PREFIX.length).split(':');
+    if (!envName || !keyPath || rest.length > 0) {
+      problems.addMessage(
+        `context key '${key}' is not a valid override: use -c mlops:<environment>:<key>=<value> ` +
+          `(e.g. mlops:dev:level=1) or -c mlops:env=<names>`,
+      );
+      continue;
+    }
+    if (envName === 'delivery') {
+      // `-c mlops:delivery:<key>=<value>` sets a key of the delivery block.
+      if (!isObject(deliveryHolder.delivery)) {
+        deliveryHolder.delivery = deliveryHolder.delivery === false ? { enabled: false } : {};
+      }
+      (deliveryHolder.delivery as Json)[keyPath] = parseOverrideValue(`delivery.${keyPath}`, value);
+      continue;
+    }
+    const env = environments[envName];
+    if (!isObject(env)) {
+      problems.addMessage(
+        `context key '${key}' names environment '${envName}', which does not exist: ` +
+          `use one of ${Object.keys(environments).join(', ')}, or add it to context.mlops.environments in cdk.json`,
+      );
+      continue;
+    }
+    const segments = keyPath.split('.');
+    let target: Json = env;
+    for (const segment of segments.slice(0, -1)) {
+      if (!isObject(target[segment])) {
+        target[segment] = {};
+      }
+      target = target[segment] as Json;
+    }
+    target[segments[segments.length - 1]] = parseOverrideValue(keyPath, value);
+  }
+}
+
+/** Override keys whose values are text, so `-c mlops:prod:account=012345678901` stays a string. */
+const TEXT_KEYS = new Set([
+  'account',
+  'region',
+  'removalPolicy',
+  'workspace.vpcId',
+  'workspace.networkAccess',
+  'githubOidc.repository',
+  'githubOidc.branch',
+  'githubOidc.gitHubEnvironment',
+  'githubOidc.providerArn',
+  'serving.mode',
+  'serving.instanceType',
+  'training.schedule',
+  'delivery.connectionArn',
+  'delivery.repository',
+  'delivery.branch',
+  'delivery.account',
+  'delivery.region',
+]);
+
+/** `-c` values arrive as strings: read JSON (numbers, booleans, lists) unless the key holds text. */
+function parseOverrideValue(keyPath: string, value: unknown): unknown {
+  if (typeof value !== 'string' || TEXT_KEYS.has(keyPath)) {
+    return value;
+  }
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}

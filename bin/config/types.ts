@@ -1,0 +1,118 @@
+// The shapes of the platform app's config (cdk.json context `mlops`), as parsed and validated.
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { MaturityLevel } from '../../lib/maturity/maturity-level';
+
+/** The context key that holds the platform config in cdk.json. */
+export const CONFIG_CONTEXT_KEY = 'mlops';
+/** Context key selecting which environments to build (comma-separated names). */
+export const SELECT_CONTEXT_KEY = 'mlops:env';
+/** Prefix of per-key overrides: `-c mlops:<environment>:<key>[.<key>]=<value>`. */
+export const OVERRIDE_PREFIX = 'mlops:';
+
+/** How the environment's notebook workspace reaches the network. */
+export type WorkspaceNetworkAccessConfig = 'PublicInternetOnly' | 'VpcOnly';
+
+/** The notebook workspace of one environment. */
+export interface WorkspaceConfig {
+  /** Whether this environment has its own SageMaker Studio domain. */
+  readonly enabled: boolean;
+  /** Studio user profiles to create. */
+  readonly userProfiles: string[];
+  /** An existing VPC for the domain; when absent the workspace creates one without NAT gateways. */
+  readonly vpcId?: string;
+  /** Subnets of `vpcId` for the domain; required with `vpcId`. */
+  readonly subnetIds?: string[];
+  /** Network access mode of Studio apps. */
+  readonly networkAccess?: WorkspaceNetworkAccessConfig;
+  /** Minutes of inactivity after which JupyterLab apps shut down. */
+  readonly idleTimeoutMinutes?: number;
+}
+
+/** Deploying one environment from GitHub Actions through OIDC. */
+export interface GitHubOidcConfig {
+  /** `owner/name` of the repository whose workflows may deploy. */
+  readonly repository: string;
+  /** The trusted branch (default `main`), unless `gitHubEnvironment` is given. */
+  readonly branch?: string;
+  /** The trusted GitHub environment. */
+  readonly gitHubEnvironment?: string;
+  /** An existing GitHub OIDC provider in the account (one is allowed per account). */
+  readonly providerArn?: string;
+}
+
+/** The delivery pipeline, which deploys every environment in config order. */
+export interface DeliveryConfig {
+  /** Whether the app defines the pipeline stack. */
+  readonly enabled: boolean;
+  /** A CodeConnections connection ARN; without it the pipeline reads a zip from its S3 source bucket. */
+  readonly connectionArn?: string;
+  /** `owner/name`; required with `connectionArn`. */
+  readonly repository?: string;
+  /** The branch to release. */
+  readonly branch: string;
+  /** The pipeline's account; unset means the CLI's at deploy time. */
+  readonly account?: string;
+  /** The pipeline's region; unset means the CLI's at deploy time. */
+  readonly region?: string;
+}
+
+/** How an environment's serving slot serves (level 2 and up). */
+export interface ServingConfig {
+  /** `serverless` (scales to zero) or `realTime` (instances, autoscaling, blue/green). */
+  readonly mode: 'serverless' | 'realTime';
+  /** Real-time: the instance type. */
+  readonly instanceType?: string;
+  /** Real-time: instances kept while a model is released. */
+  readonly minInstances?: number;
+  /** Real-time: the autoscaling maximum. */
+  readonly maxInstances?: number;
+  /** Serverless: memory per invocation, MB. */
+  readonly memorySizeInMb?: number;
+  /** Serverless: concurrent invocations. */
+  readonly maxConcurrency?: number;
+}
+
+/** When an environment's training pipeline runs by itself (level 2 and up). */
+export interface TrainingConfig {
+  /** An EventBridge schedule expression, `rate(...)` or `cron(...)`. */
+  readonly schedule?: string;
+  /** Run when new objects arrive under the artifact store's `data/` prefix. */
+  readonly triggerOnNewData: boolean;
+}
+
+/** One deployment environment of the platform, parsed and validated. */
+export interface EnvironmentConfig {
+  /** Name, also the Stage id: lower-case letters, digits and hyphens. */
+  readonly name: string;
+  /** The maturity level this environment must reach; synth fails when it does not. */
+  readonly level: MaturityLevel;
+  /** Target AWS account; unset means the CLI's current account at deploy time. */
+  readonly account?: string;
+  /** Target AWS region; unset means the CLI's current region at deploy time. */
+  readonly region?: string;
+  /**
+   * What happens to data-bearing resources when they leave the stack. `destroy` also empties
+   * the artifact store's buckets on deletion, so choose it only for disposable environments.
+   */
+  readonly removalPolicy: RemovalPolicy;
+  readonly workspace: WorkspaceConfig;
+  /** Whether a person approves before the delivery pipeline deploys this environment. */
+  readonly manualApproval: boolean;
+  /** A GitHub OIDC deploy role for this environment, when configured. */
+  readonly githubOidc?: GitHubOidcConfig;
+  /** The serving slot (level 2 and up). Default: serverless. */
+  readonly serving: ServingConfig;
+  /** Training triggers (level 2 and up). Default: none, runs are started by hand. */
+  readonly training: TrainingConfig;
+}
+
+/** The parsed platform config: environments in config order (the promotion order). */
+export interface PlatformConfig {
+  /** The environments to build: all of them, or those selected with `-c mlops:env`. */
+  readonly environments: EnvironmentConfig[];
+  readonly delivery: DeliveryConfig;
+  /** True when `-c mlops:env` selected a subset of the environments. */
+  readonly selected: boolean;
+  /** The first configured environment with a workspace, which serves those without one. */
+  readonly workspaceHome?: string;
+}

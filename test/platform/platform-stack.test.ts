@@ -1,0 +1,258 @@
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
+import { MaturityLevel } from '../../lib/maturity/maturity-level';
+import { EnvironmentStage } from '../../lib/platform/environment-stage';
+import { PlatformStack, PlatformStackProps } from '../../lib/platform/platform-stack';
+import { MlopsValidationError } from '../../lib/private/errors';
+import { ReleasePointer } from '../../lib/serving/release-pointer';
+import { ServingMode } from '../../lib/serving/serving-slot';
+
+const ENV = { account: '111122223333', region: 'eu-west-1' };
+
+/** A PlatformStack with a release pointer in its own stack, as EnvironmentStage builds it. */
+function platformStack(props: Omit<PlatformStackProps, 'releasePointer'>, withPointer = true) {
+  const app = new App();
+  const release = new Stack(app, 'Release', { env: ENV });
+  const releasePointer = withPointer
+    ? new ReleasePointer(release, 'Pointer', { environmentName: props.environmentName })
+    : undefined;
+  const stack = new PlatformStack(app, 'Platform', { env: ENV, ...props, releasePointer });
+  return { stack, template: Template.fromStack(stack) };
+}
+
+describe('PlatformStack', () => {
+  test('level 0 without a workspace holds the artifact store only', () => {
+    // GIVEN level 0 and no workspace
+    const { template } = platformStack({
+      environmentName: 'lab',
+      level: MaturityLevel.NO_MLOPS,
+      workspace: false,
+    });
+    // THEN there is no Studio domain, no monitoring and no level-2 resource
+    template.resourceCountIs('AWS::SageMaker::Domain', 0);
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    template.resourceCountIs('AWS::SageMaker::Pipeline', 0);
+    template.resourceCountIs('AWS::S3::Bucket', 2);
+    template.templateMatches({ Outputs: Match.absent() });
+  });
+
+  test('a workspace in an existing VPC given by ids, with a removal policy for its data', () => {
+    const { template } = platformStack({
+      environmentName: 'lab',
+      level: MaturityLevel.NO_MLOPS,
+      removalPolicy: RemovalPolicy.DESTROY,
+      workspace: {
+        vpcId: 'vpc-0123456789abcdef0',
+        subnetIds: ['subnet-0123456789abcdef0'],
+        userProfiles: ['alice'],
+      },
+    });
+    template.hasResourceProperties('AWS::SageMaker::Domain', {
+      VpcId: 'vpc-0123456789abcdef0',
+      SubnetIds: ['subnet-0123456789abcdef0'],
+    });
+    template.hasResourceProperties('AWS::SageMaker::UserProfile', { UserProfileName: 'alice' });
+    template.resourceCountIs('AWS::EC2::VPC', 0);
+    template.hasResource('AWS::SageMaker::Domain', { DeletionPolicy: 'Delete' });
+  });
+
+  test('level 1 with a GitHub deploy role trusts the given provider instead of creating one', () => {
+    const { stack, template } = platformStack({
+      environmentName: 'ci',
+      level: MaturityLevel.DEVOPS,
+      workspace: false,
+      gitHubDeployRole: {
+        repository: 'octo/ml',
+        branch: 'release/v2',
+        providerArn: 'arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com',
+      },
+    });
+    expect(stack.level1?.gitHubDeployRole?.subject).toBe('repo:octo/ml:ref:refs/heads/release/v2');
+    template.resourceCountIs('AWS::IAM::OIDCProvider', 0);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Principal: {
+              Federated: 'arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com',
+            },
+          }),
+        ],
+      },
+    });
+    template.hasOutput('AlarmTopicArn', {});
+  });
+
+  test('level 2 serves, trains and names its endpoint as told', () => {
+    // GIVEN a real-time slot, a weekly schedule and training on new data
+    const { template } = platformStack({
+      environmentName: 'prod',
+      level: MaturityLevel.AUTOMATED_TRAINING,
+      workspace: false,
+      servingMode: ServingMode.realTime({ instanceType: 'ml.c5.xlarge', minInstances: 2, maxInstances: 3 }),
+      endpointName: 'churn-prod',
+      trainingSchedule: events.Schedule.expression('rate(7 days)'),
+      triggerTrainingOnNewData: true,
+    });
+    // THEN
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: 'churn-prod' });
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [Match.objectLike({ InstanceType: 'ml.c5.xlarge', InitialInstanceCount: 2 })],
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      MinCapacity: 2,
+      MaxCapacity: 3,
+    });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(7 days)' });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({ source: ['aws.s3'] }),
+    });
+    expect(Object.keys(template.toJSON().Outputs).sort()).toEqual([
+      'AlarmTopicArn',
+      'MlflowTrackingArn',
+      'ModelPackageGroupName',
+      'ServingEndpointName',
+      'TrainingPipelineName',
+    ]);
+  });
+
+  test('level 2 by default: a serverless slot with a name from its path and no training trigger', () => {
+    const { template } = platformStack({ environmentName: 'dev', level: MaturityLevel.AUTOMATED_TRAINING });
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+      // ServingSlot's default: from the construct path, no physical name chosen here.
+      EndpointName: Match.stringLikeRegexp('^Platform-Level2-Serving-[0-9A-F]{8}$'),
+    });
+    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      ProductionVariants: [Match.objectLike({ ServerlessConfig: Match.anyValue() })],
+    });
+    template.resourcePropertiesCountIs('AWS::Events::Rule', { ScheduleExpression: Match.anyValue() }, 0);
+    template.resourcePropertiesCountIs(
+      'AWS::Events::Rule',
+      { EventPattern: Match.objectLike({ source: ['aws.s3'] }) },
+      0,
+    );
+    template.resourceCountIs('AWS::SageMaker::Domain', 1);
+  });
+
+  describe('bad props fail with one error naming the prop, the value and the fix', () => {
+    test.each<[string, Omit<PlatformStackProps, 'releasePointer'>, RegExp]>([
+      [
+        'environment name',
+        { environmentName: 'Dev_1', level: MaturityLevel.NO_MLOPS },
+        /environmentName 'Dev_1' is invalid: use 1-20 lower-case letters, digits and hyphens/,
+      ],
+      [
+        'level',
+        { environmentName: 'dev', level: 7 as MaturityLevel },
+        /level '7' is invalid: use a MaturityLevel, an integer from 0 to 4/,
+      ],
+      [
+        'removal policy',
+        { environmentName: 'dev', level: MaturityLevel.NO_MLOPS, removalPolicy: RemovalPolicy.SNAPSHOT },
+        /removalPolicy 'snapshot' is invalid: use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY/,
+      ],
+      [
+        'serving below level 2',
+        { environmentName: 'dev', level: MaturityLevel.DEVOPS, servingMode: ServingMode.serverless() },
+        /servingMode '.*' is invalid: it applies from level 2 \(Automated training\) and the level is 1/,
+      ],
+      [
+        'training trigger below level 2',
+        { environmentName: 'dev', level: MaturityLevel.NO_MLOPS, triggerTrainingOnNewData: true },
+        /triggerTrainingOnNewData 'true' is invalid: it applies from level 2/,
+      ],
+      [
+        'deploy role at level 0',
+        {
+          environmentName: 'dev',
+          level: MaturityLevel.NO_MLOPS,
+          gitHubDeployRole: { repository: 'octo/ml' },
+        },
+        /gitHubDeployRole '\{"repository":"octo\/ml"\}' is invalid: it applies from level 1 \(DevOps\)/,
+      ],
+      [
+        'VPC without subnets',
+        {
+          environmentName: 'dev',
+          level: MaturityLevel.NO_MLOPS,
+          workspace: { vpcId: 'vpc-0123456789abcdef0' },
+        },
+        /workspace\.vpcId 'vpc-0123456789abcdef0' is invalid: give vpcId and subnetIds together, or neither/,
+      ],
+      [
+        'malformed subnet',
+        {
+          environmentName: 'dev',
+          level: MaturityLevel.NO_MLOPS,
+          workspace: { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['sn-1'] },
+        },
+        /workspace\.subnetIds 'sn-1' is invalid: use subnet ids such as "subnet-0123456789abcdef0"/,
+      ],
+      [
+        'provider ARN of another kind',
+        {
+          environmentName: 'dev',
+          level: MaturityLevel.DEVOPS,
+          gitHubDeployRole: { repository: 'octo/ml', providerArn: 'arn:aws:iam::111122223333:role/x' },
+        },
+        /gitHubDeployRole\.providerArn 'arn:aws:iam::111122223333:role\/x' is invalid/,
+      ],
+    ])('%s', (_case, props, message) => {
+      expect(() => platformStack(props)).toThrow(MlopsValidationError);
+      expect(() => platformStack(props)).toThrow(message);
+    });
+
+    test('level 2 without a release pointer', () => {
+      expect(() =>
+        platformStack({ environmentName: 'dev', level: MaturityLevel.AUTOMATED_TRAINING }, false),
+      ).toThrow(
+        /releasePointer \(undefined\) is invalid: environment 'dev' is at level 2: create a ReleasePointer/,
+      );
+    });
+
+    test('several problems come in one error', () => {
+      expect(() =>
+        platformStack({ environmentName: 'Dev', level: MaturityLevel.NO_MLOPS, endpointName: 'x' }),
+      ).toThrow(/PlatformStack 'Platform':\n\s+- environmentName 'Dev' .*\n\s+- endpointName 'x' /);
+    });
+  });
+});
+
+describe('EnvironmentStage', () => {
+  test('level 2: a Release stack with the pointer, then the platform stack reading it', () => {
+    // GIVEN
+    const app = new App();
+    const stage = new EnvironmentStage(app, 'staging', {
+      env: ENV,
+      environmentName: 'staging',
+      level: MaturityLevel.AUTOMATED_TRAINING,
+      gitHubDeployRole: { repository: 'octo/ml' },
+    });
+    // THEN
+    expect(stage.platform.stackName).toBe('staging-Platform');
+    expect(stage.release?.stackName).toBe('staging-Release');
+    expect(stage.platform.dependencies.map((s) => s.stackName)).toEqual(['staging-Release']);
+    Template.fromStack(stage.release!).hasResourceProperties('AWS::SSM::Parameter', {
+      Name: '/mlops/staging/serving/default/model-package-arn',
+      Value: 'none',
+    });
+    expect([stage.platform.account, stage.platform.region]).toEqual(['111122223333', 'eu-west-1']);
+    expect(stage.contract.declaredLevel).toBe(2);
+  });
+
+  test('below level 2: no Release stack, and the options reach the platform stack', () => {
+    const stage = new EnvironmentStage(new App(), 'lab', {
+      environmentName: 'lab',
+      level: MaturityLevel.DEVOPS,
+      workspace: { userProfiles: ['bob'] },
+      gitHubDeployRole: { repository: 'octo/ml', gitHubEnvironment: 'lab' },
+    });
+    expect(stage.release).toBeUndefined();
+    expect(stage.node.children.map((c) => c.node.id)).toEqual(['Platform']);
+    expect(stage.platform.level1?.gitHubDeployRole?.subject).toBe('repo:octo/ml:environment:lab');
+    Template.fromStack(stage.platform).hasResourceProperties('AWS::SageMaker::UserProfile', {
+      UserProfileName: 'bob',
+    });
+  });
+});
