@@ -37,6 +37,7 @@ export type {
   ModelStepProps,
   PipelineCondition,
   PipelineDefinitionProps,
+  PipelineObject,
   PipelineReference,
   PipelineStepOptions,
   PipelineStepType,

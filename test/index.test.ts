@@ -11,7 +11,6 @@ describe('public API', () => {
       // maturity
       'BELOW_LEVEL_ZERO',
       'Capability',
-      'MATURITY_LEVELS',
       'MATURITY_REPORT_JSON',
       'MATURITY_REPORT_MARKDOWN',
       'MAX_MATURITY_LEVEL',
