@@ -166,6 +166,8 @@ export class PlatformMonitoring extends Construct {
     this.facade.monitorLambdaFunction({
       lambdaFunction: fn,
       alarmFriendlyName: friendlyName(path),
+      // Titles the dashboard section by path: the discovered import's id is only a counter.
+      humanReadableName: friendlyName(path),
       addFaultCountAlarm: { Error: { maxErrorCount: 0 } },
       addThrottlesCountAlarm: { Error: { maxErrorCount: 0 } },
       addLatencyP99Alarm: {
@@ -183,6 +185,8 @@ export class PlatformMonitoring extends Construct {
     this.facade.monitorSqsQueue({
       queue,
       alarmFriendlyName: friendlyName(path),
+      // Titles the dashboard section by path: the discovered import's id is only a counter.
+      humanReadableName: friendlyName(path),
       addQueueMaxSizeAlarm: { Error: { maxMessageCount: 0 } },
     });
   }
@@ -196,6 +200,8 @@ export class PlatformMonitoring extends Construct {
     this.facade.monitorSqsQueue({
       queue,
       alarmFriendlyName: friendlyName(path),
+      // Titles the dashboard section by path: the discovered import's id is only a counter.
+      humanReadableName: friendlyName(path),
       addQueueMaxMessageAgeAlarm: {
         Warning: { maxAgeInSeconds: this.queueMessageAgeSeconds },
       },

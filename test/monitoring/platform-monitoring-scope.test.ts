@@ -157,7 +157,8 @@ describe('PlatformMonitoring alarm ids', () => {
         )
         .map(([id]) => id)
         .sort();
-    return { alarmsOf };
+    const dashboard = JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'));
+    return { alarmsOf, dashboard };
   }
 
   test("adding an endpoint, a function and a queue before others keeps the others' alarm logical ids", () => {
@@ -169,5 +170,8 @@ describe('PlatformMonitoring alarm ids', () => {
       expect(before.alarmsOf(prefix).length).toBeGreaterThan(0);
       expect(after.alarmsOf(prefix)).toEqual(before.alarmsOf(prefix));
     }
+    // AND the dashboard titles each function and queue by its path, not by discovery order
+    expect(after.dashboard).toContain('**[Serving-OriginalFn]');
+    expect(after.dashboard).toContain('**[Serving-OriginalQueue]');
   });
 });
