@@ -20,7 +20,8 @@ import { DefaultDashboardFactory, MonitoringFacade, SnsAlarmActionStrategy } fro
 import { Construct, IConstruct } from 'constructs';
 import { productionVariantsOf, propertyOf, resolvedPropertiesOf } from '../private/cfn-properties';
 import { createEncryptedTopic } from '../private/encrypted-topic';
-import { ProblemCollector } from '../private/errors';
+import { MlopsValidationError, ProblemCollector } from '../private/errors';
+import { IServingSlot, ServingSlot } from '../serving/serving-slot';
 
 /** Props of PlatformMonitoring. */
 export interface PlatformMonitoringProps {
@@ -35,10 +36,14 @@ export interface PlatformMonitoringProps {
   readonly alarmTopic?: sns.ITopic;
 
   /**
-   * The scope whose Lambda functions and queues are discovered and monitored at synth, so that
-   * resources added by later tiers are covered without registering them.
+   * The scope whose Lambda functions, queues, serving slots and endpoints are discovered and
+   * monitored at synth, so that resources added by later tiers are covered without registering
+   * them. Only resources of this construct's own stack are monitored: alarms on another stack's
+   * resources would import its outputs and reuse conditions that only it defines. Resources of
+   * other stacks under the scope are skipped with a warning
+   * (`cdk-mlops-maturity:monitoringSkipsOtherStack`); give each stack its own PlatformMonitoring.
    *
-   * @default - the stage (environment) that holds this construct, or its app
+   * @default - the stack that holds this construct
    */
   readonly discoveryScope?: IConstruct;
 
@@ -57,7 +62,9 @@ export interface PlatformMonitoringProps {
   readonly maxQueueMessageAge?: Duration;
 
   /**
-   * Alarm when an endpoint variant's p99 model latency exceeds this.
+   * Alarm when an endpoint variant's p99 model latency exceeds this: plain endpoints and serverless
+   * serving slots. A real-time ServingSlot is watched by its own rollback alarms, whose threshold
+   * is the slot's `rollbackLatency`. A literal: the threshold is converted to microseconds.
    *
    * @default Duration.seconds(1)
    */
@@ -97,10 +104,15 @@ export class PlatformMonitoring extends Construct {
   public readonly facade: MonitoringFacade;
   private readonly monitored = new Map<string, MonitoredKind>();
   private readonly props: PlatformMonitoringProps;
+  private readonly queueMessageAgeSeconds: number;
+  private readonly endpointLatencyMicroseconds: number;
+  private endpointAlarms?: Construct;
 
   constructor(scope: Construct, id: string, props: PlatformMonitoringProps) {
     super(scope, id);
-    validateProps(this, props);
+    const converted = validateProps(this, props);
+    this.queueMessageAgeSeconds = converted.queueMessageAgeSeconds;
+    this.endpointLatencyMicroseconds = converted.endpointLatencyMicroseconds;
     this.props = props;
     this.alarmTopic = props.alarmTopic ?? this.createTopic(props.removalPolicy ?? RemovalPolicy.RETAIN);
 
@@ -123,7 +135,7 @@ export class PlatformMonitoring extends Construct {
     if (props.notifySageMakerFailures ?? true) {
       this.notifyOnFailures();
     }
-    const discoveryScope = props.discoveryScope ?? Stack.of(this).node.scope ?? Stack.of(this);
+    const discoveryScope = props.discoveryScope ?? Stack.of(this);
     Aspects.of(discoveryScope).add(new DiscoverMonitoredResources(this, discoveryScope));
   }
 
@@ -142,12 +154,20 @@ export class PlatformMonitoring extends Construct {
     if (this.monitored.has(path)) {
       return;
     }
-    this.monitored.set(path, 'lambda');
     const limit = timeout ?? (fn instanceof lambda.Function ? fn.timeout : undefined) ?? Duration.seconds(3);
     const percent = this.props.lambdaP99PercentOfTimeout ?? 80;
+    if (limit.isUnresolved()) {
+      throw new MlopsValidationError(`PlatformMonitoring '${this.node.path}'`, [
+        `the timeout of function ${path} is a token (${limit.toHumanString()}): the p99 duration threshold is a ` +
+          'share of it, computed at synth; pass a literal timeout to monitorFunction()',
+      ]);
+    }
+    this.monitored.set(path, 'lambda');
     this.facade.monitorLambdaFunction({
       lambdaFunction: fn,
       alarmFriendlyName: friendlyName(path),
+      // Titles the dashboard section by path: the discovered import's id is only a counter.
+      humanReadableName: friendlyName(path),
       addFaultCountAlarm: { Error: { maxErrorCount: 0 } },
       addThrottlesCountAlarm: { Error: { maxErrorCount: 0 } },
       addLatencyP99Alarm: {
@@ -165,6 +185,8 @@ export class PlatformMonitoring extends Construct {
     this.facade.monitorSqsQueue({
       queue,
       alarmFriendlyName: friendlyName(path),
+      // Titles the dashboard section by path: the discovered import's id is only a counter.
+      humanReadableName: friendlyName(path),
       addQueueMaxSizeAlarm: { Error: { maxMessageCount: 0 } },
     });
   }
@@ -178,18 +200,88 @@ export class PlatformMonitoring extends Construct {
     this.facade.monitorSqsQueue({
       queue,
       alarmFriendlyName: friendlyName(path),
+      // Titles the dashboard section by path: the discovered import's id is only a counter.
+      humanReadableName: friendlyName(path),
       addQueueMaxMessageAgeAlarm: {
-        Warning: { maxAgeInSeconds: (this.props.maxQueueMessageAge ?? Duration.minutes(15)).toSeconds() },
+        Warning: { maxAgeInSeconds: this.queueMessageAgeSeconds },
       },
     });
   }
 
   /**
+   * Monitors a serving slot with one set of alarms: any 5XX invocation error and p99 model latency.
+   *
+   * A real-time ServingSlot already has those alarms, to roll blue/green updates back: they get the
+   * topic as their action instead of being built again (one-minute periods and the slot's
+   * `rollbackLatency`; see ServingSlot). A serverless slot, or an imported one, gets the same two
+   * alarms through its `metric5xxErrors()` and `metricModelLatency()`, with `endpointP99Latency`.
+   * A created slot's alarms carry its `released` condition. Idempotent.
+   *
+   * Discovery calls this for every ServingSlot of the stack, and then leaves the slot's endpoint
+   * to it. The slot must be in this construct's stack (its condition is); for a slot of another
+   * stack, import it here with `ServingSlot.fromEndpointName`.
+   */
+  public monitorServingSlot(slot: IServingSlot): void {
+    const path = slot instanceof ServingSlot ? slot.endpoint.node.path : slot.node.path;
+    if (this.monitored.has(path)) {
+      return;
+    }
+    if (Stack.of(slot) !== Stack.of(this)) {
+      throw new MlopsValidationError(`PlatformMonitoring '${this.node.path}'`, [
+        `serving slot ${slot.node.path} is in stack ${Stack.of(slot).stackName}, not in this one: its alarms would ` +
+          "need that stack's condition and outputs. Give that stack its own PlatformMonitoring, or import the slot " +
+          'here with ServingSlot.fromEndpointName()',
+      ]);
+    }
+    this.monitored.set(path, 'endpoint');
+    const released = slot instanceof ServingSlot ? slot.released : undefined;
+    let alarms: cloudwatch.Alarm[];
+    if (slot instanceof ServingSlot && slot.rollbackAlarms.length > 0) {
+      alarms = slot.rollbackAlarms;
+    } else {
+      const scope = this.alarmScopeFor(path);
+      const variant = slot.variantName;
+      alarms = [
+        slot.metric5xxErrors().createAlarm(scope, `${variant}Errors`, {
+          alarmDescription: `${path} variant ${variant}: 5XX invocation errors`,
+          ...ENDPOINT_ERRORS_ALARM,
+        }),
+        slot.metricModelLatency().createAlarm(scope, `${variant}Latency`, {
+          alarmDescription: `${path} variant ${variant}: p99 model latency above ${this.endpointLatency.toHumanString()}`,
+          threshold: this.endpointLatencyMicroseconds,
+          ...ENDPOINT_LATENCY_ALARM,
+        }),
+      ];
+      if (released) {
+        alarms.forEach((a) => ((a.node.defaultChild as CfnResource).cfnOptions.condition = released));
+      }
+    }
+    alarms.forEach((a) => a.addAlarmAction(new cloudwatchActions.SnsAction(this.alarmTopic)));
+    // The slot's endpoint name is its own literal (or the user's token), not a reference to the
+    // conditional endpoint, so the unconditional dashboard may name it.
+    this.facade.addWidget(
+      new cloudwatch.GraphWidget({ title: `${slot.variantName} 5XX`, left: [slot.metric5xxErrors()] }),
+    );
+    this.facade.addWidget(
+      new cloudwatch.GraphWidget({
+        title: `${slot.variantName} p99 model latency (µs)`,
+        left: [slot.metricModelLatency()],
+      }),
+    );
+  }
+
+  /**
    * Monitors a SageMaker endpoint's variants: any 5XX invocation error (Error) and p99 model latency
    * above `endpointP99Latency` (Warning). SageMaker publishes these per variant, hence the names.
-   * Missing data counts as healthy: an idle endpoint publishes nothing. Idempotent.
+   * Missing data counts as healthy: an idle endpoint publishes nothing. Periods are one minute, as
+   * for serving slots (see `monitorServingSlot`). For an endpoint of a ServingSlot, use
+   * `monitorServingSlot`. Idempotent.
    *
-   * @param condition a CloudFormation condition the endpoint is created under; the alarms get it too
+   * The alarms' construct ids derive from `path`, so adding an endpoint does not rename (and so
+   * replace) the alarms of the others.
+   *
+   * @param condition a CloudFormation condition the endpoint is created under, of this stack; the
+   * alarms get it too
    */
   public monitorEndpoint(
     endpointName: string,
@@ -200,42 +292,47 @@ export class PlatformMonitoring extends Construct {
     if (this.monitored.has(path)) {
       return;
     }
+    if (condition && Stack.of(condition) !== Stack.of(this)) {
+      throw new MlopsValidationError(`PlatformMonitoring '${this.node.path}'`, [
+        `condition ${condition.node.path} of endpoint ${path} is defined in stack ${Stack.of(condition).stackName}, ` +
+          'and a template can only use its own conditions: monitor that endpoint from its own stack',
+      ]);
+    }
     this.monitored.set(path, 'endpoint');
-    const latency = this.props.endpointP99Latency ?? Duration.seconds(1);
+    const scope = this.alarmScopeFor(path);
     const widgets: cloudwatch.IWidget[] = [];
     // The dashboard is not conditional, so its widgets must not reference an endpoint that may not
     // exist: behind the endpoint's condition they name it, otherwise a placeholder with no data.
     const dashboardName = condition
       ? Fn.conditionIf(condition.logicalId, endpointName, 'no-endpoint-deployed').toString()
       : endpointName;
-    variantNames.forEach((variantName, i) => {
+    for (const variantName of variantNames) {
       const metric = (name: string, metricName: string, statistic: string) =>
         new cloudwatch.Metric({
           namespace: 'AWS/SageMaker',
           metricName,
           dimensionsMap: { EndpointName: name, VariantName: variantName },
           statistic,
-          period: Duration.minutes(5),
+          period: Duration.minutes(1),
         });
-      const errors = metric(endpointName, 'Invocation5XXErrors', cloudwatch.Stats.SUM);
-      // ModelLatency is reported in microseconds.
-      const modelLatency = metric(endpointName, 'ModelLatency', cloudwatch.Stats.p(99));
       const alarms = [
-        errors.createAlarm(this, `Endpoint${this.monitored.size}V${i}Errors`, {
-          alarmDescription: `${path} variant ${variantName}: 5XX invocation errors`,
-          threshold: 0,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-        modelLatency.createAlarm(this, `Endpoint${this.monitored.size}V${i}Latency`, {
-          alarmDescription: `${path} variant ${variantName}: p99 model latency above ${latency.toHumanString()}`,
-          threshold: latency.toMilliseconds() * 1000,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 3,
-          datapointsToAlarm: 2,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
+        metric(endpointName, 'Invocation5XXErrors', cloudwatch.Stats.SUM).createAlarm(
+          scope,
+          `${variantName}Errors`,
+          {
+            alarmDescription: `${path} variant ${variantName}: 5XX invocation errors`,
+            ...ENDPOINT_ERRORS_ALARM,
+          },
+        ),
+        metric(endpointName, 'ModelLatency', cloudwatch.Stats.p(99)).createAlarm(
+          scope,
+          `${variantName}Latency`,
+          {
+            alarmDescription: `${path} variant ${variantName}: p99 model latency above ${this.endpointLatency.toHumanString()}`,
+            threshold: this.endpointLatencyMicroseconds,
+            ...ENDPOINT_LATENCY_ALARM,
+          },
+        ),
       ];
       for (const alarm of alarms) {
         alarm.addAlarmAction(new cloudwatchActions.SnsAction(this.alarmTopic));
@@ -253,8 +350,24 @@ export class PlatformMonitoring extends Construct {
           left: [metric(dashboardName, 'ModelLatency', cloudwatch.Stats.p(99))],
         }),
       );
-    });
+    }
     widgets.forEach((w) => this.facade.addWidget(w));
+  }
+
+  private get endpointLatency(): Duration {
+    return this.props.endpointP99Latency ?? Duration.seconds(1);
+  }
+
+  /**
+   * The scope of one endpoint's alarms, named after the endpoint's path within its stack: a stable
+   * id, where one from discovery order would rename the alarms when an endpoint is added.
+   */
+  private alarmScopeFor(path: string): Construct {
+    this.endpointAlarms ??= new Construct(this, 'Endpoints');
+    const stackPath = Stack.of(this).node.path;
+    const relative = stackPath && path.startsWith(`${stackPath}/`) ? path.slice(stackPath.length + 1) : path;
+    const id = relative.replace(/\/Resource$/, '').replace(/[^A-Za-z0-9-]+/g, '-');
+    return (this.endpointAlarms.node.tryFindChild(id) as Construct) ?? new Construct(this.endpointAlarms, id);
   }
 
   private createTopic(removalPolicy: RemovalPolicy): sns.Topic {
@@ -295,7 +408,27 @@ export class PlatformMonitoring extends Construct {
   }
 }
 
-/** Finds every Lambda function, queue and endpoint under the scope at synth and hands it to the monitoring. */
+/**
+ * The one set of endpoint alarm settings, shared with the serving slot's rollback alarms (one-minute
+ * periods; see ServingSlot). Missing data is healthy: an idle endpoint publishes nothing.
+ */
+const ENDPOINT_ERRORS_ALARM = {
+  threshold: 0,
+  comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+  evaluationPeriods: 1,
+  treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+};
+const ENDPOINT_LATENCY_ALARM = {
+  comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+  evaluationPeriods: 3,
+  datapointsToAlarm: 2,
+  treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+};
+
+/**
+ * Finds every Lambda function, queue, serving slot and endpoint of the monitoring's own stack under
+ * the scope at synth and hands it to the monitoring; warns about those of other stacks.
+ */
 class DiscoverMonitoredResources implements IAspect {
   private done = false;
 
@@ -311,12 +444,34 @@ class DiscoverMonitoredResources implements IAspect {
       return;
     }
     this.done = true;
-    const resources = this.root.node.findAll().filter((c): c is CfnResource => CfnResource.isCfnResource(c));
+    const own = Stack.of(this.monitoring);
+    const skipped = new Map<Stack, string[]>();
+    const ownStack = (c: IConstruct): boolean => {
+      const stack = Stack.of(c);
+      if (stack !== own) {
+        skipped.set(stack, [...(skipped.get(stack) ?? []), c.node.path]);
+      }
+      return stack === own;
+    };
+    const all = this.root.node.findAll();
+    const slots = all.filter((c): c is ServingSlot => c instanceof ServingSlot);
+    const slotEndpoints = new Set(slots.map((slot) => slot.endpoint.node.path));
+    for (const slot of slots.filter(ownStack)) {
+      this.monitoring.monitorServingSlot(slot);
+    }
+    const resources = all.filter((c): c is CfnResource => CfnResource.isCfnResource(c));
     const deadLetterTargets = collectDeadLetterTargets(resources);
     const scope = this.monitoring;
     let n = 0;
     for (const resource of resources) {
       const path = resource.node.path;
+      if (
+        !MONITORED_TYPES.includes(resource.cfnResourceType) ||
+        slotEndpoints.has(path) ||
+        !ownStack(resource)
+      ) {
+        continue;
+      }
       if (resource.cfnResourceType === 'AWS::Lambda::Function') {
         const fn = lambda.Function.fromFunctionAttributes(scope, `Discovered${n++}`, {
           functionArn: resource.getAtt('Arn').toString(),
@@ -338,8 +493,17 @@ class DiscoverMonitoredResources implements IAspect {
         discoverEndpointInto(this.monitoring, resource, path);
       }
     }
+    for (const [stack, paths] of skipped) {
+      Annotations.of(this.monitoring).addWarningV2(
+        'cdk-mlops-maturity:monitoringSkipsOtherStack',
+        `PlatformMonitoring watches only its own stack (${own.stackName}) and skipped ${paths.length} resource(s) ` +
+          `of stack ${stack.stackName}: ${paths.join(', ')}. Give stack ${stack.stackName} its own PlatformMonitoring.`,
+      );
+    }
   }
 }
+
+const MONITORED_TYPES = ['AWS::Lambda::Function', 'AWS::SQS::Queue', 'AWS::SageMaker::Endpoint'];
 
 function discoverEndpointInto(monitoring: PlatformMonitoring, endpoint: CfnResource, path: string): void {
   const variants = variantNamesOf(endpoint);
@@ -400,7 +564,10 @@ function friendlyName(path: string): string {
     .slice(-200);
 }
 
-function validateProps(scope: Construct, props: PlatformMonitoringProps): void {
+function validateProps(
+  scope: Construct,
+  props: PlatformMonitoringProps,
+): { queueMessageAgeSeconds: number; endpointLatencyMicroseconds: number } {
   const problems = new ProblemCollector(`PlatformMonitoring '${scope.node.path}'`);
   if (!/^[A-Za-z][A-Za-z0-9-]{0,39}$/.test(props.environmentName ?? '')) {
     problems.add(
@@ -413,13 +580,40 @@ function validateProps(scope: Construct, props: PlatformMonitoringProps): void {
   if (pct !== undefined && !(pct > 0 && pct <= 100)) {
     problems.add('lambdaP99PercentOfTimeout', pct, 'use a percentage above 0 and at most 100');
   }
-  const age = props.maxQueueMessageAge;
-  if (age !== undefined && age.toSeconds() < 60) {
+  const age = props.maxQueueMessageAge ?? Duration.minutes(15);
+  let queueMessageAgeSeconds = 0;
+  if (age.isUnresolved()) {
+    // The alarm threshold takes a token, but only one already in seconds: there is no conversion.
+    try {
+      queueMessageAgeSeconds = age.toSeconds();
+    } catch {
+      problems.add(
+        'maxQueueMessageAge',
+        age.toHumanString(),
+        'a token age becomes the alarm threshold in seconds as it is: use Duration.seconds(token)',
+      );
+    }
+  } else {
+    queueMessageAgeSeconds = age.toSeconds();
+    if (queueMessageAgeSeconds < 60) {
+      problems.add(
+        'maxQueueMessageAge',
+        age.toHumanString(),
+        'use at least Duration.minutes(1): SQS reports ages per minute',
+      );
+    }
+  }
+  const latency = props.endpointP99Latency ?? Duration.seconds(1);
+  let endpointLatencyMicroseconds = 0;
+  if (latency.isUnresolved()) {
     problems.add(
-      'maxQueueMessageAge',
-      age.toHumanString(),
-      'use at least Duration.minutes(1): SQS reports ages per minute',
+      'endpointP99Latency',
+      latency.toHumanString(),
+      'the alarm threshold is in microseconds, a conversion CloudFormation cannot do: give a literal Duration',
     );
+  } else {
+    endpointLatencyMicroseconds = latency.toMilliseconds() * 1000;
   }
   problems.throwIfAny();
+  return { queueMessageAgeSeconds, endpointLatencyMicroseconds };
 }

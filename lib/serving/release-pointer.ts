@@ -1,4 +1,4 @@
-import { ArnFormat, CfnResource, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnResource, IResource, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
@@ -8,6 +8,73 @@ import {
   POINTER_NAME_PART,
   releasePointerParameterName,
 } from './naming';
+
+/**
+ * A release pointer: the SSM parameter naming the model package version a serving slot serves, or
+ * `none`. Created with `ReleasePointer`, or imported with `ReleasePointer.fromParameterName`.
+ */
+export interface IReleasePointer extends IResource {
+  /**
+   * The parameter's name, e.g. `/mlops/dev/serving/default/model-package-arn`.
+   *
+   * @attribute
+   */
+  readonly parameterName: string;
+  /**
+   * The parameter's ARN.
+   *
+   * @attribute
+   */
+  readonly parameterArn: string;
+
+  /** Grants reading the pointer (`ssm:GetParameter`, `ssm:GetParameters`). */
+  grantRead(grantee: iam.IGrantable): iam.Grant;
+  /** Grants writing the pointer (what the release command does): `ssm:PutParameter`, `ssm:GetParameter`. */
+  grantWrite(grantee: iam.IGrantable): iam.Grant;
+}
+
+/**
+ * An SSM parameter name: one plain name, or a hierarchy of up to 15 levels with a leading slash.
+ * SSM reserves names that start with `aws` or `ssm`.
+ */
+const PARAMETER_NAME = /^(?!\/?(?:aws|ssm))(?:[a-zA-Z0-9_.-]{1,1011}|(?:\/[a-zA-Z0-9_.-]+){1,15})$/i;
+
+abstract class ReleasePointerBase extends Resource implements IReleasePointer {
+  public abstract readonly parameterName: string;
+  public abstract readonly parameterArn: string;
+
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ssm:GetParameter', 'ssm:GetParameters'],
+      resourceArns: [this.parameterArn],
+    });
+  }
+
+  public grantWrite(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ssm:PutParameter', 'ssm:GetParameter'],
+      resourceArns: [this.parameterArn],
+    });
+  }
+}
+
+/** The ARN of a parameter of the scope's account and region. */
+function parameterArnOf(scope: Construct, parameterName: string): string {
+  const stack = Stack.of(scope);
+  if (Token.isUnresolved(parameterName)) {
+    // The leading slash cannot be stripped from a token at synth; a token name is taken to be
+    // hierarchical (starting with '/'), as every release pointer's name is.
+    return `${stack.formatArn({ service: 'ssm', resource: 'parameter', arnFormat: ArnFormat.NO_RESOURCE_NAME })}${parameterName}`;
+  }
+  return stack.formatArn({
+    service: 'ssm',
+    resource: 'parameter',
+    resourceName: parameterName.replace(/^\//, ''),
+    arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+  });
+}
 
 /** Props of a ReleasePointer. */
 export interface ReleasePointerProps {
@@ -42,7 +109,31 @@ export interface ReleasePointerProps {
  * With RETAIN (the default), deleting the stack keeps the parameter and the release it records;
  * to re-create the stack afterwards, delete the parameter first or import it into the new stack.
  */
-export class ReleasePointer extends Construct {
+export class ReleasePointer extends ReleasePointerBase {
+  /**
+   * Imports an existing pointer by its parameter name, e.g. one created by another app, or by the
+   * release stack of another CDK app.
+   *
+   * An imported pointer adds no stack dependency: deploy the stack that creates the parameter
+   * before the stack of a serving slot that reads it. A token name must start with `/`.
+   */
+  public static fromParameterName(scope: Construct, id: string, parameterName: string): IReleasePointer {
+    const problems = new ProblemCollector(`ReleasePointer.fromParameterName '${scope.node.path}/${id}'`);
+    problems.checkPattern(
+      'parameterName',
+      parameterName,
+      PARAMETER_NAME,
+      "use an SSM parameter name such as '/mlops/dev/serving/default/model-package-arn' (letters, digits, " +
+        "'_', '.', '-', levels separated by '/' after a leading '/', not starting with aws or ssm)",
+    );
+    problems.throwIfAny();
+    class Import extends ReleasePointerBase {
+      public readonly parameterName = parameterName;
+      public readonly parameterArn = parameterArnOf(scope, parameterName);
+    }
+    return new Import(scope, id);
+  }
+
   /** The parameter's name. */
   public readonly parameterName: string;
   /** The parameter's ARN. */
@@ -70,12 +161,7 @@ export class ReleasePointer extends Construct {
 
     const slot = props.slotName ?? DEFAULT_SLOT_NAME;
     this.parameterName = releasePointerParameterName(props.environmentName, slot);
-    this.parameterArn = Stack.of(this).formatArn({
-      service: 'ssm',
-      resource: 'parameter',
-      resourceName: this.parameterName.slice(1),
-      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-    });
+    this.parameterArn = parameterArnOf(this, this.parameterName);
 
     // A plain CfnResource, not CfnParameter: it has no tag manager, so app-wide tags never touch it.
     // Its properties are fixed by the environment and slot names, so CloudFormation never updates
@@ -90,23 +176,5 @@ export class ReleasePointer extends Construct {
       },
     });
     this.resource.applyRemovalPolicy(removal);
-  }
-
-  /** Grants reading the pointer. */
-  public grantRead(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['ssm:GetParameter', 'ssm:GetParameters'],
-      resourceArns: [this.parameterArn],
-    });
-  }
-
-  /** Grants writing the pointer (what the release command does). */
-  public grantWrite(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['ssm:PutParameter', 'ssm:GetParameter'],
-      resourceArns: [this.parameterArn],
-    });
   }
 }

@@ -1,4 +1,16 @@
-import { CfnCondition, CfnParameter, CfnResource, Duration, Fn, Names, Stack, Token } from 'aws-cdk-lib';
+import {
+  ArnFormat,
+  CfnCondition,
+  CfnParameter,
+  CfnResource,
+  Duration,
+  Fn,
+  IResource,
+  Names,
+  Resource,
+  Stack,
+  Token,
+} from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,9 +19,61 @@ import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
 import { SAGEMAKER_NAME, SAGEMAKER_INSTANCE_TYPE } from '../private/sagemaker-names';
 import { acknowledgeWildcards } from '../private/nag-acknowledgements';
+import { IModelRegistry } from '../registry/model-registry';
 import { ArtifactStorePrefix, IArtifactStore } from '../storage/artifact-store';
 import { NO_MODEL_RELEASED } from './naming';
-import { ReleasePointer } from './release-pointer';
+import { IReleasePointer, ReleasePointer } from './release-pointer';
+
+/**
+ * A serving slot: a SageMaker endpoint serving one variant. Created with `ServingSlot`, or
+ * imported with `ServingSlot.fromEndpointName` (for grants and metrics of a slot in another stack
+ * or app).
+ */
+export interface IServingSlot extends IResource {
+  /**
+   * The endpoint's name, which clients invoke.
+   *
+   * @attribute
+   */
+  readonly endpointName: string;
+  /**
+   * The endpoint's ARN (SageMaker lower-cases endpoint names in ARNs).
+   *
+   * @attribute
+   */
+  readonly endpointArn: string;
+  /** The variant the metrics are about. */
+  readonly variantName: string;
+
+  /** Grants invoking the endpoint (`sagemaker:InvokeEndpoint`). */
+  grantInvoke(grantee: iam.IGrantable): iam.Grant;
+
+  /**
+   * A metric of the slot's variant in the `AWS/SageMaker` namespace, e.g. `Invocations`.
+   *
+   * Defaults: statistic Average, period 1 minute (SageMaker publishes endpoint metrics every
+   * minute); `props` override them.
+   */
+  metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Requests sent to the variant. @default - statistic Sum, period 1 minute */
+  metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /**
+   * Time the model took to respond, in **microseconds**, as SageMaker reports it.
+   *
+   * @default - statistic p99, period 1 minute
+   */
+  metricModelLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /**
+   * Time SageMaker added to the model's latency, in microseconds.
+   *
+   * @default - statistic p99, period 1 minute
+   */
+  metricOverheadLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Requests the model answered with a 5XX error. @default - statistic Sum, period 1 minute */
+  metric5xxErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Requests rejected with a 4XX error. @default - statistic Sum, period 1 minute */
+  metric4xxErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+}
 
 /** Options of a serverless slot. */
 export interface ServerlessServingOptions {
@@ -62,8 +126,12 @@ export class ServingMode {
 
 /** Props of a ServingSlot. */
 export interface ServingSlotProps {
-  /** The pointer naming the model package to serve; it must be in a stack deployed before this one. */
-  readonly pointer: ReleasePointer;
+  /**
+   * The pointer naming the model package to serve; it must be in a stack deployed before this one.
+   * A created `ReleasePointer` makes this stack depend on its stack; an imported one
+   * (`ReleasePointer.fromParameterName`) cannot, so deploy the parameter first.
+   */
+  readonly pointer: IReleasePointer;
   /** The store holding the model artifacts (under `models/`). */
   readonly artifactStore: IArtifactStore;
   /**
@@ -84,10 +152,81 @@ export interface ServingSlotProps {
    * @default Duration.seconds(1)
    */
   readonly rollbackLatency?: Duration;
+  /**
+   * The registry the served model packages come from, when it is not in this stack's account, or
+   * when the model role should be allowed to read it explicitly: the model role gets
+   * `modelRegistry.grantRead()`. For another account's registry, its group's resource policy must
+   * allow this account (`ModelRegistry` prop `crossAccountReadAccounts`), and the package's model
+   * artifacts (bucket and key) and ECR image must be readable from this account.
+   *
+   * @default - no registry grant; the packages are in this account
+   */
+  readonly modelRegistry?: IModelRegistry;
 }
 
 /** The one variant of the slot; blue/green updates require the name to stay the same. */
 export const SERVING_VARIANT_NAME = 'AllTraffic';
+
+abstract class ServingSlotBase extends Resource implements IServingSlot {
+  public abstract readonly endpointName: string;
+  public abstract readonly variantName: string;
+
+  public get endpointArn(): string {
+    return Stack.of(this).formatArn({
+      service: 'sagemaker',
+      resource: 'endpoint',
+      resourceName: endpointArnName(this.endpointName),
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
+  }
+
+  public grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:InvokeEndpoint'],
+      resourceArns: [this.endpointArn],
+    });
+  }
+
+  public metric(metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/SageMaker',
+      metricName,
+      dimensionsMap: { EndpointName: this.endpointName, VariantName: this.variantName },
+      statistic: cloudwatch.Stats.AVERAGE,
+      period: Duration.minutes(1),
+      ...props,
+    });
+  }
+
+  public metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Invocations', { statistic: cloudwatch.Stats.SUM, ...props });
+  }
+
+  public metricModelLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('ModelLatency', { statistic: cloudwatch.Stats.p(99), ...props });
+  }
+
+  public metricOverheadLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('OverheadLatency', { statistic: cloudwatch.Stats.p(99), ...props });
+  }
+
+  public metric5xxErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Invocation5XXErrors', { statistic: cloudwatch.Stats.SUM, ...props });
+  }
+
+  public metric4xxErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Invocation4XXErrors', { statistic: cloudwatch.Stats.SUM, ...props });
+  }
+}
+
+/**
+ * The endpoint name as it appears in the endpoint's ARN: SageMaker lower-cases it. A token is
+ * left as it is (lower-casing its placeholder would break it), so a token name must be lower case.
+ */
+function endpointArnName(endpointName: string): string {
+  return Token.isUnresolved(endpointName) ? endpointName : endpointName.toLowerCase();
+}
 
 /**
  * A serving slot (maturity level 2, capability `one-command-deployment`): serves the model package
@@ -100,9 +239,35 @@ export const SERVING_VARIANT_NAME = 'AllTraffic';
  * slot deploys before any model exists, costs nothing until a release, and a later `cdk deploy`
  * keeps serving what was released. Release with `npm run release -- --env <env> --model-package-arn <arn>`.
  */
-export class ServingSlot extends Construct {
+export class ServingSlot extends ServingSlotBase {
+  /**
+   * Imports a slot by its endpoint name, for grants and metrics of a slot in another stack or app
+   * (same account and region as the scope's stack).
+   *
+   * @param variantName the variant the metrics are about; a `ServingSlot` serves `AllTraffic`
+   */
+  public static fromEndpointName(
+    scope: Construct,
+    id: string,
+    endpointName: string,
+    variantName: string = SERVING_VARIANT_NAME,
+  ): IServingSlot {
+    const problems = new ProblemCollector(`ServingSlot.fromEndpointName '${scope.node.path}/${id}'`);
+    const fix = 'use up to 63 letters, digits and hyphens, starting with a letter or digit';
+    problems.checkPattern('endpointName', endpointName, SAGEMAKER_NAME, fix);
+    problems.checkPattern('variantName', variantName, SAGEMAKER_NAME, fix);
+    problems.throwIfAny();
+    class Import extends ServingSlotBase {
+      public readonly endpointName = endpointName;
+      public readonly variantName = variantName;
+    }
+    return new Import(scope, id);
+  }
+
   /** The endpoint's name (the endpoint exists only once a model is released). */
   public readonly endpointName: string;
+  /** The slot's one variant, `AllTraffic`. */
+  public readonly variantName = SERVING_VARIANT_NAME;
   /** True while a model is released; every endpoint resource carries it. */
   public readonly released: CfnCondition;
   /** The model package ARN the stack was deployed with, or `none`. */
@@ -117,12 +282,15 @@ export class ServingSlot extends Construct {
   constructor(scope: Construct, id: string, props: ServingSlotProps) {
     super(scope, id);
     const mode = props.mode ?? ServingMode.serverless();
-    validate(this, props, mode);
+    const durations = validate(this, props, mode);
     const stack = Stack.of(this);
-    stack.addStackDependency(
-      Stack.of(props.pointer),
-      `serving slot ${this.node.path} reads its release pointer`,
-    );
+    // An imported pointer has no resource in this app, so there is no stack to depend on.
+    if (props.pointer instanceof ReleasePointer) {
+      stack.addStackDependency(
+        Stack.of(props.pointer),
+        `serving slot ${this.node.path} reads its release pointer`,
+      );
+    }
 
     this.endpointName =
       props.endpointName ??
@@ -143,6 +311,7 @@ export class ServingSlot extends Construct {
       description: `Runs the model served by ${this.endpointName}`,
     });
     props.artifactStore.grantRead(this.role, ArtifactStorePrefix.MODELS.keyPattern);
+    props.modelRegistry?.grantRead(this.role);
     const pull = [
       new iam.PolicyStatement({
         sid: 'PullServingImages',
@@ -192,7 +361,12 @@ export class ServingSlot extends Construct {
     const config = new sagemaker.CfnEndpointConfig(this, 'EndpointConfig', { productionVariants: [variant] });
 
     if (realTime) {
-      this.rollbackAlarms.push(...this.createRollbackAlarms(props.rollbackLatency ?? Duration.seconds(1)));
+      this.rollbackAlarms.push(
+        ...this.createRollbackAlarms(
+          props.rollbackLatency ?? Duration.seconds(1),
+          durations.rollbackLatencyMicroseconds,
+        ),
+      );
     }
     this.endpoint = new sagemaker.CfnEndpoint(this, 'Endpoint', {
       endpointName: this.endpointName,
@@ -201,7 +375,7 @@ export class ServingSlot extends Construct {
         ? {
             blueGreenUpdatePolicy: {
               trafficRoutingConfiguration: { type: 'ALL_AT_ONCE', waitIntervalInSeconds: 0 },
-              terminationWaitInSeconds: (realTime.blueGreenBakeTime ?? Duration.minutes(5)).toSeconds(),
+              terminationWaitInSeconds: durations.bakeTimeSeconds,
               maximumExecutionTimeoutInSeconds: 3600,
             },
             autoRollbackConfiguration: {
@@ -223,52 +397,31 @@ export class ServingSlot extends Construct {
     }
   }
 
-  /** A metric of the slot's variant, e.g. `Invocations` or `ModelLatency`. */
-  public metric(metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/SageMaker',
-      metricName,
-      dimensionsMap: { EndpointName: this.endpointName, VariantName: SERVING_VARIANT_NAME },
-      period: Duration.minutes(1),
-      ...props,
-    });
-  }
-
-  /** Grants invoking the endpoint. */
-  public grantInvoke(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['sagemaker:InvokeEndpoint'],
-      resourceArns: [
-        Stack.of(this).formatArn({
-          service: 'sagemaker',
-          resource: 'endpoint',
-          resourceName: this.endpointName.toLowerCase(),
-        }),
-      ],
-    });
-  }
-
-  private createRollbackAlarms(latency: Duration): cloudwatch.Alarm[] {
+  /**
+   * The slot's one set of endpoint alarms: they roll a blue/green update back, and
+   * PlatformMonitoring adds its notification to them instead of watching the same metrics again.
+   *
+   * Their period is one minute, SageMaker's publishing interval, because they must fire within the
+   * bake time (5 minutes by default): three 5-minute periods would outlast the bake and never roll
+   * back. Any 5XX error fires at once, since a new fleet that fails requests must not take all
+   * traffic; the latency alarm needs two breaching minutes of three, so one slow minute (a cold
+   * model, a large request) neither rolls back nor pages.
+   */
+  private createRollbackAlarms(latency: Duration, latencyMicroseconds: number): cloudwatch.Alarm[] {
     // Referenced by name from the endpoint, so their names are literal, not generated.
     return [
-      this.metric('Invocation5XXErrors', { statistic: cloudwatch.Stats.SUM }).createAlarm(
-        this,
-        'ErrorsAlarm',
-        {
-          alarmName: `${this.endpointName}-rollback-errors`,
-          alarmDescription: `Rolls a blue/green update of ${this.endpointName} back on any 5XX invocation error`,
-          threshold: 0,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        },
-      ),
-      this.metric('ModelLatency', { statistic: cloudwatch.Stats.p(99) }).createAlarm(this, 'LatencyAlarm', {
+      this.metric5xxErrors().createAlarm(this, 'ErrorsAlarm', {
+        alarmName: `${this.endpointName}-rollback-errors`,
+        alarmDescription: `Rolls a blue/green update of ${this.endpointName} back on any 5XX invocation error`,
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      this.metricModelLatency().createAlarm(this, 'LatencyAlarm', {
         alarmName: `${this.endpointName}-rollback-latency`,
         alarmDescription: `Rolls a blue/green update of ${this.endpointName} back when p99 model latency exceeds ${latency.toHumanString()}`,
-        // SageMaker reports ModelLatency in microseconds.
-        threshold: latency.toMilliseconds() * 1000,
+        threshold: latencyMicroseconds,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 3,
         datapointsToAlarm: 2,
@@ -301,15 +454,25 @@ export class ServingSlot extends Construct {
   }
 }
 
-function validate(slot: ServingSlot, props: ServingSlotProps, mode: ServingMode): void {
+/** The durations of a slot in the units CloudFormation takes them in. */
+interface SlotDurations {
+  /** The bake time in seconds; a token when the Duration is one given in seconds. */
+  readonly bakeTimeSeconds: number;
+  /** The rollback latency in microseconds, the unit SageMaker reports ModelLatency in; always literal. */
+  readonly rollbackLatencyMicroseconds: number;
+}
+
+function validate(slot: ServingSlot, props: ServingSlotProps, mode: ServingMode): SlotDurations {
   const problems = new ProblemCollector(`ServingSlot '${slot.node.path}'`);
+  let bakeTimeSeconds: number | undefined;
+  let rollbackLatencyMicroseconds = 0;
   problems.checkPattern(
     'endpointName',
     props.endpointName,
     SAGEMAKER_NAME,
     'use up to 63 letters, digits and hyphens, starting with a letter or digit',
   );
-  if (Stack.of(props.pointer) === Stack.of(slot)) {
+  if (props.pointer instanceof ReleasePointer && Stack.of(props.pointer) === Stack.of(slot)) {
     problems.add(
       'pointer',
       props.pointer.node.path,
@@ -343,16 +506,54 @@ function validate(slot: ServingSlot, props: ServingSlotProps, mode: ServingMode)
     );
     between('mode.minInstances', rt.minInstances, 1, 1000);
     between('mode.maxInstances', rt.maxInstances, 1, 1000);
-    if ((rt.minInstances ?? 1) > (rt.maxInstances ?? 2)) {
+    if (
+      !Token.isUnresolved(rt.minInstances) &&
+      !Token.isUnresolved(rt.maxInstances) &&
+      (rt.minInstances ?? 1) > (rt.maxInstances ?? 2)
+    ) {
       problems.add(
         'mode.maxInstances',
         rt.maxInstances ?? 2,
         `give at least minInstances (${rt.minInstances ?? 1})`,
       );
     }
-    if (rt.blueGreenBakeTime && rt.blueGreenBakeTime.toSeconds() > 3600) {
-      problems.add('mode.blueGreenBakeTime', rt.blueGreenBakeTime.toHumanString(), 'use at most one hour');
+    const bake = rt.blueGreenBakeTime ?? Duration.minutes(5);
+    if (bake.isUnresolved()) {
+      bakeTimeSeconds = tokenInUnit(bake, (d) => d.toSeconds());
+      if (bakeTimeSeconds === undefined) {
+        problems.add(
+          'mode.blueGreenBakeTime',
+          bake.toHumanString(),
+          "a token bake time must be given in seconds, as CloudFormation's TerminationWaitInSeconds takes it: " +
+            'use Duration.seconds(token)',
+        );
+      }
+    } else {
+      bakeTimeSeconds = bake.toSeconds();
+      if (bakeTimeSeconds > 3600) {
+        problems.add('mode.blueGreenBakeTime', bake.toHumanString(), 'use at most one hour');
+      }
+    }
+    const latency = props.rollbackLatency ?? Duration.seconds(1);
+    if (latency.isUnresolved()) {
+      problems.add(
+        'rollbackLatency',
+        latency.toHumanString(),
+        'the alarm threshold is in microseconds, a conversion CloudFormation cannot do: give a literal Duration',
+      );
+    } else {
+      rollbackLatencyMicroseconds = latency.toMilliseconds() * 1000;
     }
   }
   problems.throwIfAny();
+  return { bakeTimeSeconds: bakeTimeSeconds ?? 0, rollbackLatencyMicroseconds };
+}
+
+/** A token Duration's value in the unit `convert` asks for, or undefined when it is in another unit. */
+function tokenInUnit(duration: Duration, convert: (d: Duration) => number): number | undefined {
+  try {
+    return convert(duration);
+  } catch {
+    return undefined;
+  }
 }

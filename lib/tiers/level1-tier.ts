@@ -12,7 +12,7 @@ export interface Level1TierProps {
   /**
    * Options of the environment's monitoring.
    *
-   * @default - PlatformMonitoring's defaults, discovering the whole environment
+   * @default - PlatformMonitoring's defaults, discovering the stack that holds this tier
    */
   readonly monitoringOptions?: Omit<PlatformMonitoringProps, 'environmentName'>;
 

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { Capability } from '../maturity/capability';
 import { MaturityContract } from '../maturity/maturity-contract';
 import { ModelRegistry, ModelRegistryProps } from '../registry/model-registry';
-import { ReleasePointer } from '../serving/release-pointer';
+import { IReleasePointer } from '../serving/release-pointer';
 import { ServingSlot, ServingSlotProps } from '../serving/serving-slot';
 import { IArtifactStore } from '../storage/artifact-store';
 import { ExperimentTracking, ExperimentTrackingProps } from '../tracking/experiment-tracking';
@@ -15,9 +15,10 @@ export interface Level2TierProps {
   readonly artifactStore: IArtifactStore;
   /**
    * The serving slot's release pointer, created in a stack deployed before this tier's (see
-   * ReleasePointer).
+   * ReleasePointer), or imported with `ReleasePointer.fromParameterName` (then deploy the
+   * parameter first: an imported pointer adds no stack dependency).
    */
-  readonly releasePointer: ReleasePointer;
+  readonly releasePointer: IReleasePointer;
   /**
    * What happens to the model registry and the experiment tracking when they leave the stack.
    *

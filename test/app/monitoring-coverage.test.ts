@@ -51,3 +51,50 @@ describe('every Lambda function and queue in every environment has its alarms', 
     }
   });
 });
+
+describe('every serving endpoint has one set of alarms, in its own stack', () => {
+  const endpoints = environments.flatMap((stack) =>
+    Object.entries((stack.template.Resources ?? {}) as Resources)
+      .filter(([, r]) => r.Type === 'AWS::SageMaker::Endpoint')
+      .map(([logicalId, r]) => ({ name: `${stack.environment}/${logicalId}`, stack, endpoint: r })),
+  );
+
+  test('there is something to check', () => {
+    expect(endpoints.length).toBeGreaterThan(0);
+  });
+
+  test.each(endpoints.map((e) => [e.name, e] as const))('%s', (_name, { stack, endpoint }) => {
+    // GIVEN the endpoint's name, literal in the template (a serving slot's)
+    const name = (endpoint.Properties as { EndpointName: unknown }).EndpointName;
+    const alarms = Object.values((stack.template.Resources ?? {}) as Resources).filter(
+      (r) =>
+        r.Type === 'AWS::CloudWatch::Alarm' &&
+        JSON.stringify(r.Properties).includes(`{"Name":"EndpointName","Value":${JSON.stringify(name)}}`),
+    );
+    // THEN exactly one 5XX alarm and one latency alarm watch it, and both notify
+    const metrics = alarms.map((a) => (a.Properties as { MetricName: string }).MetricName).sort();
+    expect(metrics).toEqual(['Invocation5XXErrors', 'ModelLatency']);
+    for (const alarm of alarms) {
+      expect((alarm.Properties as { AlarmActions?: unknown[] }).AlarmActions).toHaveLength(1);
+    }
+  });
+
+  test('no environment stack imports values of another or uses a condition it does not define', () => {
+    for (const stack of environments) {
+      const text = JSON.stringify(stack.template.Resources ?? {});
+      const defined = Object.keys((stack.template.Conditions ?? {}) as object);
+      const used = [
+        ...text.matchAll(/"Condition":"([^"]+)"/g),
+        ...text.matchAll(/"Fn::If":\["([^"]+)"/g),
+      ].map((m) => m[1]);
+      expect({ stack: stack.stackName, imports: text.includes('Fn::ImportValue') }).toEqual({
+        stack: stack.stackName,
+        imports: false,
+      });
+      expect({ stack: stack.stackName, undefined: used.filter((c) => !defined.includes(c)) }).toEqual({
+        stack: stack.stackName,
+        undefined: [],
+      });
+    }
+  });
+});

@@ -17,13 +17,16 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { PlatformMonitoring } from '../../lib/monitoring/platform-monitoring';
 import { MlopsValidationError } from '../../lib/private/errors';
+import { ReleasePointer } from '../../lib/serving/release-pointer';
+import { ServingMode, ServingSlot } from '../../lib/serving/serving-slot';
+import { ArtifactStore } from '../../lib/storage/artifact-store';
 import { formatFindings, nagFindings } from '../support/nag';
 
-/** An environment with a workload stack (functions, queues) and a monitoring stack. */
+/** An environment's stack with workload resources (functions, queues) and its monitoring. */
 function environment(props: Partial<ConstructorParameters<typeof PlatformMonitoring>[2]> = {}) {
   const app = new App();
   const stage = new Stage(app, 'dev', { env: { account: '111122223333', region: 'eu-west-1' } });
-  const workload = new Stack(stage, 'Workload');
+  const workload = new Stack(stage, 'Platform');
   const dlq = new sqs.Queue(workload, 'Dlq', { enforceSSL: true });
   const work = new sqs.Queue(workload, 'Work', {
     enforceSSL: true,
@@ -39,7 +42,7 @@ function environment(props: Partial<ConstructorParameters<typeof PlatformMonitor
   });
   // aws-cdk-lib's own provider function (a plain CfnResource), as auto-delete adds it.
   new s3.Bucket(workload, 'Scratch', { removalPolicy: RemovalPolicy.DESTROY, autoDeleteObjects: true });
-  const monitoringStack = new Stack(stage, 'Monitoring');
+  const monitoringStack = workload;
   const monitoring = new PlatformMonitoring(monitoringStack, 'Monitoring', {
     environmentName: 'dev',
     ...props,
@@ -63,14 +66,14 @@ type Alarm = {
 };
 
 describe('PlatformMonitoring', () => {
-  // GIVEN an environment with functions and queues in another stack, synthesized once
+  // GIVEN an environment's stack with functions and queues, synthesized once
   const env = environment();
   const workloadTemplate = Template.fromStack(env.workload);
   const template = Template.fromStack(env.monitoringStack);
   const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as Alarm[];
 
-  test('every Lambda function and queue of the environment is monitored, whatever created it', () => {
-    // Generic: each AWS::Lambda::Function and AWS::SQS::Queue in the stage, found in the template.
+  test('every Lambda function and queue of the stack is monitored, whatever created it', () => {
+    // Generic: each AWS::Lambda::Function and AWS::SQS::Queue of the stack, found in the template.
     const functions = Object.keys(workloadTemplate.findResources('AWS::Lambda::Function'));
     const queues = Object.keys(workloadTemplate.findResources('AWS::SQS::Queue'));
     expect(functions.length).toBe(2); // ours and aws-cdk-lib's auto-delete provider
@@ -162,7 +165,7 @@ describe('PlatformMonitoring', () => {
 
   test('has zero unacknowledged cdk-nag findings for the monitoring stack', () => {
     const e = environment();
-    const findings = nagFindings(e.app).filter((f) => f.path.startsWith('dev/Monitoring/'));
+    const findings = nagFindings(e.app).filter((f) => f.path.startsWith('dev/Platform/Monitoring/'));
     expect(formatFindings(findings)).toBe('');
   });
 });
@@ -306,6 +309,146 @@ describe('PlatformMonitoring endpoints', () => {
       Match.stringLikeRegexp(
         'call monitoring.monitorEndpoint\\(\\).*cdk-mlops-maturity:endpointVariantsUnknown',
       ),
+    );
+  });
+});
+
+describe('PlatformMonitoring serving slots: one set of endpoint alarms', () => {
+  function slotStack(mode: ServingMode) {
+    const app = new App();
+    const pointer = new ReleasePointer(new Stack(app, 'Release'), 'Pointer', { environmentName: 'dev' });
+    const stack = new Stack(app, 'Platform');
+    const slot = new ServingSlot(stack, 'Slot', {
+      pointer,
+      artifactStore: new ArtifactStore(stack, 'Store'),
+      endpointName: 'taxi-dev',
+      mode,
+    });
+    const monitoring = new PlatformMonitoring(stack, 'M', {
+      environmentName: 'dev',
+      endpointP99Latency: Duration.millis(500),
+    });
+    const template = Template.fromStack(stack);
+    const endpointAlarms = Object.entries(template.findResources('AWS::CloudWatch::Alarm')).filter(([, a]) =>
+      /"MetricName":"(Invocation5XXErrors|ModelLatency)"/.test(JSON.stringify(a)),
+    ) as Array<[string, { Condition?: string; Properties: Record<string, unknown> }]>;
+    const released = stack.resolve((slot.released as unknown as { logicalId: string }).logicalId);
+    return { stack, slot, monitoring, template, endpointAlarms, released };
+  }
+
+  test('a real-time slot keeps its two rollback alarms, which now also notify the topic', () => {
+    // GIVEN a real-time slot and the monitoring in its stack
+    const { endpointAlarms, released, slot, monitoring } = slotStack(ServingMode.realTime());
+    // THEN the endpoint is watched by the rollback alarms only, each notifying the topic under the slot condition
+    expect(endpointAlarms.map(([, a]) => a.Properties.AlarmName).sort()).toEqual([
+      'taxi-dev-rollback-errors',
+      'taxi-dev-rollback-latency',
+    ]);
+    for (const [, alarm] of endpointAlarms) {
+      expect(alarm.Condition).toBe(released);
+      expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^MAlarmTopic/) }]);
+      expect(alarm.Properties.Period).toBe(60);
+    }
+    expect(monitoring.monitoredResources.get(slot.endpoint.node.path)).toBe('endpoint');
+  });
+
+  test("a serverless slot gets the same two alarms, through the slot's metrics, under its condition", () => {
+    // GIVEN a serverless slot (no rollback alarms of its own)
+    const { endpointAlarms, released } = slotStack(ServingMode.serverless());
+    // THEN one errors and one latency alarm, one-minute periods, on the slot's literal endpoint name
+    expect(
+      endpointAlarms
+        .map(([, a]) => [a.Properties.MetricName, a.Properties.Statistic ?? a.Properties.ExtendedStatistic])
+        .sort(),
+    ).toEqual([
+      ['Invocation5XXErrors', 'Sum'],
+      ['ModelLatency', 'p99'],
+    ]);
+    for (const [, alarm] of endpointAlarms) {
+      expect(alarm.Condition).toBe(released);
+      expect(alarm.Properties).toMatchObject({
+        Period: 60,
+        Dimensions: [
+          { Name: 'EndpointName', Value: 'taxi-dev' },
+          { Name: 'VariantName', Value: 'AllTraffic' },
+        ],
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: expect.stringMatching(/^MAlarmTopic/) }],
+      });
+    }
+    // 500 ms in microseconds.
+    expect(
+      endpointAlarms.find(([, a]) => a.Properties.MetricName === 'ModelLatency')![1].Properties.Threshold,
+    ).toBe(500000);
+  });
+
+  test('monitoring a slot twice, by discovery and by hand, adds nothing', () => {
+    const app = new App();
+    const pointer = new ReleasePointer(new Stack(app, 'Release'), 'Pointer', { environmentName: 'dev' });
+    const stack = new Stack(app, 'Platform');
+    const slot = new ServingSlot(stack, 'Slot', {
+      pointer,
+      artifactStore: new ArtifactStore(stack, 'Store'),
+    });
+    const monitoring = new PlatformMonitoring(stack, 'M', { environmentName: 'dev' });
+    monitoring.monitorServingSlot(slot);
+    monitoring.monitorServingSlot(slot);
+    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Alarm', 2);
+  });
+});
+
+describe('PlatformMonitoring token durations', () => {
+  const build = (props: (token: number) => Partial<ConstructorParameters<typeof PlatformMonitoring>[2]>) => {
+    const stack = new Stack(new App(), 'S');
+    new sqs.Queue(stack, 'Q');
+    const token = new CfnParameter(stack, 'Seconds', { type: 'Number' }).valueAsNumber;
+    new PlatformMonitoring(stack, 'M', { environmentName: 'dev', ...props(token) });
+    return stack;
+  };
+
+  test('a queue age in seconds from a token becomes the alarm threshold as it is', () => {
+    // GIVEN a maximum message age that is a stack parameter
+    const stack = build((token) => ({ maxQueueMessageAge: Duration.seconds(token) }));
+    // THEN the age alarm takes the parameter
+    const age = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')).filter((a) =>
+      watches(a, 'ApproximateAgeOfOldestMessage'),
+    ) as Alarm[];
+    expect(age.map((a) => a.Properties.Threshold)).toEqual([{ Ref: 'Seconds' }]);
+  });
+
+  test.each([
+    [
+      'a token queue age in minutes',
+      (token: number) => ({ maxQueueMessageAge: Duration.minutes(token) }),
+      /maxQueueMessageAge .* is invalid: a token age becomes the alarm threshold in seconds.*Duration\.seconds\(token\)/,
+    ],
+    [
+      'a token endpoint latency',
+      (token: number) => ({ endpointP99Latency: Duration.millis(token) }),
+      /endpointP99Latency .* is invalid: the alarm threshold is in microseconds.*give a literal Duration/,
+    ],
+  ])('%s fails with the prop and the fix', (_name, props, message) => {
+    expect(() => build(props)).toThrow(MlopsValidationError);
+    expect(() => build(props)).toThrow(message);
+  });
+
+  test('a function with a token timeout, monitored by hand, fails naming the fix', () => {
+    // GIVEN a function whose timeout is a stack parameter
+    const stack = new Stack(new App(), 'S');
+    const fn = new lambda.Function(stack, 'Fn', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => {}'),
+      timeout: Duration.seconds(new CfnParameter(stack, 'Timeout', { type: 'Number' }).valueAsNumber),
+    });
+    const monitoring = new PlatformMonitoring(stack, 'M', {
+      environmentName: 'dev',
+      discoveryScope: new Stack(),
+    });
+    // THEN the p99 threshold, a share of the timeout, asks for a literal one
+    expect(() => monitoring.monitorFunction(fn)).toThrow(MlopsValidationError);
+    expect(() => monitoring.monitorFunction(fn)).toThrow(
+      /the timeout of function S\/Fn is a token.*pass a literal timeout/,
     );
   });
 });

@@ -1,4 +1,4 @@
-import { App, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
+import { App, CfnParameter, RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { ReleasePointer } from '../../lib/serving/release-pointer';
@@ -87,5 +87,69 @@ describe('ReleasePointer', () => {
     ],
   ])('invalid props fail at synth: %p', (props, message) => {
     expect(() => new ReleasePointer(new Stack(new App(), 'S'), 'P', props)).toThrow(message);
+  });
+});
+
+describe('ReleasePointer.fromParameterName', () => {
+  const arnOf = (stack: Stack, grant: (role: iam.IGrantable) => void) => {
+    const role = new iam.Role(stack, 'Reader', { assumedBy: new iam.AccountRootPrincipal() });
+    grant(role);
+    const [policy] = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')) as Array<{
+      Properties: { PolicyDocument: { Statement: Array<{ Resource: unknown }> } };
+    }>;
+    return policy.Properties.PolicyDocument.Statement[0].Resource;
+  };
+
+  test('names the parameter of this account and region, without doubling the leading slash', () => {
+    // GIVEN a pointer created by another app
+    const stack = new Stack(new App(), 'Consumer');
+    const pointer = ReleasePointer.fromParameterName(
+      stack,
+      'Pointer',
+      '/mlops/qa/serving/default/model-package-arn',
+    );
+    // THEN its name is as given and grants name its ARN
+    expect(pointer.parameterName).toBe('/mlops/qa/serving/default/model-package-arn');
+    expect(arnOf(stack, (role) => pointer.grantRead(role))).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':ssm:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':parameter/mlops/qa/serving/default/model-package-arn',
+        ],
+      ],
+    });
+  });
+
+  test('a token name is taken as it is, after ":parameter"', () => {
+    // GIVEN a name that is only known at deploy time
+    const stack = new Stack(new App(), 'Consumer');
+    const name = new CfnParameter(stack, 'PointerName').valueAsString;
+    const pointer = ReleasePointer.fromParameterName(stack, 'Pointer', name);
+    // THEN the ARN joins the name to ':parameter' unchanged (it starts with '/')
+    const arn = arnOf(stack, (role) => pointer.grantWrite(role)) as { 'Fn::Join': [string, unknown[]] };
+    expect(arn['Fn::Join'][1].slice(-2)).toEqual([':parameter', { Ref: 'PointerName' }]);
+  });
+
+  test.each([
+    ['mlops/dev/serving', /parameterName 'mlops\/dev\/serving' is invalid: use an SSM parameter name/],
+    ['/mlops//dev', /parameterName '\/mlops\/\/dev' is invalid/],
+    ['/aws/service/x', /parameterName '\/aws\/service\/x' is invalid/],
+    ['/mlops/dev name', /parameterName '\/mlops\/dev name' is invalid/],
+  ])('rejects the malformed name %p, naming the fix', (name, message) => {
+    expect(() => ReleasePointer.fromParameterName(new Stack(), 'P', name)).toThrow(message);
+  });
+
+  test('accepts a plain name without hierarchy', () => {
+    const stack = new Stack(new App(), 'Consumer');
+    const pointer = ReleasePointer.fromParameterName(stack, 'Pointer', 'taxi-pointer');
+    expect(JSON.stringify(arnOf(stack, (role) => pointer.grantRead(role)))).toContain(
+      ':parameter/taxi-pointer"',
+    );
   });
 });

@@ -1,8 +1,9 @@
-import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { findAlwaysOnResources } from '../../lib/maturity';
 import { MlopsValidationError } from '../../lib/private/errors';
+import { ModelRegistry } from '../../lib/registry/model-registry';
 import { ReleasePointer } from '../../lib/serving/release-pointer';
 import { ServingMode, ServingSlot, ServingSlotProps } from '../../lib/serving/serving-slot';
 import { ArtifactStore } from '../../lib/storage/artifact-store';
@@ -254,6 +255,208 @@ describe('ServingSlot', () => {
       ],
     ])('%#: %p', (props, message) => {
       expect(build(props)).toThrow(message);
+    });
+  });
+
+  describe('token durations', () => {
+    const servingStack = () => {
+      const app = new App();
+      const pointer = new ReleasePointer(new Stack(app, 'Release'), 'Pointer', { environmentName: 'dev' });
+      const stack = new Stack(app, 'Serving');
+      const token = new CfnParameter(stack, 'Seconds', { type: 'Number' }).valueAsNumber;
+      return { stack, pointer, token };
+    };
+
+    test('a bake time in seconds from a token reaches TerminationWaitInSeconds as it is', () => {
+      // GIVEN a bake time that is a stack parameter, in seconds
+      const { stack, pointer, token } = servingStack();
+      new ServingSlot(stack, 'Slot', {
+        pointer,
+        artifactStore: new ArtifactStore(stack, 'Store'),
+        mode: ServingMode.realTime({ blueGreenBakeTime: Duration.seconds(token) }),
+      });
+      // THEN CloudFormation takes the token
+      Template.fromStack(stack).hasResourceProperties('AWS::SageMaker::Endpoint', {
+        DeploymentConfig: { BlueGreenUpdatePolicy: { TerminationWaitInSeconds: { Ref: 'Seconds' } } },
+      });
+    });
+
+    test.each([
+      [
+        'a token bake time in minutes',
+        (token: number) => ({ mode: ServingMode.realTime({ blueGreenBakeTime: Duration.minutes(token) }) }),
+        /mode\.blueGreenBakeTime .* is invalid: a token bake time must be given in seconds.*Duration\.seconds\(token\)/,
+      ],
+      [
+        'a token rollback latency',
+        (token: number) => ({ mode: ServingMode.realTime(), rollbackLatency: Duration.millis(token) }),
+        /rollbackLatency .* is invalid: the alarm threshold is in microseconds.*give a literal Duration/,
+      ],
+    ])('%s fails with the prop and the fix', (_name, props, message) => {
+      const build = () => {
+        const { stack, pointer, token } = servingStack();
+        new ServingSlot(stack, 'Slot', {
+          pointer,
+          artifactStore: new ArtifactStore(stack, 'Store'),
+          ...props(token),
+        });
+      };
+      expect(build).toThrow(MlopsValidationError);
+      expect(build).toThrow(message);
+    });
+  });
+});
+
+describe('ServingSlot pointers', () => {
+  test('an imported pointer in the same stack is read through the stack parameter, without a stack dependency', () => {
+    // GIVEN a pointer created by another app, imported into the serving stack
+    const app = new App();
+    const stack = new Stack(app, 'Serving');
+    const pointer = ReleasePointer.fromParameterName(
+      stack,
+      'Pointer',
+      '/mlops/qa/serving/default/model-package-arn',
+    );
+    // WHEN a slot serves it
+    new ServingSlot(stack, 'Slot', { pointer, artifactStore: new ArtifactStore(stack, 'Store') });
+    // THEN the SSM-typed parameter names it and no stack dependency is added
+    Template.fromStack(stack).hasParameter('*', {
+      Type: 'AWS::SSM::Parameter::Value<String>',
+      Default: '/mlops/qa/serving/default/model-package-arn',
+    });
+    expect(stack.dependencies).toEqual([]);
+  });
+});
+
+describe('ServingSlot metrics and grants (IServingSlot)', () => {
+  const stack = new Stack(new App(), 'Consumer');
+  const slot = ServingSlot.fromEndpointName(stack, 'Slot', 'taxi-prod');
+
+  test.each([
+    ['metricInvocations', 'Invocations', 'Sum'],
+    ['metricModelLatency', 'ModelLatency', 'p99'],
+    ['metricOverheadLatency', 'OverheadLatency', 'p99'],
+    ['metric5xxErrors', 'Invocation5XXErrors', 'Sum'],
+    ['metric4xxErrors', 'Invocation4XXErrors', 'Sum'],
+  ] as const)('%s: %s, statistic %s, one-minute period, of the variant', (method, metricName, statistic) => {
+    const metric = slot[method]();
+    expect({
+      namespace: metric.namespace,
+      metricName: metric.metricName,
+      statistic: metric.statistic,
+      periodSeconds: metric.period.toSeconds(),
+      dimensions: metric.dimensions,
+    }).toEqual({
+      namespace: 'AWS/SageMaker',
+      metricName,
+      statistic,
+      periodSeconds: 60,
+      dimensions: { EndpointName: 'taxi-prod', VariantName: 'AllTraffic' },
+    });
+  });
+
+  test('props override the defaults; metric() is an Average', () => {
+    const latency = slot.metricModelLatency({ statistic: 'p50', period: Duration.minutes(5) });
+    expect([latency.statistic, latency.period.toMinutes()]).toEqual(['p50', 5]);
+    expect(slot.metric('Invocations').statistic).toBe('Average');
+    const shadow = ServingSlot.fromEndpointName(stack, 'Shadow', 'taxi-prod', 'shadow');
+    expect(shadow.metricInvocations().dimensions).toEqual({
+      EndpointName: 'taxi-prod',
+      VariantName: 'shadow',
+    });
+  });
+
+  test('an imported slot grants invoking its endpoint, by its lower-case ARN', () => {
+    const role = new iam.Role(stack, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    ServingSlot.fromEndpointName(stack, 'Mixed', 'Taxi-Prod').grantInvoke(role);
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          {
+            Action: 'sagemaker:InvokeEndpoint',
+            Resource: { 'Fn::Join': ['', Match.arrayWith([':endpoint/taxi-prod'])] },
+          },
+        ],
+      },
+    });
+  });
+
+  test('a token endpoint name is left as it is in the ARN, not lower-cased into a broken placeholder', () => {
+    // GIVEN a slot whose endpoint name is a stack parameter
+    const app = new App();
+    const pointer = new ReleasePointer(new Stack(app, 'Release'), 'Pointer', { environmentName: 'dev' });
+    const serving = new Stack(app, 'Serving');
+    const name = new CfnParameter(serving, 'EndpointName').valueAsString;
+    const created = new ServingSlot(serving, 'Slot', {
+      pointer,
+      artifactStore: new ArtifactStore(serving, 'Store'),
+      endpointName: name,
+    });
+    // WHEN a role is granted invoking it
+    const role = new iam.Role(serving, 'Caller', { assumedBy: new iam.AccountRootPrincipal() });
+    created.grantInvoke(role);
+    // THEN the ARN ends with a reference to the parameter
+    const [policy] = Object.values(
+      Template.fromStack(serving).findResources('AWS::IAM::Policy', {
+        Properties: { Roles: [{ Ref: Match.stringLikeRegexp('Caller') }] },
+      }),
+    ) as Array<{
+      Properties: { PolicyDocument: { Statement: Array<{ Resource: { 'Fn::Join': [string, unknown[]] } }> } };
+    }>;
+    const parts = policy.Properties.PolicyDocument.Statement[0].Resource['Fn::Join'][1];
+    expect(parts.slice(-2)).toEqual([':endpoint/', { Ref: 'EndpointName' }]);
+  });
+
+  test.each([
+    [['-bad'], /endpointName '-bad' is invalid/],
+    [['taxi', 'all traffic'], /variantName 'all traffic' is invalid/],
+  ])('fromEndpointName rejects %p', (args, message) => {
+    expect(() => ServingSlot.fromEndpointName(new Stack(), 'S', args[0], args[1])).toThrow(message);
+  });
+});
+
+describe('ServingSlot with a model registry of another account', () => {
+  test('the model role may read the registry', () => {
+    // GIVEN a registry in the tooling account and a slot in the prod account
+    const app = new App();
+    const registry = new ModelRegistry(
+      new Stack(app, 'Tooling', { env: { account: '222222222222', region: 'eu-west-1' } }),
+      'Registry',
+      { modelPackageGroupName: 'taxi-duration', crossAccountReadAccounts: ['111111111111'] },
+    );
+    const env = { account: '111111111111', region: 'eu-west-1' };
+    const pointer = new ReleasePointer(new Stack(app, 'Release', { env }), 'Pointer', {
+      environmentName: 'prod',
+    });
+    const stack = new Stack(app, 'Serving', { env });
+    // WHEN the slot names the registry
+    new ServingSlot(stack, 'Slot', {
+      pointer,
+      artifactStore: new ArtifactStore(stack, 'Store'),
+      modelRegistry: registry,
+    });
+    // THEN the model role reads the group and its packages in the other account
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('SlotModelRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['sagemaker:DescribeModelPackage']),
+            Resource: Match.arrayWith([
+              {
+                'Fn::Join': [
+                  '',
+                  [
+                    'arn:',
+                    { Ref: 'AWS::Partition' },
+                    ':sagemaker:eu-west-1:222222222222:model-package/taxi-duration/*',
+                  ],
+                ],
+              },
+            ]),
+          }),
+        ]),
+      },
     });
   });
 });

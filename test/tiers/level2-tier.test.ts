@@ -72,4 +72,25 @@ describe('Level2Tier', () => {
         }),
     ).not.toThrow();
   });
+
+  test('a release pointer of another app is accepted through its interface', () => {
+    // GIVEN a pointer that another app created, imported by name
+    const otherApp = new App();
+    const platform = new Stack(otherApp, 'Platform');
+    const imported = ReleasePointer.fromParameterName(
+      platform,
+      'Pointer',
+      '/mlops/qa/serving/default/model-package-arn',
+    );
+    // WHEN the tier serves it
+    new Level2Tier(platform, 'Level2', {
+      artifactStore: ArtifactStore.fromBucketName(platform, 'Store', 'existing-ml-bucket'),
+      releasePointer: imported,
+    });
+    // THEN the slot reads that parameter
+    Template.fromStack(platform).hasParameter('*', {
+      Type: 'AWS::SSM::Parameter::Value<String>',
+      Default: '/mlops/qa/serving/default/model-package-arn',
+    });
+  });
 });
