@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
 import { acknowledgeGrantWildcards } from '../private/nag-acknowledgements';
@@ -359,6 +360,10 @@ export class ArtifactStore extends ArtifactStoreBase {
 
   constructor(scope: Construct, id: string, props: ArtifactStoreProps = {}) {
     super(scope, id);
+    // Log delivery through a bucket policy, never the legacy LogDeliveryWrite ACL, whatever the app's
+    // feature flags: aws-cdk-lib reads this flag from the log bucket's scope, and apps created
+    // without `cdk init`'s flags would otherwise get an ACL (cfn-lint W3045) on the log bucket.
+    this.node.setContext(cxapi.S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
     validateProps(this, props);
 
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;

@@ -832,3 +832,24 @@ describe('ArtifactStore validation', () => {
     ).not.toThrow();
   });
 });
+
+describe('ArtifactStore access log delivery', () => {
+  test('uses a bucket policy, not the legacy ACL, in an app without feature flags', () => {
+    // GIVEN an app with no context at all (no cdk init feature flags)
+    const stack = new Stack(new App(), 'NoFlags');
+    new ArtifactStore(stack, 'Store');
+    const template = Template.fromStack(stack);
+    // THEN no bucket carries an ACL (cfn-lint W3045) ...
+    for (const bucket of Object.values(template.findResources('AWS::S3::Bucket'))) {
+      expect(bucket.Properties?.AccessControl).toBeUndefined();
+    }
+    // ... and the log bucket lets the S3 logging service write
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: 'logging.s3.amazonaws.com' }, Action: 's3:PutObject' }),
+        ]),
+      },
+    });
+  });
+});
