@@ -1,4 +1,4 @@
-import { createdResources } from '../support/conditions';
+import { createdResources } from '../../lib/testing';
 import { loadSynthesizedApp } from '../support/synthesized-app';
 
 // GIVEN the default app (dev at level 2), synthesized once by the global setup
@@ -59,7 +59,7 @@ describe('level 2 in the dev environment', () => {
     // The SSM value the release stack deploys the pointer with.
     const pointer = Object.values(devRelease.Resources).find((r) => r.Type === 'AWS::SSM::Parameter')!;
     const created = Object.values(
-      createdResources(dev, {}, { [DEV_POINTER]: pointer.Properties!.Value as string }),
+      createdResources(dev, { ssm: { [DEV_POINTER]: pointer.Properties!.Value as string } }),
     );
     expect(created.filter((t) => t.startsWith('AWS::SageMaker::') && /Model$|Endpoint/.test(t))).toEqual([]);
     expect(created).not.toContain('AWS::ApplicationAutoScaling::ScalableTarget');

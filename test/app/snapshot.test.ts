@@ -1,5 +1,5 @@
 import { loadSynthesizedApp } from '../support/synthesized-app';
-import { normalizeTemplate } from '../support/normalize';
+import { normalizedTemplate } from '../../lib/testing';
 
 // GIVEN the default app, synthesized once by the global setup with the repository's cdk.json
 const { stacks } = loadSynthesizedApp();
@@ -21,7 +21,7 @@ describe('snapshots of every environment', () => {
     '%s matches its snapshot',
     (_name, stack) => {
       // THEN the template, asset hashes normalized, is unchanged unless the snapshot is updated on purpose
-      expect(normalizeTemplate(stack.template)).toMatchSnapshot();
+      expect(normalizedTemplate(stack.template)).toMatchSnapshot();
     },
   );
 });

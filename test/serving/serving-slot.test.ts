@@ -7,7 +7,7 @@ import { ModelRegistry } from '../../lib/registry/model-registry';
 import { ReleasePointer } from '../../lib/serving/release-pointer';
 import { ServingMode, ServingSlot, ServingSlotProps } from '../../lib/serving/serving-slot';
 import { ArtifactStore } from '../../lib/storage/artifact-store';
-import { createdResources } from '../support/conditions';
+import { createdResources } from '../../lib/testing';
 import { formatFindings, nagFindings } from '../support/nag';
 
 const PACKAGE = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/taxi-duration/3';
@@ -62,7 +62,9 @@ describe('ServingSlot', () => {
     ['serverless', serverless],
     ['real-time', realTime],
   ])('%s: with no model released, the deployment creates no endpoint resource at all', (_mode, s) => {
-    const created = Object.values(createdResources(s.template.toJSON(), { [s.parameter]: 'none' }));
+    const created = Object.values(
+      createdResources(s.template.toJSON(), { parameters: { [s.parameter]: 'none' } }),
+    );
     expect(created.filter((type) => ENDPOINT_TYPES.includes(type))).toEqual([]);
     // The role the model would run as is all there is: IAM bills nothing.
     expect(created.filter((type) => type.startsWith('AWS::SageMaker'))).toEqual([]);
@@ -76,7 +78,9 @@ describe('ServingSlot', () => {
     ],
     ['real-time', realTime, ENDPOINT_TYPES],
   ])('%s: once the pointer names a package, every endpoint resource is created', (_mode, s, expected) => {
-    const created = Object.values(createdResources(s.template.toJSON(), { [s.parameter]: PACKAGE }));
+    const created = Object.values(
+      createdResources(s.template.toJSON(), { parameters: { [s.parameter]: PACKAGE } }),
+    );
     expect([...new Set(created.filter((type) => ENDPOINT_TYPES.includes(type)))].sort()).toEqual(
       [...expected].sort(),
     );
