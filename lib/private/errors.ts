@@ -1,4 +1,7 @@
 import { RemovalPolicy, Token } from 'aws-cdk-lib';
+import { describeValue } from './describe-value';
+
+export { describeValue };
 
 /**
  * The error every construct and config parser of this library throws for input it cannot accept.
@@ -68,20 +71,5 @@ export class ProblemCollector {
     if (this.problems.length > 0) {
       throw new MlopsValidationError(this.subject, this.problems);
     }
-  }
-}
-
-/** Renders a value for an error message: strings quoted, everything else as JSON. */
-export function describeValue(value: unknown): string {
-  if (typeof value === 'string') {
-    return `'${value}'`;
-  }
-  if (value === undefined) {
-    return '(undefined)';
-  }
-  try {
-    return `'${JSON.stringify(value)}'`;
-  } catch {
-    return `'${String(value)}'`;
   }
 }

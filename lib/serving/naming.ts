@@ -1,6 +1,6 @@
 /**
- * Names shared by the serving constructs, the platform app and the release command, so that the
- * command finds the pointer and the stack that the app deployed.
+ * Names shared by the serving constructs, the platform app and the release command. The command
+ * takes stack names from the app itself (bin/release-target.ts), so none are derived here.
  */
 
 /** The slot name used when an environment has one serving slot. */
@@ -30,14 +30,4 @@ export function releasePointerParameterName(
   slotName: string = DEFAULT_SLOT_NAME,
 ): string {
   return `/mlops/${environmentName}/serving/${slotName}/model-package-arn`;
-}
-
-/** The CloudFormation stack name of an environment's platform stack, as its Stage names it. */
-export function platformStackName(environmentName: string): string {
-  return `${environmentName}-${PLATFORM_STACK_ID}`;
-}
-
-/** The CloudFormation stack name of an environment's release pointer stack. */
-export function releaseStackName(environmentName: string): string {
-  return `${environmentName}-${RELEASE_STACK_ID}`;
 }

@@ -1,6 +1,4 @@
 import { XGBOOST_INFERENCE_SPECIFICATION } from '../support/model-package';
-import { spawnSync } from 'node:child_process';
-import * as path from 'node:path';
 import {
   CancelUpdateStackCommand,
   CloudFormationClient,
@@ -20,31 +18,21 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { parsePlatformConfig } from '../../lib/config/environment-config';
 import {
+  checkRelease,
   ReleaseDependencies,
   ReleaseError,
   releaseModel,
   ReleaseRequest,
-  resolveReleaseTarget,
-} from '../../lib/serving/release';
+  ReleaseToken,
+  startRelease,
+} from '../../lambda/shared/release';
 
 const ARN = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/taxi-duration/3';
 const OLD_ARN = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/taxi-duration/2';
 const POINTER = '/mlops/dev/serving/default/model-package-arn';
 const STACK = 'dev-Platform';
 const STACK_ID = `arn:aws:cloudformation:us-east-1:123456789012:stack/${STACK}/8c3b4f10-2f0a-11f1-9d6e-0a1b2c3d4e5f`;
-
-const config = parsePlatformConfig({
-  mlops: {
-    environments: {
-      dev: { level: 2 },
-      staging: { level: 1 },
-      prod: { level: 2, account: '123456789012', region: 'eu-west-1' },
-    },
-    delivery: false,
-  },
-});
 
 const ssm = mockClient(SSMClient);
 const sageMaker = mockClient(SageMakerClient);
@@ -159,7 +147,14 @@ function deps(overrides: Partial<ReleaseDependencies> = {}): ReleaseDependencies
 }
 
 function request(overrides: Partial<ReleaseRequest> = {}): ReleaseRequest {
-  return { environment: 'dev', modelPackageArn: ARN, config, ...overrides };
+  return {
+    modelPackageArn: ARN,
+    stackName: STACK,
+    pointerName: POINTER,
+    region: 'us-east-1',
+    deployCommand: "npx cdk deploy 'dev/*'",
+    ...overrides,
+  };
 }
 
 /** An environment that serves nothing yet, with an approved package to release. */
@@ -217,8 +212,6 @@ describe('releaseModel: success', () => {
     // THEN
     expect(result).toEqual({
       status: 'released',
-      environment: 'dev',
-      slotName: 'default',
       previous: 'none',
       current: ARN,
       pointerName: POINTER,
@@ -307,20 +300,6 @@ describe('releaseModel: success', () => {
     expect(pointerWrites()).toEqual([expect.objectContaining({ Value: ARN })]);
     expect(sleep).not.toHaveBeenCalled();
   });
-
-  test("clients go to the environment's region, else the package's", () => {
-    const euArn = 'arn:aws:sagemaker:eu-west-1:123456789012:model-package/taxi-duration/3';
-    expect(resolveReleaseTarget(request({ environment: 'prod', modelPackageArn: euArn }))).toMatchObject({
-      region: 'eu-west-1',
-      pointerName: '/mlops/prod/serving/default/model-package-arn',
-      stackName: 'prod-Platform',
-    });
-    const apArn = 'arn:aws:sagemaker:ap-southeast-2:123456789012:model-package/taxi-duration/3';
-    expect(resolveReleaseTarget(request({ modelPackageArn: apArn, slotName: 'shadow' }))).toMatchObject({
-      region: 'ap-southeast-2',
-      pointerName: '/mlops/dev/serving/shadow/model-package-arn',
-    });
-  });
 });
 
 describe('releaseModel: refused before anything is written', () => {
@@ -328,26 +307,6 @@ describe('releaseModel: refused before anything is written', () => {
     expect(pointerWrites()).toEqual([]);
     expect(stackUpdates()).toEqual([]);
   }
-
-  test('an environment that is not configured: lists the configured ones', async () => {
-    const error = await releaseError(releaseModel(request({ environment: 'qa' }), deps()));
-    expect(error.code).toBe('unknown-environment');
-    expect(error.message).toBe(
-      "environment 'qa' is not configured: use one of dev, staging, prod, or add it to context.mlops.environments in cdk.json",
-    );
-    expect(sageMaker.calls()).toHaveLength(0);
-    expectNothingWritten();
-  });
-
-  test('an environment below level 2 has no serving slot: says which level to set', async () => {
-    const error = await releaseError(releaseModel(request({ environment: 'staging' }), deps()));
-    expect(error.code).toBe('no-serving-slot');
-    expect(error.message).toMatch(
-      /environment 'staging' is at maturity level 1, which has no serving slot: set context\.mlops\.environments\.staging\.level to 2 or higher/,
-    );
-    expect(sageMaker.calls()).toHaveLength(0);
-    expectNothingWritten();
-  });
 
   test.each([
     [
@@ -384,11 +343,11 @@ describe('releaseModel: refused before anything is written', () => {
     expectNothingWritten();
   });
 
-  test("a package from another region than the environment's", async () => {
-    const error = await releaseError(releaseModel(request({ environment: 'prod' }), deps()));
+  test("a package from another region than the stack's", async () => {
+    const error = await releaseError(releaseModel(request({ region: 'eu-west-1' }), deps()));
     expect(error.code).toBe('region-mismatch');
     expect(error.message).toMatch(
-      /model package ARN '.*' is in region us-east-1, but environment 'prod' is in eu-west-1: .*register the model in eu-west-1/,
+      /model package ARN '.*' is in region us-east-1, but stack dev-Platform is in eu-west-1: .*register the model in eu-west-1/,
     );
     expect(sageMaker.calls()).toHaveLength(0);
     expectNothingWritten();
@@ -517,6 +476,74 @@ describe('releaseModel: refused before anything is written', () => {
       /aws cloudformation delete-stack --stack-name dev-Platform\) and deploy the environment again/,
     );
     expectNothingWritten();
+  });
+
+  test('a stack that does not read the pointer is refused: updating it would serve nothing new', async () => {
+    // GIVEN a stack whose SSM-typed parameter reads another slot's pointer
+    givenReleasable();
+    const other = stack('CREATE_COMPLETE');
+    other.Stacks[0].Parameters![0] = {
+      ParameterKey: 'Level2ServingModelPackageArnC0FFEE12',
+      ParameterValue: '/mlops/dev/serving/shadow/model-package-arn',
+      ResolvedValue: 'none',
+    };
+    givenStackStatuses(other);
+
+    // WHEN
+    const error = await releaseError(releaseModel(request(), deps()));
+
+    // THEN
+    expect(error.code).toBe('pointer-not-read');
+    expect(error.message).toMatch(
+      new RegExp(
+        `^stack ${STACK} does not read release pointer ${POINTER}: none of its parameters has that value ` +
+          '\\(Level2ServingModelPackageArnC0FFEE12=/mlops/dev/serving/shadow/model-package-arn, ' +
+          'BootstrapVersion=/cdk-bootstrap/hnb659fds/version\\), so updating it would not serve the package; nothing was changed',
+      ),
+    );
+    expectNothingWritten();
+  });
+
+  test("a stack of another account than the target's is refused (credentials for the wrong account)", async () => {
+    givenReleasable();
+    givenStackStatuses(stack('CREATE_COMPLETE'));
+
+    const error = await releaseError(releaseModel(request({ account: '210987654321' }), deps()));
+
+    expect(error.code).toBe('account-mismatch');
+    expect(error.message).toBe(
+      `stack ${STACK} found in us-east-1 belongs to account 123456789012, but the target is in account ` +
+        '210987654321: use credentials for account 210987654321; nothing was changed',
+    );
+    expectNothingWritten();
+  });
+
+  test.each([
+    ['an empty stack name', { stackName: '' }, /^stackName '' is invalid: name the target's stackName$/],
+    ['a missing pointer name', { pointerName: undefined }, /^pointerName \(undefined\) is invalid/],
+    ['a malformed region', { region: 'Europe' }, /^region 'Europe' is invalid: use an AWS region name/],
+  ])('a request with %s is refused before any call', async (_, overrides, message) => {
+    const error = await releaseError(
+      releaseModel({ ...request(), ...overrides } as unknown as ReleaseRequest, deps()),
+    );
+    expect(error.code).toBe('invalid-request');
+    expect(error.message).toMatch(message);
+    expect(sageMaker.calls()).toHaveLength(0);
+    expectNothingWritten();
+  });
+
+  test('without a deploy command, a missing pointer asks to deploy the stack and its pointer', async () => {
+    givenReleasable();
+    givenStackStatuses(stack('CREATE_COMPLETE'));
+    ssm
+      .on(GetParameterCommand)
+      .rejects(new ParameterNotFound({ $metadata: { httpStatusCode: 400 }, message: '' }));
+
+    const error = await releaseError(releaseModel(request({ deployCommand: undefined }), deps()));
+
+    expect(error.message).toBe(
+      `release pointer ${POINTER} does not exist in us-east-1: deploy the stack and its release pointer first`,
+    );
   });
 
   test('denied access names the IAM action to allow', async () => {
@@ -681,42 +708,138 @@ describe('releaseModel: a failed update restores the pointer', () => {
   });
 });
 
-describe('npm run release (bin/release.ts)', () => {
-  const root = path.join(__dirname, '..', '..');
-  function cli(...args: string[]) {
-    // Every case here stops before creating an AWS client, so no request leaves the machine.
-    const result = spawnSync(process.execPath, ['-r', 'esbuild-register', 'bin/release.ts', ...args], {
-      cwd: root,
-      encoding: 'utf8',
-      env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' },
-    });
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-  }
+describe('startRelease and checkRelease: one call per step', () => {
+  /** What a state machine does between steps: the token travels as JSON. */
+  const viaJson = (token: ReleaseToken): ReleaseToken => JSON.parse(JSON.stringify(token));
 
-  test('--help prints the usage and exits 0', () => {
-    const { status, stdout } = cli('--help');
-    expect(status).toBe(0);
-    expect(stdout).toMatch(/^Usage: npm run release -- --env <environment> --model-package-arn <arn>/);
+  test('startRelease writes the pointer, starts the update and returns a token without polling', async () => {
+    // GIVEN
+    givenReleasable(OLD_ARN);
+    givenStackStatuses(stack('UPDATE_COMPLETE', OLD_ARN));
+
+    // WHEN
+    const step = await startRelease(request(), deps({ pollIntervalMs: 30_000, timeoutMs: 600_000 }));
+
+    // THEN
+    expect(step).toEqual({
+      status: 'updating',
+      token: {
+        request: request(),
+        previous: OLD_ARN,
+        restoreTo: OLD_ARN,
+        clientRequestToken: updateToken(),
+        pollIntervalMs: 30_000,
+        timeoutMs: 600_000,
+        waitedMs: 0,
+        lastStatus: '',
+      },
+    });
+    expect(updateToken()).toMatch(/^release-[0-9a-f-]{36}$/);
+    expect(pointerWrites()).toEqual([expect.objectContaining({ Value: ARN })]);
+    expect(cloudFormation.commandCalls(DescribeStacksCommand)).toHaveLength(1);
+    expect(sleep).not.toHaveBeenCalled();
   });
 
-  test('bad usage exits 2', () => {
-    expect(cli('--env', 'dev')).toMatchObject({
-      status: 2,
-      stderr: expect.stringMatching(/^Missing --model-package-arn\./),
+  test('startRelease of a package the pointer already names is done at once, without a token', async () => {
+    givenReleasable(ARN);
+    givenStackStatuses(stack('UPDATE_COMPLETE', ARN));
+
+    const step = await startRelease(request(), deps());
+
+    expect(step).toEqual({
+      status: 'done',
+      result: expect.objectContaining({ status: 'unchanged', stackUpdated: false }),
     });
-    expect(cli('--environment', 'dev')).toMatchObject({
-      status: 2,
-      stderr: expect.stringMatching(/Unknown option '--environment'/),
-    });
+    expect(stackUpdates()).toEqual([]);
   });
 
-  test('a refused release exits 1 with the message and no stack trace', () => {
-    const { status, stderr } = cli('--env', 'qa', '--model-package-arn', ARN);
-    expect(status).toBe(1);
-    // The configured environments come from the repository's cdk.json.
-    expect(stderr.trim()).toMatch(
-      /^Release failed: environment 'qa' is not configured: use one of dev, .*, or add it to context\.mlops\.environments in cdk\.json$/,
-    );
-    expect(stderr).not.toMatch(/\n\s+at /);
+  test('each checkRelease reads the stack once: updating with the next token, then done', async () => {
+    // GIVEN a started release
+    givenReleasable();
+    givenStackStatuses(stack('CREATE_COMPLETE'));
+    const started = await startRelease(request(), deps());
+    if (started.status !== 'updating') {
+      throw new Error(`expected an update, got ${started.status}`);
+    }
+    cloudFormation.reset();
+    givenStackStatuses(stack('UPDATE_IN_PROGRESS'), stack('UPDATE_COMPLETE', ARN));
+
+    // WHEN
+    const first = await checkRelease(viaJson(started.token), deps());
+    const second = first.status === 'updating' ? await checkRelease(viaJson(first.token), deps()) : undefined;
+
+    // THEN
+    expect(first).toEqual({
+      status: 'updating',
+      token: { ...started.token, waitedMs: 15_000, lastStatus: 'UPDATE_IN_PROGRESS' },
+    });
+    expect(second).toEqual({
+      status: 'done',
+      result: {
+        status: 'released',
+        previous: 'none',
+        current: ARN,
+        pointerName: POINTER,
+        stackName: STACK,
+        stackStatus: 'UPDATE_COMPLETE',
+        stackUpdated: true,
+      },
+    });
+    expect(cloudFormation.commandCalls(DescribeStacksCommand)).toHaveLength(2);
+    expect(pointerWrites()).toEqual([expect.objectContaining({ Value: ARN })]);
+    expect(sleep).not.toHaveBeenCalled();
+  });
+
+  test('a check that sees the rollback returns failed, after restoring the pointer, without throwing', async () => {
+    givenReleasable(OLD_ARN);
+    givenStackStatuses(stack('UPDATE_COMPLETE', OLD_ARN));
+    const started = await startRelease(request(), deps());
+    cloudFormation.reset();
+    givenStackStatuses(stack('UPDATE_ROLLBACK_COMPLETE', OLD_ARN));
+    cloudFormation.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+
+    const step = await checkRelease(viaJson((started as { token: ReleaseToken }).token), deps());
+
+    expect(step).toEqual({
+      status: 'failed',
+      failure: {
+        code: 'update-failed',
+        message: expect.stringMatching(
+          new RegExp(
+            `^the update of stack ${STACK} ended in UPDATE_ROLLBACK_COMPLETE\\. The pointer ${POINTER} was restored to ${OLD_ARN}\\.`,
+          ),
+        ),
+        pointerRestored: true,
+      },
+    });
+    expect(pointerWrites().map((w) => w.Value)).toEqual([ARN, OLD_ARN]);
+  });
+
+  test('the timeout counts the checks: the one that reaches it cancels the update and restores the pointer', async () => {
+    givenReleasable();
+    givenStackStatuses(stack('CREATE_COMPLETE'));
+    const started = await startRelease(request(), deps({ pollIntervalMs: 60_000, timeoutMs: 120_000 }));
+    cloudFormation.reset();
+    givenStackStatuses(stack('UPDATE_IN_PROGRESS'));
+    cloudFormation.on(CancelUpdateStackCommand).resolves({});
+    cloudFormation.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+
+    const first = await checkRelease(viaJson((started as { token: ReleaseToken }).token), deps());
+    expect(first).toMatchObject({ status: 'updating', token: { waitedMs: 60_000 } });
+    expect(cloudFormation.commandCalls(CancelUpdateStackCommand)).toHaveLength(0);
+
+    const second = await checkRelease(viaJson((first as { token: ReleaseToken }).token), deps());
+
+    expect(second).toMatchObject({
+      status: 'failed',
+      failure: {
+        message: expect.stringMatching(
+          /^the update of stack dev-Platform did not finish within 2 minutes .*the release cancelled it/,
+        ),
+        pointerRestored: true,
+      },
+    });
+    expect(cloudFormation.commandCalls(CancelUpdateStackCommand)).toHaveLength(1);
+    expect(pointerWrites().map((w) => w.Value)).toEqual([ARN, 'none']);
   });
 });

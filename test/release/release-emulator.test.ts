@@ -1,6 +1,7 @@
 import { XGBOOST_INFERENCE_SPECIFICATION } from '../support/model-package';
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -19,9 +20,8 @@ import {
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { parsePlatformConfig } from '../../lib/config/environment-config';
-import { NO_MODEL_RELEASED, platformStackName, releasePointerParameterName } from '../../lib/serving/naming';
-import { ReleaseDependencies, ReleaseError, releaseModel } from '../../lib/serving/release';
+import { NO_MODEL_RELEASED, releasePointerParameterName } from '../../lib/serving/naming';
+import { ReleaseDependencies, ReleaseError, releaseModel, ReleaseRequest } from '../../lambda/shared/release';
 
 /*
  * The release against an AWS API emulator (moto server, pinned in requirements-emulator.txt): real
@@ -32,6 +32,9 @@ import { ReleaseDependencies, ReleaseError, releaseModel } from '../../lib/servi
  * UsePreviousValue (what a release sends, and what CloudFormation answers by re-reading SSM-typed
  * parameters), moto compares the values it resolved at the last deployment and answers "No updates
  * are to be performed" without reading the pointer again. The tests say where they rely on this.
+ * And DescribeStacks reports an SSM-typed parameter's resolved value as its ParameterValue, where
+ * CloudFormation reports the SSM parameter's name there and the value as ResolvedValue (API
+ * reference of DescribeStacks, type Parameter): `answerLikeCloudFormation` below restores that shape.
  */
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -40,46 +43,69 @@ const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 const GROUP = 'taxi-duration';
 const POINTER = releasePointerParameterName('dev');
-const STACK = platformStackName('dev');
+// The stack the platform app names for environment dev (see bin/release-target.ts).
+const STACK = 'dev-Platform';
 const SERVED_PARAMETER = '/emulator/dev/served-model-package-arn';
 
-// The serving slot's shape in small: an SSM-typed parameter defaulting to the pointer's name, and a
-// resource that exists only while the pointer is not `none` and holds the pointer's value (moto's
-// CloudFormation cannot create SageMaker endpoints, so an SSM parameter stands in for them).
-const TEMPLATE = JSON.stringify({
-  Parameters: {
-    ServingModelPackageArn: { Type: 'AWS::SSM::Parameter::Value<String>', Default: POINTER },
-  },
-  Conditions: {
-    Released: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'ServingModelPackageArn' }, NO_MODEL_RELEASED] }] },
-  },
-  Resources: {
-    Marker: {
-      Type: 'AWS::SSM::Parameter',
-      Properties: { Name: '/emulator/dev/marker', Type: 'String', Value: 'platform' },
-    },
-    ServedModel: {
-      Type: 'AWS::SSM::Parameter',
-      Condition: 'Released',
-      Properties: { Name: SERVED_PARAMETER, Type: 'String', Value: { Ref: 'ServingModelPackageArn' } },
-    },
-  },
-});
+// A slot in a stack of a user's own, with its own stack name and pointer.
+const USER_STACK = 'ml-serving';
+const USER_POINTER = '/team/serving/model-package-arn';
 
-const config = parsePlatformConfig({
-  mlops: { environments: { dev: { level: 2 }, staging: { level: 2 } }, delivery: false },
-});
+/**
+ * The serving slot's shape in small: an SSM-typed parameter defaulting to the pointer's name, and a
+ * resource that exists only while the pointer is not `none` and holds the pointer's value (moto's
+ * CloudFormation cannot create SageMaker endpoints, so an SSM parameter stands in for them).
+ */
+function servingTemplate(pointerName: string, prefix: string): string {
+  return JSON.stringify({
+    Parameters: {
+      ServingModelPackageArn: { Type: 'AWS::SSM::Parameter::Value<String>', Default: pointerName },
+    },
+    Conditions: {
+      Released: { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'ServingModelPackageArn' }, NO_MODEL_RELEASED] }] },
+    },
+    Resources: {
+      Marker: {
+        Type: 'AWS::SSM::Parameter',
+        Properties: { Name: `${prefix}/marker`, Type: 'String', Value: 'platform' },
+      },
+      ServedModel: {
+        Type: 'AWS::SSM::Parameter',
+        Condition: 'Released',
+        Properties: {
+          Name: `${prefix}/served-model-package-arn`,
+          Type: 'String',
+          Value: { Ref: 'ServingModelPackageArn' },
+        },
+      },
+    },
+  });
+}
+const TEMPLATE = servingTemplate(POINTER, '/emulator/dev');
+
+/** What the release command resolves environment `env` of the platform app to. */
+function target(modelPackageArn: string, env = 'dev'): ReleaseRequest {
+  return {
+    modelPackageArn,
+    stackName: `${env}-Platform`,
+    pointerName: releasePointerParameterName(env),
+    region: REGION,
+    deployCommand: `npx cdk deploy '${env}/*'`,
+  };
+}
 
 let server: ChildProcess | undefined;
 let serverOutput = '';
 let endpoint: string;
+let proxy: http.Server | undefined;
 let ssm: SSMClient;
 let sageMaker: SageMakerClient;
 let cloudFormation: CloudFormationClient;
-const packages: Record<'approved' | 'pending' | 'approvedLater', string> = {
+const packages: Record<'approved' | 'pending' | 'approvedLater' | 'forUserStack', string> = {
   approved: '',
   pending: '',
   approvedLater: '',
+  forUserStack: '',
 };
 
 function freePort(): Promise<number> {
@@ -138,6 +164,56 @@ async function startEmulator(): Promise<string> {
   throw new Error(`moto server did not answer on ${url} within 30 s\n${serverOutput}`);
 }
 
+/** The SSM parameter each stack of these tests reads through its parameter ServingModelPackageArn. */
+const POINTER_READ_BY: Record<string, string> = {};
+
+/**
+ * Forwards every request to moto and, in DescribeStacks answers, moves the value of the stack's
+ * SSM-typed parameter to ResolvedValue and puts the SSM parameter's name in ParameterValue, as
+ * CloudFormation answers. The release's clients, in this process and in the command's, talk to it.
+ */
+async function answerLikeCloudFormation(moto: string): Promise<string> {
+  proxy = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const headers = Object.fromEntries(
+        Object.entries(request.headers)
+          .filter(([name]) => !['host', 'content-length', 'connection'].includes(name))
+          .map(([name, value]) => [name, String(value)]),
+      );
+      const form = new URLSearchParams(body.toString());
+      fetch(`${moto}${request.url}`, {
+        method: request.method,
+        headers,
+        body: request.method === 'GET' || request.method === 'HEAD' ? undefined : body,
+      })
+        .then(async (answer) => {
+          let text = await answer.text();
+          const pointerName = POINTER_READ_BY[form.get('StackName') ?? ''];
+          if (form.get('Action') === 'DescribeStacks' && pointerName) {
+            text = text.replace(
+              /(<ParameterKey>ServingModelPackageArn<\/ParameterKey>\s*)<ParameterValue>([^<]*)<\/ParameterValue>/g,
+              `$1<ParameterValue>${pointerName}</ParameterValue><ResolvedValue>$2</ResolvedValue>`,
+            );
+          }
+          response.writeHead(answer.status, {
+            'content-type': answer.headers.get('content-type') ?? 'text/xml',
+          });
+          response.end(text);
+        })
+        .catch((error: unknown) => {
+          response.writeHead(502);
+          response.end(String(error));
+        });
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => proxy!.listen(port, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${port}`;
+}
+
 async function registerPackage(status: ModelApprovalStatus): Promise<string> {
   const response = await sageMaker.send(
     new CreateModelPackageCommand({
@@ -158,11 +234,11 @@ async function pointer(name = POINTER) {
   return { value: Parameter?.Value, version: Parameter?.Version };
 }
 
-async function stackState() {
+async function stackState(stackName = STACK) {
   const [{ Stacks }, { StackResourceSummaries }, { StackEvents }] = await Promise.all([
-    cloudFormation.send(new DescribeStacksCommand({ StackName: STACK })),
-    cloudFormation.send(new ListStackResourcesCommand({ StackName: STACK })),
-    cloudFormation.send(new DescribeStackEventsCommand({ StackName: STACK })),
+    cloudFormation.send(new DescribeStacksCommand({ StackName: stackName })),
+    cloudFormation.send(new ListStackResourcesCommand({ StackName: stackName })),
+    cloudFormation.send(new DescribeStackEventsCommand({ StackName: stackName })),
   ]);
   return {
     status: Stacks?.[0]?.StackStatus,
@@ -175,7 +251,7 @@ async function stackState() {
 }
 
 beforeAll(async () => {
-  endpoint = await startEmulator();
+  endpoint = await answerLikeCloudFormation(await startEmulator());
   const clientConfig = { region: REGION, endpoint, credentials: CREDENTIALS };
   ssm = new SSMClient(clientConfig);
   sageMaker = new SageMakerClient(clientConfig);
@@ -185,13 +261,16 @@ beforeAll(async () => {
   packages.approved = await registerPackage('Approved');
   packages.pending = await registerPackage('PendingManualApproval');
   packages.approvedLater = await registerPackage('Approved');
+  packages.forUserStack = await registerPackage('Approved');
   // What `cdk deploy 'dev/*'` leaves: the pointer (dev-Release) and the platform stack that reads it.
   await ssm.send(new PutParameterCommand({ Name: POINTER, Type: 'String', Value: NO_MODEL_RELEASED }));
   await cloudFormation.send(new CreateStackCommand({ StackName: STACK, TemplateBody: TEMPLATE }));
+  POINTER_READ_BY[STACK] = POINTER;
 }, 60_000);
 
 afterAll(() => {
   server?.kill();
+  proxy?.close();
 });
 
 describe('release against the AWS API emulator', () => {
@@ -204,10 +283,7 @@ describe('release against the AWS API emulator', () => {
   test('an unapproved package is refused with its status, and the pointer and the stack stay as they were', async () => {
     const before = { pointer: await pointer(), stack: await stackState() };
 
-    const error = await releaseModel(
-      { environment: 'dev', modelPackageArn: packages.pending, config },
-      deps(),
-    ).catch((e: unknown) => e);
+    const error = await releaseModel(target(packages.pending), deps()).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ReleaseError);
     expect((error as ReleaseError).code).toBe('model-package-not-approved');
@@ -221,16 +297,14 @@ describe('release against the AWS API emulator', () => {
   test("a package that does not exist is refused on SageMaker's own error", async () => {
     const missing = `arn:aws:sagemaker:${REGION}:123456789012:model-package/${GROUP}/99`;
 
-    const error = await releaseModel({ environment: 'dev', modelPackageArn: missing, config }, deps()).catch(
-      (e: unknown) => e,
-    );
+    const error = await releaseModel(target(missing), deps()).catch((e: unknown) => e);
 
     expect((error as ReleaseError).code).toBe('model-package-not-found');
     expect(await pointer()).toMatchObject({ value: NO_MODEL_RELEASED });
   });
 
   test('an environment that was never deployed: the missing pointer, then the missing stack', async () => {
-    const request = { environment: 'staging', modelPackageArn: packages.approved, config };
+    const request = target(packages.approved, 'staging');
 
     const noPointer = await releaseModel(request, deps()).catch((e: unknown) => e);
     expect((noPointer as ReleaseError).message).toBe(
@@ -252,11 +326,31 @@ describe('release against the AWS API emulator', () => {
     expect(await pointer(releasePointerParameterName('staging'))).toMatchObject({ value: NO_MODEL_RELEASED });
   });
 
-  test('an approved package is released: the pointer names it, and the stack serves it once it re-reads the pointer', async () => {
-    const result = await releaseModel(
-      { environment: 'dev', modelPackageArn: packages.approved, config },
-      deps(),
+  test("a pointer the stack does not read is refused on the stack's own parameters, before anything is written", async () => {
+    // GIVEN a pointer that exists, but that the dev stack does not read
+    const unread = '/emulator/unread/model-package-arn';
+    await ssm.send(new PutParameterCommand({ Name: unread, Type: 'String', Value: NO_MODEL_RELEASED }));
+    const before = { pointer: await pointer(unread), stack: await stackState() };
+
+    // WHEN
+    const error = await releaseModel({ ...target(packages.approved), pointerName: unread }, deps()).catch(
+      (e: unknown) => e,
     );
+
+    // THEN
+    expect(error).toBeInstanceOf(ReleaseError);
+    expect((error as ReleaseError).code).toBe('pointer-not-read');
+    expect((error as ReleaseError).message).toMatch(
+      new RegExp(
+        `^stack ${STACK} does not read release pointer ${unread}: none of its parameters has that value \\(ServingModelPackageArn=${POINTER}\\)`,
+      ),
+    );
+    expect(await pointer(unread)).toEqual(before.pointer);
+    expect(await stackState()).toEqual(before.stack);
+  });
+
+  test('an approved package is released: the pointer names it, and the stack serves it once it re-reads the pointer', async () => {
+    const result = await releaseModel(target(packages.approved), deps());
 
     expect(result).toMatchObject({
       status: 'released',
@@ -283,17 +377,45 @@ describe('release against the AWS API emulator', () => {
   test('releasing the same package again changes nothing', async () => {
     const before = { pointer: await pointer(), stack: await stackState() };
 
-    const result = await releaseModel(
-      { environment: 'dev', modelPackageArn: packages.approved, config },
-      deps(),
-    );
+    const result = await releaseModel(target(packages.approved), deps());
 
     expect(result).toMatchObject({ status: 'unchanged', stackUpdated: false });
     expect(await pointer()).toEqual(before.pointer);
     expect(await stackState()).toEqual(before.stack);
   });
 
-  test('npm run release, with the SDK pointed at the emulator, releases the next version and exits 0', () => {
+  function cliEnv(home: string): NodeJS.ProcessEnv {
+    return {
+      PATH: process.env.PATH,
+      HOME: home,
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+  }
+
+  /** Runs the command without blocking this process, which answers its requests (the proxy). */
+  function release(
+    args: string[],
+    cwd: string,
+  ): Promise<{ status: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        ['-r', require.resolve('esbuild-register'), path.join(ROOT, 'bin', 'release.ts'), ...args],
+        { cwd, env: cliEnv(cwd) },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.once('error', reject);
+      child.once('close', (status) => resolve({ status, stdout, stderr }));
+    });
+  }
+
+  test('npm run release, with the SDK pointed at the emulator, releases the next version and exits 0', async () => {
     // Its own cdk.json, so the run does not depend on how the repository configures its environments.
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'release-cli-'));
     try {
@@ -301,27 +423,7 @@ describe('release against the AWS API emulator', () => {
         path.join(cwd, 'cdk.json'),
         JSON.stringify({ context: { mlops: { environments: { dev: { level: 2 } }, delivery: false } } }),
       );
-      const env: NodeJS.ProcessEnv = {
-        PATH: process.env.PATH,
-        HOME: cwd,
-        AWS_ENDPOINT_URL: endpoint,
-        AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
-        AWS_EC2_METADATA_DISABLED: 'true',
-      };
-      const run = spawnSync(
-        process.execPath,
-        [
-          '-r',
-          require.resolve('esbuild-register'),
-          path.join(ROOT, 'bin', 'release.ts'),
-          '--env',
-          'dev',
-          '--model-package-arn',
-          packages.approvedLater,
-        ],
-        { cwd, env, encoding: 'utf8' },
-      );
+      const run = await release(['--env', 'dev', '--model-package-arn', packages.approvedLater], cwd);
 
       // stderr may carry the SDK's notice that its releases after January 2027 need Node.js 22.
       expect({ status: run.status, stderr: run.stderr }).toEqual({
@@ -335,6 +437,41 @@ describe('release against the AWS API emulator', () => {
     } finally {
       fs.rmSync(cwd, { recursive: true, force: true });
     }
-    return pointer().then((p) => expect(p.value).toBe(packages.approvedLater));
+    expect((await pointer()).value).toBe(packages.approvedLater);
+  });
+
+  test('npm run release --stack --pointer releases to a slot in a stack of the user, without a cdk.json', async () => {
+    // GIVEN a user's stack with its own name, reading its own pointer
+    await ssm.send(new PutParameterCommand({ Name: USER_POINTER, Type: 'String', Value: NO_MODEL_RELEASED }));
+    await cloudFormation.send(
+      new CreateStackCommand({
+        StackName: USER_STACK,
+        TemplateBody: servingTemplate(USER_POINTER, '/emulator/user'),
+      }),
+    );
+    POINTER_READ_BY[USER_STACK] = USER_POINTER;
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'release-cli-'));
+    try {
+      // WHEN
+      const run = await release(
+        ['--stack', USER_STACK, '--pointer', USER_POINTER, '--model-package-arn', packages.forUserStack],
+        cwd,
+      );
+
+      // THEN
+      expect({ status: run.status, stderr: run.stderr }).toEqual({
+        status: 0,
+        stderr: expect.not.stringMatching(/Release failed/),
+      });
+      expect(run.stdout).toContain(`Target: stack ${USER_STACK}, pointer ${USER_POINTER}, region ${REGION}`);
+      expect(run.stdout).toContain(
+        `Released: stack ${USER_STACK} serves ${packages.forUserStack} (before: none).`,
+      );
+    } finally {
+      fs.rmSync(cwd, { recursive: true, force: true });
+    }
+    expect(await pointer(USER_POINTER)).toMatchObject({ value: packages.forUserStack });
+    // The environment's pointer is not touched.
+    expect(await pointer()).toMatchObject({ value: packages.approvedLater });
   });
 });

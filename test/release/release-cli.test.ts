@@ -1,0 +1,131 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const ROOT = path.join(__dirname, '..', '..');
+const ARN = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/taxi-duration/3';
+
+function cli(args: string[], cwd = ROOT) {
+  // Every case here stops before creating an AWS client, so no request leaves the machine.
+  const result = spawnSync(
+    process.execPath,
+    ['-r', require.resolve('esbuild-register'), path.join(ROOT, 'bin', 'release.ts'), ...args],
+    { cwd, encoding: 'utf8', env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' } },
+  );
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A directory with its own cdk.json, or none, so that the run does not depend on the repository's config. */
+function inDirectory<T>(cdkJson: object | undefined, run: (cwd: string) => T): T {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'release-cli-'));
+  try {
+    if (cdkJson) {
+      fs.writeFileSync(path.join(cwd, 'cdk.json'), JSON.stringify(cdkJson));
+    }
+    return run(cwd);
+  } finally {
+    fs.rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
+describe('npm run release (bin/release.ts)', () => {
+  test('--help prints the usage and exits 0', () => {
+    const { status, stdout } = cli(['--help']);
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/^Usage: npm run release -- --env <environment> --model-package-arn <arn>/);
+    expect(stdout).toContain(
+      'npm run release -- --stack <name> --pointer <parameter> --model-package-arn <arn> [--region <region>]',
+    );
+  });
+
+  test('bad usage exits 2', () => {
+    expect(cli(['--env', 'dev'])).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(/^Missing --model-package-arn\./),
+    });
+    expect(cli(['--environment', 'dev'])).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(/Unknown option '--environment'/),
+    });
+  });
+
+  test.each([
+    [
+      '--env with --stack',
+      ['--env', 'dev', '--stack', 'dev-Platform', '--model-package-arn', ARN],
+      /^--env and --stack are mutually exclusive: name an environment of cdk\.json, or a stack\./,
+    ],
+    [
+      '--stack without --pointer',
+      ['--stack', 'my-serving', '--model-package-arn', ARN],
+      /^Missing --pointer\./,
+    ],
+    [
+      '--slot with --stack',
+      ['--stack', 'my-serving', '--pointer', '/p', '--slot', 'shadow', '--model-package-arn', ARN],
+      /^--slot applies to --env only\./,
+    ],
+    [
+      '--pointer and --region with --env',
+      ['--env', 'dev', '--pointer', '/p', '--region', 'us-east-1', '--model-package-arn', ARN],
+      /^--pointer and --region apply to --stack only\./,
+    ],
+  ])('%s is bad usage: exit 2', (_, args, message) => {
+    expect(cli(args)).toMatchObject({ status: 2, stderr: expect.stringMatching(message) });
+  });
+
+  test('a refused release exits 1 with the message and no stack trace', () => {
+    const { status, stderr } = cli(['--env', 'qa', '--model-package-arn', ARN]);
+    expect(status).toBe(1);
+    // The configured environments come from the repository's cdk.json.
+    expect(stderr.trim()).toMatch(
+      /^Release failed: environment 'qa' is not configured: use one of dev, .*, or add it to context\.mlops\.environments in cdk\.json$/,
+    );
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  test('an environment below level 2, from the cdk.json of the working directory, exits 1', () => {
+    const config = { context: { mlops: { environments: { dev: { level: 1 } }, delivery: false } } };
+    const { status, stderr } = inDirectory(config, (cwd) =>
+      cli(['--env', 'dev', '--model-package-arn', ARN], cwd),
+    );
+    expect(status).toBe(1);
+    expect(stderr.trim()).toMatch(
+      /^Release failed: environment 'dev' is at maturity level 1, which has no serving slot/,
+    );
+  });
+
+  test('an invalid cdk.json exits 1 and names the file', () => {
+    const config = { context: { mlops: { environments: { dev: { level: 7 } }, delivery: false } } };
+    const { status, stderr } = inDirectory(config, (cwd) =>
+      cli(['--env', 'dev', '--model-package-arn', ARN], cwd),
+    );
+    expect(status).toBe(1);
+    expect(stderr).toMatch(/cdk\.json: /);
+    expect(stderr).not.toMatch(/Release failed/);
+  });
+
+  test('--stack needs no cdk.json: a malformed ARN is refused with exit 1', () => {
+    const { status, stderr } = inDirectory(undefined, (cwd) =>
+      cli(
+        ['--stack', 'my-serving', '--pointer', '/team/model', '--model-package-arn', 'taxi-duration/3'],
+        cwd,
+      ),
+    );
+    expect(status).toBe(1);
+    expect(stderr.trim()).toMatch(
+      /^Release failed: model package ARN 'taxi-duration\/3' is not a model package version ARN/,
+    );
+  });
+
+  test('--env without a cdk.json is bad usage: exit 2', () => {
+    const { status, stderr } = inDirectory(undefined, (cwd) =>
+      cli(['--env', 'dev', '--model-package-arn', ARN], cwd),
+    );
+    expect(status).toBe(2);
+    expect(stderr).toMatch(
+      /^No cdk\.json in .*: run the release from the repository root, or name --stack\./,
+    );
+  });
+});
