@@ -1,5 +1,5 @@
 import { CfnParameter, Stack, Stage, Token } from 'aws-cdk-lib';
-import { PlatformConfig } from '../lib/config/environment-config';
+import { PlatformConfig } from './config';
 import { MaturityLevel } from '../lib/maturity/maturity-level';
 import { describeValue } from '../lib/private/describe-value';
 import { DEFAULT_SLOT_NAME, POINTER_NAME_PART, releasePointerParameterName } from '../lib/serving/naming';

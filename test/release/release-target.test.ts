@@ -1,5 +1,5 @@
 import { App, Stack, Stage } from 'aws-cdk-lib';
-import { parsePlatformConfig } from '../../lib/config/environment-config';
+import { parsePlatformConfig } from '../../bin/config';
 import { ReleasePointer } from '../../lib/serving/release-pointer';
 import { ServingSlot } from '../../lib/serving/serving-slot';
 import { ArtifactStore } from '../../lib/storage/artifact-store';
