@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stage, Token, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stage, Token } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -11,7 +11,7 @@ import { Capability } from '../maturity/capability';
 import { MaturityContract } from '../maturity/maturity-contract';
 import { createEncryptedTopic } from '../private/encrypted-topic';
 import { ProblemCollector } from '../private/errors';
-import { acknowledgeGeneratedPolicyWildcards } from '../private/nag-acknowledgements';
+import { acknowledgeGeneratedPolicyWildcards, acknowledgeNagFindings } from '../private/nag-acknowledgements';
 
 /** Where the pipeline gets the repository from. */
 export class DeliverySource {
@@ -160,7 +160,7 @@ export class DeliveryPipeline extends Construct {
         'its own CodeBuild log and report groups, and, for self-mutation and asset publishing, the CDK bootstrap ' +
         'roles, which CDK selects by their aws-cdk:bootstrap-role tag.',
     );
-    Validations.of(this.pipeline.pipeline.artifactBucket).acknowledge({
+    acknowledgeNagFindings(this.pipeline.pipeline.artifactBucket, {
       id: 'AwsSolutions-S1',
       reason:
         'The pipeline artifact bucket holds short-lived, KMS-encrypted build artifacts read only by the ' +

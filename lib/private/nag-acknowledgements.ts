@@ -1,6 +1,91 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, CfnResource, IAspect, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
+
+/** One cdk-nag finding that a construct accepts, in cdk-nag 3's id form, and why. */
+export interface NagAcknowledgement {
+  /** The rule id, with the finding in brackets for granular rules: `AwsSolutions-IAM5[Action::s3:GetObject*]`. */
+  readonly id: string;
+  readonly reason: string;
+}
+
+/**
+ * Acknowledges cdk-nag findings on `scope` and every resource under it, for both ways users run
+ * cdk-nag:
+ *
+ * - cdk-nag 3 (`Validations.of(app).addPlugins(...)`): `Validations.of(scope).acknowledge`.
+ * - cdk-nag 2 (`Aspects.of(app).add(new AwsSolutionsChecks())`): the `cdk_nag` resource metadata
+ *   that its `NagSuppressions` writes, `{ rules_to_suppress: [{ id, reason, applies_to? }] }`, on
+ *   each CfnResource under `scope`. cdk-nag 2 takes granular findings as `applies_to`, not in the id.
+ *
+ * The cdk-nag 2 metadata is written by an aspect rather than here, because resources under `scope`
+ * may be created after this call (a role's DefaultPolicy appears with its first statement). The
+ * aspect runs with mutating priority, so on every resource it precedes cdk-nag 2's aspect (default
+ * priority), whether the user adds that before or after constructing ours. No dependency on
+ * cdk-nag is needed: both formats are plain metadata.
+ */
+export function acknowledgeNagFindings(scope: IConstruct, ...acknowledgements: NagAcknowledgement[]): void {
+  if (acknowledgements.length === 0) {
+    return;
+  }
+  Validations.of(scope).acknowledge(...acknowledgements);
+  const pending = PENDING_SUPPRESSIONS.get(scope) ?? [];
+  PENDING_SUPPRESSIONS.set(scope, [...pending, ...acknowledgements.map(toNagV2Suppression)]);
+  const stack = Stack.of(scope);
+  if (!STACKS_WITH_ASPECT.has(stack)) {
+    STACKS_WITH_ASPECT.add(stack);
+    Aspects.of(stack).add(new NagV2Suppressions(), { priority: AspectPriority.MUTATING });
+  }
+}
+
+/** cdk-nag 2's stored form of a suppression (`NagSuppressionHelper.toCfnFormat`). */
+interface NagV2Suppression {
+  readonly id: string;
+  readonly reason: string;
+  readonly applies_to?: string[];
+  readonly is_reason_encoded?: boolean;
+}
+
+const PENDING_SUPPRESSIONS = new WeakMap<IConstruct, NagV2Suppression[]>();
+const STACKS_WITH_ASPECT = new WeakSet<Stack>();
+const NAG_V2_METADATA_KEY = 'cdk_nag';
+
+function toNagV2Suppression(acknowledgement: NagAcknowledgement): NagV2Suppression {
+  // cdk-nag 2 rejects a finding in the id and wants it in applies_to instead.
+  const granular = /^([^[\]]+)\[(.+)\]$/.exec(acknowledgement.id);
+  const id = granular ? granular[1] : acknowledgement.id;
+  const appliesTo = granular ? { applies_to: [granular[2]] } : {};
+  // cdk-nag 2 stores reasons outside Latin-1 in base64, and decodes them when it reads them back.
+  if ([...acknowledgement.reason].some((c) => c.codePointAt(0)! > 255)) {
+    return {
+      reason: Buffer.from(acknowledgement.reason).toString('base64'),
+      id,
+      ...appliesTo,
+      is_reason_encoded: true,
+    };
+  }
+  return { reason: acknowledgement.reason, id, ...appliesTo };
+}
+
+/** Copies the pending cdk-nag 2 suppressions of a resource and its enclosing scopes onto the resource. */
+class NagV2Suppressions implements IAspect {
+  public visit(node: IConstruct): void {
+    if (!CfnResource.isCfnResource(node)) {
+      return;
+    }
+    const suppressions = node.node.scopes.flatMap((s) => PENDING_SUPPRESSIONS.get(s) ?? []);
+    if (suppressions.length === 0) {
+      return;
+    }
+    const existing = (node.getMetadata(NAG_V2_METADATA_KEY) as { rules_to_suppress?: NagV2Suppression[] })
+      ?.rules_to_suppress;
+    // Deduplicated like NagSuppressions does, so a second visit (aspect stabilization) changes nothing.
+    const serialized = new Set([...(existing ?? []), ...suppressions].map((r) => JSON.stringify(r)));
+    node.addMetadata(NAG_V2_METADATA_KEY, {
+      rules_to_suppress: [...serialized].map((r) => JSON.parse(r) as NagV2Suppression),
+    });
+  }
+}
 
 /**
  * Acknowledges, on `scope`, the cdk-nag AwsSolutions-IAM5 findings that `statements` cause: one
@@ -36,9 +121,7 @@ export function acknowledgeWildcards(
       }
     }
   }
-  for (const id of ids) {
-    Validations.of(scope).acknowledge({ id, reason });
-  }
+  acknowledgeNagFindings(scope, ...[...ids].map((id) => ({ id, reason })));
 }
 
 /** Acknowledges the wildcards of a grant on the grantee's principal, when that is a construct. */

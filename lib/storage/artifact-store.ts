@@ -1,4 +1,4 @@
-import { Duration, IResource, RemovalPolicy, Resource, Token, Validations } from 'aws-cdk-lib';
+import { Duration, IResource, RemovalPolicy, Resource, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -6,7 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
-import { acknowledgeGrantWildcards } from '../private/nag-acknowledgements';
+import { acknowledgeGrantWildcards, acknowledgeNagFindings } from '../private/nag-acknowledgements';
 
 /**
  * The documented top-level prefixes of an artifact store. Every tier reads and writes under these,
@@ -421,7 +421,7 @@ export class ArtifactStore extends ArtifactStoreBase {
       removalPolicy,
       autoDeleteObjects: props.autoDeleteObjects ?? false,
     });
-    Validations.of(logs).acknowledge({
+    acknowledgeNagFindings(logs, {
       id: 'AwsSolutions-S1',
       reason:
         'This bucket is the server access log destination of the artifact store. Logging it to itself ' +

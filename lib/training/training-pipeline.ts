@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { ArnFormat, Names, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Names, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -8,7 +8,11 @@ import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
 import { SAGEMAKER_LONG_NAME } from '../private/sagemaker-names';
-import { acknowledgeGeneratedPolicyWildcards, acknowledgeWildcards } from '../private/nag-acknowledgements';
+import {
+  acknowledgeGeneratedPolicyWildcards,
+  acknowledgeNagFindings,
+  acknowledgeWildcards,
+} from '../private/nag-acknowledgements';
 import { IModelRegistry } from '../registry/model-registry';
 import { ArtifactStorePrefix, IArtifactStore } from '../storage/artifact-store';
 import { MAX_DEFINITION_BYTES, PipelineDefinition } from './pipeline-definition';
@@ -175,7 +179,8 @@ export class TrainingPipeline extends Construct {
       const reason =
         "aws-cdk-lib's BucketDeployment provider function, which only copies the pipeline definition into the " +
         'artifact store at deploy time: ';
-      Validations.of(handler).acknowledge(
+      acknowledgeNagFindings(
+        handler,
         {
           id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
           reason: reason + 'the AWS managed basic execution policy only lets it write its own logs.',

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Fn, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Fn, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
 import { createIsolatedVpc } from '../private/isolated-vpc';
 import { SAGEMAKER_NAME } from '../private/sagemaker-names';
-import { acknowledgeWildcards } from '../private/nag-acknowledgements';
+import { acknowledgeNagFindings, acknowledgeWildcards } from '../private/nag-acknowledgements';
 
 /** How the Studio apps of a Workspace reach the network. */
 export class WorkspaceNetworkAccess {
@@ -366,7 +366,7 @@ export class Workspace extends Construct implements iam.IGrantable, ec2.IConnect
       'Studio names apps and spaces at run time; the ARNs are limited to apps, spaces and user profiles ' +
         "under this domain's id, in this account and region.",
     );
-    Validations.of(role).acknowledge({
+    acknowledgeNagFindings(role, {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'sagemaker:ListApps, ListSpaces, ListUserProfiles and Search do not support resource-level ' +
