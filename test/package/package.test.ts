@@ -2,6 +2,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { assertBuiltPackageIsFresh } from '../support/built-package';
 
 /**
  * The package as a user installs it from the registry: built by `prepack` with tsconfig.build.json,
@@ -38,8 +39,12 @@ let dryRun: string[];
 
 beforeAll(() => {
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-mlops-maturity-package-'));
-  // The real pack runs prepack (the build); the dry run, after it, lists what `npm publish` would ship.
-  const [result] = JSON.parse(npm(['pack', '--json', '--pack-destination', workDir], ROOT)) as PackResult[];
+  // `npm test` builds dist/ before jest, so the pack skips prepack's rebuild: other test files read
+  // dist/ at the same time. The dry run lists what `npm publish` would ship.
+  assertBuiltPackageIsFresh();
+  const [result] = JSON.parse(
+    npm(['pack', '--json', '--ignore-scripts', '--pack-destination', workDir], ROOT),
+  ) as PackResult[];
   tarball = path.join(workDir, result.filename);
   packed = result.files.map((f) => f.path);
   const [listed] = JSON.parse(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], ROOT)) as PackResult[];
@@ -64,6 +69,8 @@ describe('npm pack', () => {
         'package.json',
         'dist/lib/index.js',
         'dist/lib/index.d.ts',
+        'dist/lib/testing/index.js',
+        'dist/lib/testing/index.d.ts',
         'dist/lib/training/reference-workload.js',
         'ml/run_step.py',
         'ml/preprocess.py',
@@ -201,6 +208,12 @@ const stack = new Stack(app, 'Consumer');
 const artifactStore = new ArtifactStore(stack, 'Store');
 const modelRegistry = new ModelRegistry(stack, 'Registry');
 new ReferenceWorkload(stack, 'Workload', { artifactStore, modelRegistry });
+// The main entry point must not have loaded the testing kit; the kit's subpath resolves.
+const kitLoadedByMain = Object.keys(require.cache).some((f) => f.includes('testing'));
+const { CostAssertions, normalizedTemplate } = require('cdk-mlops-maturity/testing');
+CostAssertions.of(stack).billsNothingWhileIdle();
+const normalized = normalizedTemplate(stack);
+require('fs').writeFileSync('kit.json', JSON.stringify({ kitLoadedByMain, normalized }));
 app.synth();
 `,
     );
@@ -217,6 +230,14 @@ app.synth();
     const types = Object.values(template.Resources).map((r) => r.Type);
     expect(types).toContain('AWS::S3::Bucket');
     expect(types).toContain('AWS::SageMaker::Pipeline');
+    // AND cdk-mlops-maturity/testing resolved through the package's exports, loaded only on request
+    const kit = JSON.parse(fs.readFileSync(path.join(project, 'kit.json'), 'utf8')) as {
+      kitLoadedByMain: boolean;
+      normalized: { Parameters?: Record<string, unknown> };
+    };
+    expect(kit.kitLoadedByMain).toBe(false);
+    expect(kit.normalized.Parameters?.BootstrapVersion).toBeUndefined();
+    expect(JSON.stringify(kit.normalized)).toContain('<asset-hash>');
     // AND the step code asset was found inside the installed package: its staged copy has the steps,
     // the step requirements, and none of the pytest tests
     const staged = fs

@@ -23,10 +23,14 @@ function newestMtime(dir: string): number {
  * a user's install has it), through examples/node_modules/cdk-mlops-maturity -> the repository.
  * Throws when dist/ is missing or older than lib/: `npm test` builds it before jest runs.
  */
-export function linkBuiltPackage(): void {
+export function assertBuiltPackageIsFresh(): void {
   if (!fs.existsSync(DIST_ENTRY) || fs.statSync(DIST_ENTRY).mtimeMs < newestMtime(path.join(ROOT, 'lib'))) {
     throw new Error(`${DIST_ENTRY} is missing or older than lib/: run 'npm run build' (npm test does)`);
   }
+}
+
+export function linkBuiltPackage(): void {
+  assertBuiltPackageIsFresh();
   const modules = path.join(EXAMPLES_DIR, 'node_modules');
   const link = path.join(modules, 'cdk-mlops-maturity');
   fs.mkdirSync(modules, { recursive: true });
