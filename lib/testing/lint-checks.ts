@@ -29,8 +29,7 @@ export function cdkNagFindings(app: Stage, pack: IPolicyValidationPlugin): LintF
   } catch (error) {
     failure = error;
   }
-  const file = path.join(app.outdir, 'validation-report.json');
-  const findings = fs.existsSync(file) ? findingsOfReport(JSON.parse(fs.readFileSync(file, 'utf8'))) : [];
+  const findings = validationReportFindings(app.outdir);
   if (failure && findings.length === 0) {
     throw failure;
   }
@@ -41,21 +40,51 @@ export function cdkNagFindings(app: Stage, pack: IPolicyValidationPlugin): LintF
  * Synthesizes `app` with a cdk-nag 2 pack added as an aspect (`new AwsSolutionsChecks()` from
  * cdk-nag 2) and returns the errors and warnings it annotated. The library writes cdk-nag 2's
  * suppression metadata for its acknowledgements, so they apply here too.
+ *
+ * cdk-nag 2 reports through Error and Warning annotations, read from the cloud assembly; when the
+ * app also registers a validation plugin, CDK turns error annotations into a failed validation
+ * instead, and they are read from its report.
+ *
+ * @param pack the pack to add; leave it out when the app added one itself
  */
-export function cdkNagAspectFindings(app: Stage, pack: IAspect): LintFinding[] {
-  Aspects.of(app).add(pack);
-  const assembly = app.synth({ force: true });
+export function cdkNagAspectFindings(app: Stage, pack?: IAspect): LintFinding[] {
+  if (pack) {
+    Aspects.of(app).add(pack);
+  }
+  let assembly: CloudAssembly;
+  try {
+    assembly = app.synth({ force: true });
+  } catch (error) {
+    const annotated = validationReportFindings(app.outdir).filter((f) => f.rule.startsWith('Annotation::'));
+    if (annotated.length === 0) {
+      throw error;
+    }
+    return annotated.map((f) => ({ ...f, rule: nagRuleOf(f.message) }));
+  }
   return collectStacks(assembly).flatMap((stack) =>
     stack.messages
       .filter((m) => m.level === 'error' || m.level === 'warning')
-      .map((m) => ({ text: String(m.entry.data), level: m.level as string, id: m.id }))
-      .filter((m) => /^(?:\[[^\]]*\]\s*)?[\w.]+-[\w.]+/.test(m.text))
-      .map((m) => {
-        const text = m.text.replace(/^\[[^\]]*\]\s*/, '');
-        const rule = /^([\w.]+-[\w.]+(?:\[[^\]]*\])?)/.exec(text)?.[1] ?? text.split(':')[0];
-        return { rule, level: m.level, location: m.id, message: text };
-      }),
+      .map((m) => ({
+        rule: nagRuleOf(String(m.entry.data)),
+        level: m.level as string,
+        location: m.id.replace(/^\//, ''),
+        message: String(m.entry.data),
+      })),
   );
+}
+
+/**
+ * The findings of the validation report CDK writes into a cloud assembly directory when a
+ * validation plugin (cdk-nag 3, aws-cdk-lib's CloudFormation validation) reports anything.
+ */
+export function validationReportFindings(outdir: string): LintFinding[] {
+  const file = path.join(outdir, 'validation-report.json');
+  return fs.existsSync(file) ? findingsOfReport(JSON.parse(fs.readFileSync(file, 'utf8'))) : [];
+}
+
+/** cdk-nag 2 messages start with the rule id and, for granular rules, the finding: `AwsSolutions-IAM5[Action::s3:*]: ...`. */
+function nagRuleOf(message: string): string {
+  return /^([\w.-]+(?:\[[^\]]*\])?):/.exec(message)?.[1] ?? message;
 }
 
 /** Options of `cfnLintFindings`. */

@@ -2,7 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { createPlatformApp } from '../../bin/platform-app';
 import { acknowledgementsUnder } from '../support/acknowledgements';
-import { findingsOf, formatFindings, nagFindings, readValidationReport } from '../support/nag';
+import { formatFindings, nagFindings, reportFindings } from '../support/nag';
 import { cdkJsonContext, loadSynthesizedApp } from '../support/synthesized-app';
 
 describe('cdk-nag AwsSolutions over the whole app', () => {
@@ -10,8 +10,7 @@ describe('cdk-nag AwsSolutions over the whole app', () => {
     // GIVEN the default app synthesized once with the AwsSolutions pack registered by the app itself
     const { outdir } = loadSynthesizedApp();
     // THEN no plugin reported a violation
-    const report = readValidationReport(outdir);
-    const findings = report ? findingsOf(report) : [];
+    const findings = reportFindings(outdir);
     expect(formatFindings(findings)).toBe('');
   });
 
