@@ -11,6 +11,7 @@ import { Capability } from '../maturity/capability';
 import { MaturityContract } from '../maturity/maturity-contract';
 import { createEncryptedTopic } from '../private/encrypted-topic';
 import { ProblemCollector } from '../private/errors';
+import { CONNECTION_ARN, REPOSITORY } from '../private/patterns';
 import { acknowledgeGeneratedPolicyWildcards, acknowledgeNagFindings } from '../private/nag-acknowledgements';
 
 /** Where the pipeline gets the repository from. */
@@ -86,10 +87,6 @@ export interface DeliveryPipelineProps {
    */
   readonly removalPolicy?: RemovalPolicy;
 }
-
-const REPOSITORY = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
-const CONNECTION_ARN =
-  /^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection\/[0-9a-f-]+$/;
 
 /** The release command the build runs: the README's install, test and synth steps. */
 export const DEFAULT_SYNTH_COMMANDS = ['npm ci', 'npm test', 'npx cdk synth'];

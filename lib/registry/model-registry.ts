@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
-import { SAGEMAKER_NAME } from '../private/sagemaker-names';
+import { ACCOUNT, SAGEMAKER_NAME } from '../private/patterns';
 import { acknowledgeGrantWildcards } from '../private/nag-acknowledgements';
 
 /** The EventBridge detail type of model package changes (detail fields are PascalCase). */
@@ -62,7 +62,6 @@ export interface ModelRegistryProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
-const ACCOUNT = /^\d{12}$/;
 /** `arn:<partition>:sagemaker:<region>:<account>:model-package-group/<name>`, as SageMaker returns it. */
 const GROUP_ARN =
   /^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package-group\/([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})$/;
