@@ -3,9 +3,17 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks as AwsSolutionsChecksV2 } from 'cdk-nag-v2';
 import { ArtifactStore } from '../../lib';
-import { assertNoFindings, cdkNagFindings, cfnLintFindings, MlopsAssertionError } from '../../lib/testing';
+import {
+  assertNoFindings,
+  cdkNagAspectFindings,
+  cdkNagFindings,
+  cfnLintFindings,
+  MlopsAssertionError,
+} from '../../lib/testing';
 import { CFN_LINT } from '../support/cfn-lint';
 
 const outdir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'kit-lint-'));
@@ -28,6 +36,30 @@ describe('cdkNagFindings (cdk-nag 3 validation plugin)', () => {
     new ArtifactStore(new Stack(app, 'Mine'), 'Store');
     const findings = cdkNagFindings(app, new AwsSolutionsChecks(app));
     expect(() => assertNoFindings(findings, 'cdk-nag')).not.toThrow();
+  });
+});
+
+describe('cdkNagAspectFindings (cdk-nag 2 aspect)', () => {
+  test('reports a user bucket, with the rule and the construct path', () => {
+    const app = new App({ outdir: outdir() });
+    new s3.Bucket(new Stack(app, 'Mine'), 'Bucket');
+    const findings = cdkNagAspectFindings(app, new AwsSolutionsChecksV2());
+    expect(findings.map((f) => `${f.level} ${f.rule} ${f.location}`)).toEqual(
+      expect.arrayContaining([
+        'error AwsSolutions-S1 Mine/Bucket/Resource',
+        'error AwsSolutions-S10 Mine/Bucket/Resource',
+      ]),
+    );
+  });
+
+  test("the library's acknowledgements reach cdk-nag 2: a role granted the store's objects is not reported", () => {
+    const app = new App({ outdir: outdir() });
+    new ArtifactStore(new Stack(app, 'Mine'), 'Store').grantReadWrite(
+      new iam.Role(app.node.findChild('Mine') as Stack, 'Reader', {
+        assumedBy: new iam.AccountRootPrincipal(),
+      }),
+    );
+    expect(cdkNagAspectFindings(app, new AwsSolutionsChecksV2())).toEqual([]);
   });
 });
 
