@@ -77,7 +77,7 @@ describe('public API', () => {
     expect(Object.keys(api).sort()).toEqual([...expected].sort());
   });
 
-  test('loading the library loads no AWS SDK client, no app config and nothing from bin/', () => {
+  test('loading the library loads no AWS SDK client, no app config, nothing from bin/ or lambda/, and not the testing kit', () => {
     // GIVEN a fresh process, so that no other test has filled the module cache
     const script = `
       require('./lib');
@@ -96,6 +96,8 @@ describe('public API', () => {
     expect(loaded.filter((f) => f.includes(`node_modules${path.sep}@aws-sdk${path.sep}`))).toEqual([]);
     expect(loaded.filter((f) => f.startsWith(path.join('lib', 'config') + path.sep))).toEqual([]);
     expect(loaded.filter((f) => f.startsWith(`bin${path.sep}`))).toEqual([]);
-    expect(loaded.filter((f) => f.startsWith(path.join('lib', 'serving', 'release.ts')))).toEqual([]);
+    expect(loaded.filter((f) => f.startsWith(`lambda${path.sep}`))).toEqual([]);
+    // AND the testing kit is its own entry point, loaded only when imported
+    expect(loaded.filter((f) => f.startsWith(path.join('lib', 'testing') + path.sep))).toEqual([]);
   });
 });
