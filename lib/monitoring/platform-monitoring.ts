@@ -603,17 +603,8 @@ function validateProps(
       );
     }
   }
-  const latency = props.endpointP99Latency ?? Duration.seconds(1);
-  let endpointLatencyMicroseconds = 0;
-  if (latency.isUnresolved()) {
-    problems.add(
-      'endpointP99Latency',
-      latency.toHumanString(),
-      'the alarm threshold is in microseconds, a conversion CloudFormation cannot do: give a literal Duration',
-    );
-  } else {
-    endpointLatencyMicroseconds = latency.toMilliseconds() * 1000;
-  }
+  const endpointLatencyMicroseconds =
+    problems.latencyMicroseconds('endpointP99Latency', props.endpointP99Latency ?? Duration.seconds(1)) ?? 0;
   problems.throwIfAny();
   return { queueMessageAgeSeconds, endpointLatencyMicroseconds };
 }

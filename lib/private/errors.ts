@@ -1,4 +1,4 @@
-import { RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
 import { describeValue } from './describe-value';
 
 export { describeValue };
@@ -59,6 +59,22 @@ export class ProblemCollector {
       this.add('removalPolicy', policy, fix);
     }
     return policy;
+  }
+
+  /**
+   * A latency in microseconds, the unit SageMaker reports its latency metrics in, for an alarm
+   * threshold; records a problem and returns undefined for a token, which CloudFormation cannot convert.
+   */
+  public latencyMicroseconds(prop: string, value: Duration): number | undefined {
+    if (value.isUnresolved()) {
+      this.add(
+        prop,
+        value.toHumanString(),
+        'the alarm threshold is in microseconds, a conversion CloudFormation cannot do: give a literal Duration',
+      );
+      return undefined;
+    }
+    return value.toMilliseconds() * 1000;
   }
 
   /** Records a problem that is not about one value. */

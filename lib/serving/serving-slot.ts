@@ -534,16 +534,8 @@ function validate(slot: ServingSlot, props: ServingSlotProps, mode: ServingMode)
         problems.add('mode.blueGreenBakeTime', bake.toHumanString(), 'use at most one hour');
       }
     }
-    const latency = props.rollbackLatency ?? Duration.seconds(1);
-    if (latency.isUnresolved()) {
-      problems.add(
-        'rollbackLatency',
-        latency.toHumanString(),
-        'the alarm threshold is in microseconds, a conversion CloudFormation cannot do: give a literal Duration',
-      );
-    } else {
-      rollbackLatencyMicroseconds = latency.toMilliseconds() * 1000;
-    }
+    rollbackLatencyMicroseconds =
+      problems.latencyMicroseconds('rollbackLatency', props.rollbackLatency ?? Duration.seconds(1)) ?? 0;
   }
   problems.throwIfAny();
   return { bakeTimeSeconds: bakeTimeSeconds ?? 0, rollbackLatencyMicroseconds };
