@@ -53,6 +53,7 @@ describe('public API', () => {
       'PipelineStep',
       'ProcessingStep',
       'REFERENCE_PIPELINE',
+      'ReferenceTarget',
       'ReferenceWorkload',
       'RegisterModelStep',
       'ReleasePointer',

@@ -39,6 +39,31 @@ export interface XgboostHyperparameters {
   readonly objective?: string;
 }
 
+/**
+ * What the reference workload predicts from the NYC taxi trips: each target is its own model, with
+ * its own label, unit and registration gate.
+ */
+export class ReferenceTarget {
+  /** The trip duration in minutes (regression). */
+  public static readonly TRIP_DURATION = new ReferenceTarget('duration', 'the trip duration', 'minutes', 10);
+  /**
+   * The fare amount in dollars (regression), with the trip duration as one more feature: the fare
+   * is charged at drop-off, when the duration is known.
+   */
+  public static readonly FARE_AMOUNT = new ReferenceTarget('fare_amount', 'the fare amount', 'dollars', 5);
+
+  private constructor(
+    /** The label column the preprocessing step derives (`--target` of ml/preprocess.py). */
+    public readonly label: string,
+    /** What is predicted, for descriptions. */
+    public readonly description: string,
+    /** The label's unit, which the RMSE gate is in. */
+    public readonly unit: string,
+    /** The default largest test RMSE, in `unit`, for a model to be registered. */
+    public readonly defaultMaxRmse: number,
+  ) {}
+}
+
 /** Props of the ReferenceWorkload. */
 export interface ReferenceWorkloadProps {
   /** Where the data is read (`data/`) and the pipeline's outputs and models are written. */
@@ -52,10 +77,24 @@ export interface ReferenceWorkloadProps {
    */
   readonly experimentTracking?: IExperimentTracking;
   /**
-   * The largest test RMSE, in minutes, a model may have to be registered; above it the execution
-   * fails. Also a pipeline parameter (`MaxRmse`), so one execution can override it.
+   * What the model predicts.
    *
-   * @default 10
+   * @default ReferenceTarget.TRIP_DURATION
+   */
+  readonly target?: ReferenceTarget;
+  /**
+   * The largest test RMSE, in the target's unit (minutes for the trip duration, dollars for the
+   * fare), a model may have to be registered; above it the execution fails. Also a pipeline
+   * parameter (`MaxRmse`), so one execution can override it.
+   *
+   * @default - the target's `defaultMaxRmse`: 10 minutes, 5 dollars
+   */
+  readonly maxRmse?: number;
+  /**
+   * The largest test RMSE in minutes, for the trip duration target.
+   *
+   * @deprecated use `maxRmse`, which is in the target's unit
+   * @default - see `maxRmse`
    */
   readonly maxRmseMinutes?: number;
   /**
@@ -124,7 +163,8 @@ const CODE_DIR = `${PROCESSING}/input/code`;
 const BOOTSTRAP = `set -e; python3 -m zipfile -e ${CODE_DIR}/*.zip /tmp/step; exec python3 /tmp/step/run_step.py "$@"`;
 
 /**
- * The platform's reference workload (NYC taxi trip duration, a regression) as a SageMaker pipeline:
+ * The platform's reference workload (NYC taxi trips: the trip duration or the fare amount, each a
+ * regression, see ReferenceTarget) as a SageMaker pipeline:
  * preprocess (scikit-learn container) -> train (built-in XGBoost) -> evaluate (XGBoost container,
  * writes an evaluation report) -> RMSE check -> register the model package (pending manual
  * approval, with the report as its model quality metrics and the drift baseline as its data
@@ -140,9 +180,24 @@ export class ReferenceWorkload extends Construct {
   constructor(scope: Construct, id: string, props: ReferenceWorkloadProps) {
     super(scope, id);
     const problems = new ProblemCollector(`ReferenceWorkload '${this.node.path}'`);
-    const maxRmse = props.maxRmseMinutes ?? 10;
+    const target = props.target ?? ReferenceTarget.TRIP_DURATION;
+    if (props.maxRmseMinutes !== undefined && props.maxRmse !== undefined) {
+      problems.add(
+        'maxRmseMinutes',
+        props.maxRmseMinutes,
+        'give maxRmse alone (maxRmseMinutes is its old name)',
+      );
+    } else if (props.maxRmseMinutes !== undefined && target !== ReferenceTarget.TRIP_DURATION) {
+      problems.add(
+        'maxRmseMinutes',
+        props.maxRmseMinutes,
+        `the ${target.label} target is in ${target.unit}: give maxRmse instead`,
+      );
+    }
+    const maxRmseProp = props.maxRmse !== undefined ? 'maxRmse' : 'maxRmseMinutes';
+    const maxRmse = props.maxRmse ?? props.maxRmseMinutes ?? target.defaultMaxRmse;
     if (!(maxRmse > 0) || !Number.isFinite(maxRmse)) {
-      problems.add('maxRmseMinutes', maxRmse, 'give a positive number of minutes');
+      problems.add(maxRmseProp, maxRmse, `give a positive number of ${target.unit}`);
     }
     for (const [name, value] of [
       ['processingInstanceType', props.processingInstanceType],
@@ -191,6 +246,7 @@ export class ReferenceWorkload extends Construct {
           registry: props.modelRegistry,
           trackingArn: tracking?.trackingArn,
           codeUri: this.code.s3ObjectUrl,
+          target,
           maxRmse,
           hyperparameters: hp,
           processingInstanceType: props.processingInstanceType ?? 'ml.m5.large',
@@ -216,6 +272,7 @@ interface DefinitionInputs {
   readonly registry: IModelRegistry;
   readonly trackingArn?: string;
   readonly codeUri: string;
+  readonly target: ReferenceTarget;
   readonly maxRmse: number;
   readonly hyperparameters: XgboostHyperparameters;
   readonly processingInstanceType: string;
@@ -298,13 +355,17 @@ function referenceDefinition(scope: Construct, inputs: DefinitionInputs): Pipeli
   const preprocessOutputs = ['train', 'validation', 'test', 'baseline', 'report'];
   const preprocess = new ProcessingStep(names.steps.preprocess, {
     description:
-      'Cleans the trips, derives the duration, splits train/validation/test and writes the drift baseline',
+      inputs.target === ReferenceTarget.TRIP_DURATION
+        ? 'Cleans the trips, derives the duration, splits train/validation/test and writes the drift baseline'
+        : `Cleans the trips, takes ${inputs.target.description} as the label, splits train/validation/test and writes the drift baseline`,
     arguments: {
       ...processing(sklearn, 'preprocess', [
         '--input',
         `${PROCESSING}/input/data`,
         '--output',
         `${PROCESSING}/output`,
+        // The duration is the step's default target, so its definition names none.
+        ...(inputs.target === ReferenceTarget.TRIP_DURATION ? [] : ['--target', inputs.target.label]),
       ]),
       ProcessingInputs: [
         s3Input('code', inputs.codeUri, CODE_DIR),

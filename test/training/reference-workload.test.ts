@@ -11,6 +11,7 @@ import { BuiltInAlgorithmImage } from '../../lib/training/builtin-algorithm-imag
 import { shapeProblems, STEP_ARGUMENT_SHAPES } from '../../lib/training/pipeline-definition';
 import {
   REFERENCE_PIPELINE,
+  ReferenceTarget,
   ReferenceWorkload,
   ReferenceWorkloadProps,
 } from '../../lib/training/reference-workload';
@@ -202,9 +203,59 @@ describe('ReferenceWorkload', () => {
     });
   });
 
+  describe('the fare amount target', () => {
+    const fare = workload({ target: ReferenceTarget.FARE_AMOUNT });
+    const fareDefinition = fare.stack.resolve(fare.construct.pipeline.definition.render()) as Json;
+    const fareStep = (name: string) => fareDefinition.Steps.find((st: Json) => st.Name === name);
+
+    test('preprocessing takes the fare as the label; the trip duration pipeline names no target', () => {
+      expect(fareStep(names.preprocess).Arguments.AppSpecification.ContainerArguments).toEqual([
+        '--input',
+        '/opt/ml/processing/input/data',
+        '--output',
+        '/opt/ml/processing/output',
+        '--target',
+        'fare_amount',
+      ]);
+      expect(steps[names.preprocess].Arguments.AppSpecification.ContainerArguments).toEqual([
+        '--input',
+        '/opt/ml/processing/input/data',
+        '--output',
+        '/opt/ml/processing/output',
+      ]);
+      expect(fareStep(names.preprocess).Description).toBe(
+        'Cleans the trips, takes the fare amount as the label, splits train/validation/test and writes the drift baseline',
+      );
+    });
+
+    test('the RMSE gate defaults to 5 dollars, the duration gate to 10 minutes; maxRmse sets either', () => {
+      const maxRmseOf = (d: Json) => d.Parameters.find((p: Json) => p.Name === 'MaxRmse').DefaultValue;
+      expect(maxRmseOf(fareDefinition)).toBe(5);
+      expect(maxRmseOf(definition)).toBe(10);
+      const strict = workload({ target: ReferenceTarget.FARE_AMOUNT, maxRmse: 2.5 });
+      expect(maxRmseOf(strict.stack.resolve(strict.construct.pipeline.definition.render()) as Json)).toBe(
+        2.5,
+      );
+      const old = workload({ maxRmseMinutes: 7 });
+      expect(maxRmseOf(old.stack.resolve(old.construct.pipeline.definition.render()) as Json)).toBe(7);
+    });
+  });
+
   describe('invalid props fail at synth, naming the prop, the value and the fix', () => {
     test.each([
       [{ maxRmseMinutes: 0 }, /maxRmseMinutes '0' is invalid: give a positive number of minutes/],
+      [
+        { target: ReferenceTarget.FARE_AMOUNT, maxRmse: -2 },
+        /maxRmse '-2' is invalid: give a positive number of dollars/,
+      ],
+      [
+        { target: ReferenceTarget.FARE_AMOUNT, maxRmseMinutes: 4 },
+        /maxRmseMinutes '4' is invalid: the fare_amount target is in dollars: give maxRmse instead/,
+      ],
+      [
+        { maxRmse: 8, maxRmseMinutes: 8 },
+        /maxRmseMinutes '8' is invalid: give maxRmse alone \(maxRmseMinutes is its old name\)/,
+      ],
       [
         { trainingInstanceType: 'm5.large' },
         /trainingInstanceType 'm5\.large' is invalid: use a SageMaker instance type/,
