@@ -3,6 +3,7 @@
 Writes evaluation.json in the model-metrics layout the SageMaker model registry shows
 (`regression_metrics.rmse.value`, `regression_metrics.mae.value`), which the pipeline's condition
 step reads with JsonGet and which is attached to the model package as its model quality metrics.
+The metrics are in the label's unit: minutes for the trip duration model, dollars for the fare.
 
 With MLflow tracking on (see tracking.py), it also logs `rmse` and `mae`, the values evaluation.json
 holds, as metrics, and the training hyperparameters the pipeline passes as repeated

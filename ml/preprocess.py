@@ -1,4 +1,9 @@
-"""Preprocessing step of the reference workload: NYC taxi trip duration (regression).
+"""Preprocessing step of the reference workload: NYC taxi trips, for one of two regressions.
+
+`--target duration` (the default) predicts the trip duration in minutes; `--target fare_amount`
+predicts the fare in dollars (the TLC `fare_amount` column, then required), with the duration as
+one more feature. Fares that are missing, not numeric, at most 0 or above `--max-fare` (500) are
+dropped and counted (`missing_or_non_numeric_fare`, `fare_out_of_range`).
 
 Reads TLC trip records (CSV, plain or gzipped; yellow `tpep_*` or green `lpep_*` timestamps), cleans
 them, derives the trip duration in minutes, drops outliers, builds numeric features, splits
@@ -6,7 +11,8 @@ train/validation/test, and writes:
 
 - train/validation/test CSVs in the built-in XGBoost layout: label first, no header;
 - baseline/baseline.json: per-feature distributions of the training split, which the drift job
-  compares captured inference data against;
+  compares captured inference data against (for the fare target with `feature_order`, the model's
+  input columns in order);
 - report/preprocessing.json: rows read, kept and dropped per reason.
 
 With MLflow tracking on (see tracking.py), it also logs its options as params (`preprocess.seed`,
@@ -42,6 +48,12 @@ LABEL = "duration"
 NUMERIC_FEATURES = ["trip_distance", "pickup_hour", "pickup_weekday"]
 CATEGORICAL_FEATURES = ["PULocationID", "DOLocationID"]
 FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
+# The second model on the same trips: the fare, in dollars. The duration is one more feature: the
+# fare is charged at drop-off, when the duration is known.
+FARE_LABEL = "fare_amount"
+FARE_NUMERIC_FEATURES = NUMERIC_FEATURES + [LABEL]
+FARE_FEATURES = FARE_NUMERIC_FEATURES + CATEGORICAL_FEATURES
+TARGETS = [LABEL, FARE_LABEL]
 REQUIRED_COLUMNS = ["PULocationID", "DOLocationID", "trip_distance"]
 TIMESTAMP_PREFIXES = ["tpep", "lpep"]
 # Why `clean` drops rows, in the order it checks.
@@ -52,6 +64,8 @@ DROP_REASONS = [
     "duration_out_of_range",
     "trip_distance_out_of_range",
 ]
+# The fare target checks the fare after everything above.
+FARE_DROP_REASONS = DROP_REASONS + ["missing_or_non_numeric_fare", "fare_out_of_range"]
 
 BASELINE_SCHEMA_VERSION = 1
 NUMERIC_BINS = 10
@@ -70,6 +84,32 @@ class Options:
     validation_fraction: float = 0.15
     test_fraction: float = 0.15
     seed: int = 42
+    target: str = LABEL
+    max_fare: float = 500.0
+
+    @property
+    def label(self) -> str:
+        return self.target
+
+    @property
+    def numeric_features(self) -> List[str]:
+        return FARE_NUMERIC_FEATURES if self.target == FARE_LABEL else NUMERIC_FEATURES
+
+    @property
+    def features(self) -> List[str]:
+        """The model's input columns, in order."""
+        return FARE_FEATURES if self.target == FARE_LABEL else FEATURES
+
+    @property
+    def drop_reasons(self) -> List[str]:
+        return FARE_DROP_REASONS if self.target == FARE_LABEL else DROP_REASONS
+
+    def params(self) -> Dict[str, object]:
+        """The options as MLflow params; the fare limit only for the fare target, which uses it."""
+        params = asdict(self)
+        if self.target != FARE_LABEL:
+            del params["max_fare"]
+        return params
 
 
 @dataclass
@@ -112,10 +152,13 @@ def parse_timestamps(values: pd.Series) -> pd.Series:
 def clean(raw: pd.DataFrame, options: Options, report: Report) -> pd.DataFrame:
     """Derives the duration and features; drops malformed and outlier rows, counting each reason."""
     report.rows_read += len(raw)
-    missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
+    if options.target not in TARGETS:
+        raise InputRejected(f"target {options.target!r} is unknown: use one of {TARGETS}")
+    required = REQUIRED_COLUMNS + ([FARE_LABEL] if options.target == FARE_LABEL else [])
+    missing = [c for c in required if c not in raw.columns]
     if missing:
         raise InputRejected(
-            f"missing required columns {missing}: TLC trip records need {REQUIRED_COLUMNS} "
+            f"missing required columns {missing}: TLC trip records need {required} "
             "plus pickup/dropoff timestamps"
         )
     pickup_col, dropoff_col = timestamp_columns(list(raw.columns))
@@ -151,11 +194,21 @@ def clean(raw: pd.DataFrame, options: Options, report: Report) -> pd.DataFrame:
     report.drop("trip_distance_out_of_range", bad_distance.sum())
     df = df[~bad_distance]
 
+    if options.target == FARE_LABEL:
+        fare = pd.to_numeric(raw.loc[df.index, FARE_LABEL], errors="coerce")
+        bad_fare = fare.isna()
+        report.drop("missing_or_non_numeric_fare", bad_fare.sum())
+        out_of_range = ~bad_fare & ((fare <= 0) | (fare > options.max_fare))
+        report.drop("fare_out_of_range", out_of_range.sum())
+        keep = ~(bad_fare | out_of_range)
+        df = df[keep]
+        df[FARE_LABEL] = fare[keep]
+
     df["pickup_hour"] = df["pickup"].dt.hour
     df["pickup_weekday"] = df["pickup"].dt.weekday
     df["PULocationID"] = df["PULocationID"].astype(int)
     df["DOLocationID"] = df["DOLocationID"].astype(int)
-    return df[[LABEL] + FEATURES].reset_index(drop=True)
+    return df[[options.label] + options.features].reset_index(drop=True)
 
 
 def split(df: pd.DataFrame, options: Options) -> Dict[str, pd.DataFrame]:
@@ -173,15 +226,16 @@ def split(df: pd.DataFrame, options: Options) -> Dict[str, pd.DataFrame]:
     }
 
 
-def baseline(train: pd.DataFrame) -> dict:
+def baseline(train: pd.DataFrame, options: Optional[Options] = None) -> dict:
     """Per-feature distributions of the training data.
 
     Numeric features: decile bin edges of the training data (open-ended first and last bins, so
     every later value falls in a bin) and the share of rows per bin. Categorical features: the
     share of the most frequent categories, the rest pooled as `__other__`.
     """
+    options = options or Options()
     features = {}
-    for name in NUMERIC_FEATURES:
+    for name in options.numeric_features:
         values = train[name].astype(float).to_numpy()
         inner = np.unique(np.quantile(values, np.linspace(0, 1, NUMERIC_BINS + 1))[1:-1])
         edges = [-np.inf] + inner.tolist() + [np.inf]
@@ -202,7 +256,11 @@ def baseline(train: pd.DataFrame) -> dict:
             "proportions": {str(k): float(v) for k, v in top.items()},
             "other": float(max(0.0, 1.0 - top.sum())),
         }
-    return {"schema_version": BASELINE_SCHEMA_VERSION, "rows": int(len(train)), "label": LABEL, "features": features}
+    body = {"schema_version": BASELINE_SCHEMA_VERSION, "rows": int(len(train)), "label": options.label, "features": features}
+    if options.target != LABEL:
+        # JSON objects are unordered (and written with sorted keys): the model's input order is a list.
+        body["feature_order"] = options.features
+    return body
 
 
 def read_input(path: str) -> pd.DataFrame:
@@ -232,16 +290,17 @@ def run(input_path: str, output_dir: str, options: Optional[Options] = None) -> 
         os.makedirs(os.path.join(output_dir, name), exist_ok=True)
         part.to_csv(os.path.join(output_dir, name, f"{name}.csv"), header=False, index=False)
         report.splits[name] = len(part)
-    write_json(os.path.join(output_dir, "baseline", "baseline.json"), baseline(parts["train"]))
+    write_json(os.path.join(output_dir, "baseline", "baseline.json"), baseline(parts["train"], options))
     write_json(os.path.join(output_dir, "report", "preprocessing.json"), report.__dict__)
     LOG.info("kept %d of %d rows; dropped %s", report.rows_kept, report.rows_read, report.dropped)
     return report
 
 
-def tracked_metrics(report: Report) -> Dict[str, int]:
+def tracked_metrics(report: Report, options: Optional[Options] = None) -> Dict[str, int]:
     """The report as MLflow metrics; every drop reason is logged, so that runs compare reason by reason."""
+    reasons = (options or Options()).drop_reasons
     metrics = {"rows_read": report.rows_read, "rows_kept": report.rows_kept}
-    metrics.update({f"rows_dropped.{reason}": report.dropped.get(reason, 0) for reason in DROP_REASONS})
+    metrics.update({f"rows_dropped.{reason}": report.dropped.get(reason, 0) for reason in reasons})
     metrics.update({f"rows_{name}": count for name, count in report.splits.items()})
     return metrics
 
@@ -259,6 +318,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--min-duration-minutes", type=float, default=Options.min_duration_minutes)
     parser.add_argument("--max-duration-minutes", type=float, default=Options.max_duration_minutes)
     parser.add_argument("--seed", type=int, default=Options.seed)
+    parser.add_argument("--target", choices=TARGETS, default=Options.target)
+    parser.add_argument("--max-fare", type=float, default=Options.max_fare)
     tracking.add_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -266,16 +327,18 @@ def main(argv: Optional[List[str]] = None) -> int:
         min_duration_minutes=args.min_duration_minutes,
         max_duration_minutes=args.max_duration_minutes,
         seed=args.seed,
+        target=args.target,
+        max_fare=args.max_fare,
     )
     with tracking.StepRun(tracking.settings(args), "preprocess") as mlflow_run:
-        mlflow_run.log_params({f"preprocess.{name}": value for name, value in asdict(options).items()})
+        mlflow_run.log_params({f"preprocess.{name}": value for name, value in options.params().items()})
         try:
             report = run(args.input, args.output, options)
         except InputRejected as rejected:
             LOG.error("input rejected: %s", rejected)
             mlflow_run.fail()
             return 2
-        mlflow_run.log_metrics(tracked_metrics(report))
+        mlflow_run.log_metrics(tracked_metrics(report, options))
     return 0
 
 

@@ -134,3 +134,97 @@ def test_the_split_is_deterministic_for_a_seed(tmp_path):
     b = preprocess.run(write(trips(), tmp_path), str(tmp_path / "b"))
     assert a.splits == b.splits
     assert (tmp_path / "a" / "test" / "test.csv").read_text() == (tmp_path / "b" / "test" / "test.csv").read_text()
+
+
+def fare_trips(n=400, seed=0):
+    """The synthetic trips with a fare: a base charge plus a rate per mile."""
+    df = trips(n, seed)
+    df["fare_amount"] = (3.0 + df["trip_distance"] * 2.5).round(2)
+    return df
+
+
+def test_fare_target_takes_the_fare_as_label_with_the_duration_as_a_feature(tmp_path):
+    # GIVEN trips with fares, one of them exactly 3 miles and 12.5 minutes long
+    df = fare_trips()
+    df.loc[0, "tpep_pickup_datetime"] = "2024-01-02 10:00:00"
+    df.loc[0, "tpep_dropoff_datetime"] = "2024-01-02 10:12:30"
+    df.loc[0, "trip_distance"] = 3.0
+    df.loc[0, "fare_amount"] = 10.5
+    cleaned = preprocess.clean(df.astype(str), preprocess.Options(target="fare_amount"), preprocess.Report())
+    # THEN the label is the fare, and the model input is the duration features plus the duration
+    assert list(cleaned.columns) == [
+        "fare_amount",
+        "trip_distance",
+        "pickup_hour",
+        "pickup_weekday",
+        "duration",
+        "PULocationID",
+        "DOLocationID",
+    ]
+    first = cleaned.iloc[0]
+    assert (first["fare_amount"], first["duration"], first["trip_distance"], first["pickup_hour"]) == (
+        10.5,
+        12.5,
+        3.0,
+        10,
+    )
+
+
+def test_fare_target_end_to_end_writes_the_fare_baseline_and_counts_bad_fares(tmp_path):
+    # GIVEN trips with two missing or non-numeric fares, a zero and a negative fare, and one above the limit
+    df = fare_trips().astype(str)
+    df.loc[0, "fare_amount"] = ""
+    df.loc[1, "fare_amount"] = "n/a"
+    df.loc[2, "fare_amount"] = "0"
+    df.loc[3, "fare_amount"] = "-4.5"
+    df.loc[4, "fare_amount"] = "900"
+    out = tmp_path / "out"
+    # WHEN preprocessed for the fare through the command line
+    assert preprocess.main(["--input", write(df, tmp_path), "--output", str(out), "--target", "fare_amount"]) == 0
+    # THEN the bad fares are dropped and counted by reason
+    report = json.loads((out / "report" / "preprocessing.json").read_text())
+    assert report["dropped"]["missing_or_non_numeric_fare"] == 2
+    assert report["dropped"]["fare_out_of_range"] == 3
+    # AND the splits are label first: the fare, then the seven-column layout of the model input
+    train = pd.read_csv(out / "train" / "train.csv", header=None)
+    assert train.shape[1] == 7
+    assert (train[0] > 0).all() and (train[0] <= 500).all()
+    # AND the baseline names the fare as its label and the model's input order
+    baseline = json.loads((out / "baseline" / "baseline.json").read_text())
+    assert baseline["label"] == "fare_amount"
+    assert baseline["feature_order"] == [
+        "trip_distance",
+        "pickup_hour",
+        "pickup_weekday",
+        "duration",
+        "PULocationID",
+        "DOLocationID",
+    ]
+    assert baseline["features"]["duration"]["type"] == "numeric"
+    assert sorted(baseline["features"]) == sorted(baseline["feature_order"])
+
+
+def test_fare_target_needs_the_fare_column(tmp_path, capsys):
+    # GIVEN trips without fares
+    df = trips()
+    # THEN the fare target rejects them, naming the column, with exit code 2
+    code = preprocess.main(["--input", write(df, tmp_path), "--output", str(tmp_path / "out"), "--target", "fare_amount"])
+    assert code == 2
+    with pytest.raises(preprocess.InputRejected, match=r"missing required columns \['fare_amount'\]"):
+        preprocess.clean(df.astype(str), preprocess.Options(target="fare_amount"), preprocess.Report())
+
+
+def test_duration_baseline_has_no_feature_order_key_and_the_report_its_five_reasons(tmp_path):
+    # The trip duration model's outputs keep their released shape.
+    out = tmp_path / "out"
+    preprocess.run(write(trips(), tmp_path), str(out))
+    baseline = json.loads((out / "baseline" / "baseline.json").read_text())
+    assert sorted(baseline) == ["features", "label", "rows", "schema_version"]
+    assert sorted(baseline["features"]) == ["DOLocationID", "PULocationID", "pickup_hour", "pickup_weekday", "trip_distance"]
+    assert preprocess.Options().drop_reasons == [
+        "unparseable_timestamp",
+        "missing_or_non_numeric_value",
+        "negative_duration",
+        "duration_out_of_range",
+        "trip_distance_out_of_range",
+    ]

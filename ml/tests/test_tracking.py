@@ -75,6 +75,7 @@ def test_preprocess_and_evaluate_of_one_execution_log_what_they_wrote_to_one_run
         "preprocess.validation_fraction": "0.15",
         "preprocess.test_fraction": "0.15",
         "preprocess.seed": "7",
+        "preprocess.target": "duration",
         **HYPERPARAMETERS,
     }
     # and as metrics exactly what preprocessing.json and evaluation.json hold; reasons that dropped
