@@ -7,7 +7,7 @@ import { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { normalizedTemplate } from '../../lib/testing';
 import { EXAMPLES_DIR, linkBuiltPackage, ROOT } from '../support/built-package';
 import { cfnLint, formatCfnLint } from '../support/cfn-lint';
-import { formatFindings, nagFindings, nagV2Findings, reportFindings } from '../support/nag';
+import { formatFindings, nagV2Findings, reportFindings } from '../support/nag';
 
 // The example apps use the library as users do: through the package name, resolved to the built
 // package. Each is type-checked, synthesized as its own process the way `cdk synth` runs it (no
@@ -50,6 +50,7 @@ describe.each(EXAMPLES)('example %s', (name) => {
   let outdir: string;
   let assembly: CloudAssembly;
   let synth: ReturnType<typeof spawnSync>;
+  let inProcessStacks: Stack[] = [];
 
   beforeAll(() => {
     outdir = fs.mkdtempSync(path.join(os.tmpdir(), `example-${name}-`));
@@ -84,21 +85,17 @@ describe.each(EXAMPLES)('example %s', (name) => {
     expect(formatCfnLint(matches)).toEqual([]);
   });
 
-  test('cdk-nag 3 in-process: zero findings', () => {
-    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), `nag3-${name}-`)) });
-    buildOf(dir)(app);
-    expect(formatFindings(nagFindings(app))).toBe('');
-  });
-
+  // cdk-nag 3 is covered by the app's own synth above (main.ts registers it); one in-process build
+  // serves the cdk-nag 2 check and the cost assertions.
   test('cdk-nag 2 (its aspect, the common setup): zero errors and warnings', () => {
-    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), `nag2-${name}-`)) });
-    buildOf(dir)(app);
-    expect(formatFindings(nagV2Findings(app))).toBe('');
+    const inProcess = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), `nag2-${name}-`)) });
+    inProcessStacks = buildOf(dir)(inProcess);
+    expect(formatFindings(nagV2Findings(inProcess))).toBe('');
   });
 
   test('every stack bills nothing while idle (the testing kit)', () => {
-    const stacks = buildOf(dir)(new App());
-    for (const stack of stacks) {
+    expect(inProcessStacks.length).toBeGreaterThan(0);
+    for (const stack of inProcessStacks) {
       kit().CostAssertions.of(stack).billsNothingWhileIdle();
     }
   });

@@ -18,17 +18,17 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/**
- * Makes `require('cdk-mlops-maturity')` from the examples resolve to the built package (dist/, as
- * a user's install has it), through examples/node_modules/cdk-mlops-maturity -> the repository.
- * Throws when dist/ is missing or older than lib/: `npm test` builds it before jest runs.
- */
+/** Throws when dist/ is missing or older than lib/: `npm test` builds it before jest runs. */
 export function assertBuiltPackageIsFresh(): void {
   if (!fs.existsSync(DIST_ENTRY) || fs.statSync(DIST_ENTRY).mtimeMs < newestMtime(path.join(ROOT, 'lib'))) {
     throw new Error(`${DIST_ENTRY} is missing or older than lib/: run 'npm run build' (npm test does)`);
   }
 }
 
+/**
+ * Makes `require('cdk-mlops-maturity')` from the examples resolve to the built package (dist/, as
+ * a user's install has it), through examples/node_modules/cdk-mlops-maturity -> the repository.
+ */
 export function linkBuiltPackage(): void {
   assertBuiltPackageIsFresh();
   const modules = path.join(EXAMPLES_DIR, 'node_modules');
