@@ -136,6 +136,10 @@ def test_the_split_is_deterministic_for_a_seed(tmp_path):
     assert (tmp_path / "a" / "test" / "test.csv").read_text() == (tmp_path / "b" / "test" / "test.csv").read_text()
 
 
+# The fare model's input columns, in order: the duration model's, with the duration after the weekday.
+FARE_INPUT = ["trip_distance", "pickup_hour", "pickup_weekday", "duration", "PULocationID", "DOLocationID"]
+
+
 def fare_trips(n=400, seed=0):
     """The synthetic trips with a fare: a base charge plus a rate per mile."""
     df = trips(n, seed)
@@ -152,15 +156,7 @@ def test_fare_target_takes_the_fare_as_label_with_the_duration_as_a_feature(tmp_
     df.loc[0, "fare_amount"] = 10.5
     cleaned = preprocess.clean(df.astype(str), preprocess.Options(target="fare_amount"), preprocess.Report())
     # THEN the label is the fare, and the model input is the duration features plus the duration
-    assert list(cleaned.columns) == [
-        "fare_amount",
-        "trip_distance",
-        "pickup_hour",
-        "pickup_weekday",
-        "duration",
-        "PULocationID",
-        "DOLocationID",
-    ]
+    assert list(cleaned.columns) == ["fare_amount"] + FARE_INPUT
     first = cleaned.iloc[0]
     assert (first["fare_amount"], first["duration"], first["trip_distance"], first["pickup_hour"]) == (
         10.5,
@@ -192,14 +188,7 @@ def test_fare_target_end_to_end_writes_the_fare_baseline_and_counts_bad_fares(tm
     # AND the baseline names the fare as its label and the model's input order
     baseline = json.loads((out / "baseline" / "baseline.json").read_text())
     assert baseline["label"] == "fare_amount"
-    assert baseline["feature_order"] == [
-        "trip_distance",
-        "pickup_hour",
-        "pickup_weekday",
-        "duration",
-        "PULocationID",
-        "DOLocationID",
-    ]
+    assert baseline["feature_order"] == FARE_INPUT
     assert baseline["features"]["duration"]["type"] == "numeric"
     assert sorted(baseline["features"]) == sorted(baseline["feature_order"])
 
