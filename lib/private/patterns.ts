@@ -54,3 +54,19 @@ export const SAGEMAKER_LONG_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$/;
 
 /** The form of a SageMaker instance type, e.g. `ml.m5.large`. */
 export const SAGEMAKER_INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
+
+/**
+ * A model's name within an environment: part of construct ids (and so logical ids), endpoint,
+ * pipeline, model package group and SSM parameter names, and artifact-store folders. 1-32
+ * lower-case letters, digits and single hyphens, starting with a letter and not ending with a
+ * hyphen, so that `mlops-<environment>-<model>` fits SageMaker's 63 characters.
+ */
+export const MODEL_NAME = /^[a-z](?:-?[a-z0-9]){0,31}$/;
+
+/**
+ * What a model's name becomes in CloudFormation logical ids, which drop hyphens: two models whose
+ * names differ only in hyphens (`ab-c`, `a-bc`) would collide.
+ */
+export function modelNameKey(name: string): string {
+  return name.replace(/-/g, '');
+}
