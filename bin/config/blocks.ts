@@ -13,14 +13,13 @@ import {
   SUBNET_ID,
   VPC_ID,
 } from '../../lib/private/patterns';
+import { parseModels } from './models';
 import { isKnownObject, readSwitchable } from './read';
 import {
   CONFIG_CONTEXT_KEY,
   DeliveryConfig,
   EnvironmentConfig,
   GitHubOidcConfig,
-  ServingConfig,
-  TrainingConfig,
   WorkspaceConfig,
   WorkspaceNetworkAccessConfig,
 } from './types';
@@ -35,18 +34,8 @@ const ENVIRONMENT_KEYS = [
   'githubOidc',
   'serving',
   'training',
+  'models',
 ] as const;
-const SERVING_KEYS = [
-  'mode',
-  'instanceType',
-  'minInstances',
-  'maxInstances',
-  'memorySizeInMb',
-  'maxConcurrency',
-] as const;
-const SERVING_MODES = ['serverless', 'realTime'] as const;
-const TRAINING_KEYS = ['schedule', 'triggerOnNewData'] as const;
-const SCHEDULE = /^(rate|cron)\(.+\)$/;
 const DELIVERY_KEYS = ['enabled', 'connectionArn', 'repository', 'branch', 'account', 'region'] as const;
 const OIDC_KEYS = ['repository', 'branch', 'gitHubEnvironment', 'providerArn'] as const;
 const WORKSPACE_KEYS = [
@@ -96,6 +85,7 @@ export function parseEnvironment(
     githubOidc: MaturityLevel.DEVOPS,
     serving: MaturityLevel.AUTOMATED_TRAINING,
     training: MaturityLevel.AUTOMATED_TRAINING,
+    models: MaturityLevel.AUTOMATED_TRAINING,
   };
   for (const [key, minimum] of Object.entries(from)) {
     if (isMaturityLevel(level) && level < minimum && raw[key] !== undefined) {
@@ -129,8 +119,10 @@ export function parseEnvironment(
     problems.add(`${at}.manualApproval`, manualApproval, 'use true or false');
   }
   const githubOidc = parseGitHubOidc(`${at}.githubOidc`, raw.githubOidc, problems);
-  const serving = parseServing(`${at}.serving`, raw.serving, problems);
-  const training = parseTraining(`${at}.training`, raw.training, problems);
+  // Below level 2 the blocks above are refused and there are no models; an invalid level is
+  // reported above, and the models' own problems with it.
+  const below = isMaturityLevel(level) && level < MaturityLevel.AUTOMATED_TRAINING;
+  const models = below ? [] : parseModels(at, raw, problems);
 
   return {
     name,
@@ -141,8 +133,7 @@ export function parseEnvironment(
     workspace,
     manualApproval: manualApproval === true,
     githubOidc,
-    serving,
-    training,
+    models,
   };
 }
 
@@ -245,86 +236,6 @@ function parseGitHubOidc(at: string, raw: unknown, problems: ProblemCollector): 
     gitHubEnvironment: gitHubEnvironment as string | undefined,
     providerArn: providerArn as string | undefined,
   };
-}
-
-function parseServing(at: string, raw: unknown, problems: ProblemCollector): ServingConfig {
-  const defaults: ServingConfig = { mode: 'serverless' };
-  if (raw === undefined) {
-    return defaults;
-  }
-  if (
-    !isKnownObject(
-      at,
-      raw,
-      SERVING_KEYS,
-      'use an object such as {"mode": "realTime", "instanceType": "ml.m5.large"}',
-      problems,
-    )
-  ) {
-    return defaults;
-  }
-  const mode = raw.mode ?? 'serverless';
-  if (!(SERVING_MODES as readonly unknown[]).includes(mode)) {
-    problems.add(`${at}.mode`, mode, `use one of ${SERVING_MODES.join(', ')}`);
-  }
-  if (raw.instanceType !== undefined && typeof raw.instanceType !== 'string') {
-    problems.add(`${at}.instanceType`, raw.instanceType, "use an instance type such as 'ml.m5.large'");
-  }
-  const realTimeOnly = ['instanceType', 'minInstances', 'maxInstances'];
-  const serverlessOnly = ['memorySizeInMb', 'maxConcurrency'];
-  for (const key of ['minInstances', 'maxInstances', 'memorySizeInMb', 'maxConcurrency']) {
-    const value = raw[key];
-    if (value !== undefined && !(typeof value === 'number' && Number.isInteger(value) && value > 0)) {
-      problems.add(`${at}.${key}`, value, 'use a positive whole number');
-    }
-  }
-  for (const key of mode === 'serverless' ? realTimeOnly : serverlessOnly) {
-    if (raw[key] !== undefined) {
-      problems.add(
-        `${at}.${key}`,
-        raw[key],
-        `it applies to mode ${mode === 'serverless' ? 'realTime' : 'serverless'} only: remove it or change mode`,
-      );
-    }
-  }
-  return {
-    mode: mode as ServingConfig['mode'],
-    instanceType: raw.instanceType as string | undefined,
-    minInstances: raw.minInstances as number | undefined,
-    maxInstances: raw.maxInstances as number | undefined,
-    memorySizeInMb: raw.memorySizeInMb as number | undefined,
-    maxConcurrency: raw.maxConcurrency as number | undefined,
-  };
-}
-
-function parseTraining(at: string, raw: unknown, problems: ProblemCollector): TrainingConfig {
-  if (raw === undefined) {
-    return { triggerOnNewData: false };
-  }
-  if (
-    !isKnownObject(
-      at,
-      raw,
-      TRAINING_KEYS,
-      'use an object such as {"schedule": "rate(7 days)", "triggerOnNewData": true}',
-      problems,
-    )
-  ) {
-    return { triggerOnNewData: false };
-  }
-  const { schedule } = raw;
-  const triggerOnNewData = raw.triggerOnNewData ?? false;
-  if (schedule !== undefined && !(typeof schedule === 'string' && SCHEDULE.test(schedule))) {
-    problems.add(
-      `${at}.schedule`,
-      schedule,
-      'use an EventBridge schedule expression such as "rate(7 days)" or "cron(0 3 ? * MON *)"',
-    );
-  }
-  if (typeof triggerOnNewData !== 'boolean') {
-    problems.add(`${at}.triggerOnNewData`, triggerOnNewData, 'use true or false');
-  }
-  return { schedule: schedule as string | undefined, triggerOnNewData: triggerOnNewData === true };
 }
 
 function parseWorkspace(

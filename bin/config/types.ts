@@ -56,7 +56,7 @@ export interface DeliveryConfig {
   readonly region?: string;
 }
 
-/** How an environment's serving slot serves (level 2 and up). */
+/** How a model's serving slot serves (level 2 and up). */
 export interface ServingConfig {
   /** `serverless` (scales to zero) or `realTime` (instances, autoscaling, blue/green). */
   readonly mode: 'serverless' | 'realTime';
@@ -72,12 +72,30 @@ export interface ServingConfig {
   readonly maxConcurrency?: number;
 }
 
-/** When an environment's training pipeline runs by itself (level 2 and up). */
+/** When a model's training pipeline runs by itself (level 2 and up). */
 export interface TrainingConfig {
   /** An EventBridge schedule expression, `rate(...)` or `cron(...)`. */
   readonly schedule?: string;
   /** Run when new objects arrive under the artifact store's `data/` prefix. */
   readonly triggerOnNewData: boolean;
+}
+
+/** The workloads a model of the app can run: the reference pipeline's two targets on the taxi trips. */
+export type WorkloadConfig = 'trip-duration' | 'fare-amount';
+
+/** One model of an environment (level 2 and up). */
+export interface ModelConfig {
+  /** The model's name: the key in `models`. */
+  readonly name: string;
+  readonly workload: WorkloadConfig;
+  /** The largest test RMSE to register a model, in the workload's unit. Default: the workload's. */
+  readonly maxRmse?: number;
+  /** fare-amount only: fares above this many dollars are dropped. Default: the workload's. */
+  readonly maxFare?: number;
+  /** The model's serving slot. Default: serverless. */
+  readonly serving: ServingConfig;
+  /** The model's training triggers. Default: none, runs are started by hand. */
+  readonly training: TrainingConfig;
 }
 
 /** One deployment environment of the platform, parsed and validated. */
@@ -100,10 +118,11 @@ export interface EnvironmentConfig {
   readonly manualApproval: boolean;
   /** A GitHub OIDC deploy role for this environment, when configured. */
   readonly githubOidc?: GitHubOidcConfig;
-  /** The serving slot (level 2 and up). Default: serverless. */
-  readonly serving: ServingConfig;
-  /** Training triggers (level 2 and up). Default: none, runs are started by hand. */
-  readonly training: TrainingConfig;
+  /**
+   * The environment's models, in config order (level 2 and up; empty below). Without a `models`
+   * map, one model named `trip-duration` takes the environment-level `serving` and `training`.
+   */
+  readonly models: ModelConfig[];
 }
 
 /** The parsed platform config: environments in config order (the promotion order). */

@@ -8,6 +8,14 @@ const envs = (environments: Record<string, unknown>, extra: Record<string, unkno
   ...extra,
 });
 
+// The one model of a level 2+ environment without `models`, with the default serving and training.
+const shorthandModel = {
+  name: 'trip-duration',
+  workload: 'trip-duration',
+  serving: { mode: 'serverless' },
+  training: { triggerOnNewData: false },
+};
+
 describe('parsePlatformConfig', () => {
   test('parses environments in config order with defaults', () => {
     // GIVEN two environments with only their levels
@@ -23,8 +31,7 @@ describe('parsePlatformConfig', () => {
         region: undefined,
         removalPolicy: RemovalPolicy.RETAIN,
         workspace: { enabled: true, userProfiles: [] },
-        serving: { mode: 'serverless' },
-        training: { triggerOnNewData: false },
+        models: [shorthandModel],
       },
       {
         manualApproval: true,
@@ -35,8 +42,7 @@ describe('parsePlatformConfig', () => {
         region: undefined,
         removalPolicy: RemovalPolicy.RETAIN,
         workspace: { enabled: false, userProfiles: [] },
-        serving: { mode: 'serverless' },
-        training: { triggerOnNewData: false },
+        models: [shorthandModel],
       },
     ]);
   });
@@ -89,15 +95,21 @@ describe('parsePlatformConfig', () => {
         networkAccess: 'VpcOnly',
         idleTimeoutMinutes: 120,
       },
-      serving: {
-        mode: 'realTime',
-        instanceType: 'ml.c5.xlarge',
-        minInstances: 2,
-        maxInstances: 6,
-        memorySizeInMb: undefined,
-        maxConcurrency: undefined,
-      },
-      training: { schedule: 'rate(7 days)', triggerOnNewData: true },
+      models: [
+        {
+          name: 'trip-duration',
+          workload: 'trip-duration',
+          serving: {
+            mode: 'realTime',
+            instanceType: 'ml.c5.xlarge',
+            minInstances: 2,
+            maxInstances: 6,
+            memorySizeInMb: undefined,
+            maxConcurrency: undefined,
+          },
+          training: { schedule: 'rate(7 days)', triggerOnNewData: true },
+        },
+      ],
     });
   });
 
@@ -448,5 +460,236 @@ describe('delivery and per-environment delivery keys', () => {
   ])('invalid %s', (_name, mlops, message) => {
     const context = { mlops: { environments: { dev: { level: 1 } }, ...mlops } };
     expect(() => parsePlatformConfig(context)).toThrow(message);
+  });
+});
+
+describe('models', () => {
+  const at = 'context\\.mlops\\.environments\\.dev';
+  const parse =
+    (dev: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    () =>
+      parsePlatformConfig(envs({ dev: { level: 2, ...dev } }, extra));
+  const models = (dev: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    parse(dev, extra)().environments[0].models;
+
+  test('a map of models is parsed in config order with every key', () => {
+    expect(
+      models({
+        models: {
+          'trip-duration': {
+            workload: 'trip-duration',
+            maxRmse: 6.5,
+            training: { schedule: 'rate(7 days)' },
+          },
+          'fare-amount': {
+            workload: 'fare-amount',
+            maxRmse: 4,
+            maxFare: 300,
+            serving: { mode: 'realTime', instanceType: 'ml.m5.large' },
+            training: { triggerOnNewData: true },
+          },
+        },
+      }),
+    ).toStrictEqual([
+      {
+        name: 'trip-duration',
+        workload: 'trip-duration',
+        maxRmse: 6.5,
+        maxFare: undefined,
+        serving: { mode: 'serverless' },
+        training: { schedule: 'rate(7 days)', triggerOnNewData: false },
+      },
+      {
+        name: 'fare-amount',
+        workload: 'fare-amount',
+        maxRmse: 4,
+        maxFare: 300,
+        serving: {
+          mode: 'realTime',
+          instanceType: 'ml.m5.large',
+          minInstances: undefined,
+          maxInstances: undefined,
+          memorySizeInMb: undefined,
+          maxConcurrency: undefined,
+        },
+        training: { schedule: undefined, triggerOnNewData: true },
+      },
+    ]);
+  });
+
+  test('without models, one trip-duration model takes the environment-level serving and training', () => {
+    expect(
+      models({
+        serving: { mode: 'realTime' },
+        training: { schedule: 'rate(1 day)', triggerOnNewData: true },
+      }),
+    ).toStrictEqual([
+      {
+        name: 'trip-duration',
+        workload: 'trip-duration',
+        maxRmse: undefined,
+        maxFare: undefined,
+        serving: {
+          mode: 'realTime',
+          instanceType: undefined,
+          minInstances: undefined,
+          maxInstances: undefined,
+          memorySizeInMb: undefined,
+          maxConcurrency: undefined,
+        },
+        training: { schedule: 'rate(1 day)', triggerOnNewData: true },
+      },
+    ]);
+  });
+
+  test('below level 2 there are no models', () => {
+    const config = parsePlatformConfig(envs({ dev: { level: 0 }, prod: { level: 1 } }));
+    expect(config.environments.map((e) => e.models)).toEqual([[], []]);
+  });
+
+  test('the workload defaults to the name when the name is a workload, and may be any with another name', () => {
+    expect(
+      models({
+        models: { 'fare-amount': {}, 'trip-duration': {}, fares2: { workload: 'fare-amount', maxFare: 250 } },
+      }).map((m) => [m.name, m.workload, m.maxFare]),
+    ).toEqual([
+      ['fare-amount', 'fare-amount', undefined],
+      ['trip-duration', 'trip-duration', undefined],
+      ['fares2', 'fare-amount', 250],
+    ]);
+  });
+
+  test('a model named after no workload needs one', () => {
+    expect(parse({ models: { fares: {} } })).toThrow(
+      new RegExp(
+        `${at}\\.models\\.fares\\.workload \\(undefined\\) is invalid: the model's name is not a workload, ` +
+          'so give one: use one of trip-duration, fare-amount',
+      ),
+    );
+    expect(parse({ models: { 'fare-amount': { workload: 'fare' } } })).toThrow(
+      new RegExp(
+        `${at}\\.models\\.fare-amount\\.workload 'fare' is invalid: use one of trip-duration, fare-amount`,
+      ),
+    );
+  });
+
+  test.each(['Fares', 'fares-', '1fares', 'a'.repeat(33), 'fare--amount', 'fare_amount'])(
+    'model name %s is refused',
+    (name) => {
+      expect(parse({ models: { [name]: { workload: 'fare-amount' } } })).toThrow(
+        `environments.dev.models.${name} (model name) '${name}' is invalid: use 1-32 lower-case letters, ` +
+          'digits and single hyphens, starting with a letter and not ending with a hyphen',
+      );
+    },
+  );
+
+  test('a 32-character name is accepted', () => {
+    const name = `f${'a'.repeat(30)}1`;
+    expect(models({ models: { [name]: { workload: 'fare-amount' } } }).map((m) => m.name)).toEqual([name]);
+  });
+
+  test('names that differ only in hyphens are refused, naming both', () => {
+    expect(
+      parse({
+        models: { 'ab-c': { workload: 'fare-amount' }, 'a-bc': { workload: 'trip-duration' } },
+      }),
+    ).toThrow(
+      "environments.dev.models.a-bc (model name) 'a-bc' is invalid: models 'ab-c' and 'a-bc' differ only " +
+        "in hyphens, which logical ids drop (both become 'abc'): rename one",
+    );
+    expect(
+      parse({ models: { abc: { workload: 'fare-amount' }, 'a-bc': { workload: 'fare-amount' } } }),
+    ).toThrow(/models 'abc' and 'a-bc' differ only in hyphens/);
+  });
+
+  test.each<[string, unknown]>([
+    ['an empty map', {}],
+    ['a list', [{ workload: 'fare-amount' }]],
+    ['a string', 'fare-amount'],
+  ])('models as %s is refused', (_name, value) => {
+    expect(parse({ models: value })).toThrow(
+      new RegExp(
+        `${at}\\.models '.*' is invalid: define at least one model, e.g. \\{"trip-duration": \\{\\}\\}`,
+      ),
+    );
+  });
+
+  test('a model that is not an object is refused', () => {
+    expect(parse({ models: { 'fare-amount': 'realTime' } })).toThrow(
+      new RegExp(`${at}\\.models\\.fare-amount 'realTime' is invalid: use an object such as \\{"workload"`),
+    );
+  });
+
+  test('models below level 2 are refused', () => {
+    expect(() => parsePlatformConfig(envs({ dev: { level: 1, models: { 'fare-amount': {} } } }))).toThrow(
+      `environments.dev.models '{"fare-amount":{}}' is invalid: it applies from level 2 and the level is 1: ` +
+        'raise level or remove it',
+    );
+  });
+
+  test('models with an environment-level serving or training are refused, naming the key and the fix', () => {
+    let error: MlopsValidationError | undefined;
+    try {
+      parse({
+        serving: { mode: 'realTime' },
+        training: { schedule: 'rate(7 days)' },
+        models: { 'fare-amount': {} },
+      })();
+    } catch (e) {
+      error = e as MlopsValidationError;
+    }
+    expect(error?.problems).toEqual([
+      `context.mlops.environments.dev.serving '{"mode":"realTime"}' is invalid: it is the one-model ` +
+        'shorthand and cannot come with models: move it into each model, e.g. models.fare-amount.serving',
+      `context.mlops.environments.dev.training '{"schedule":"rate(7 days)"}' is invalid: it is the ` +
+        'one-model shorthand and cannot come with models: move it into each model, e.g. models.fare-amount.training',
+    ]);
+  });
+
+  test('maxFare is refused for a trip-duration model', () => {
+    expect(parse({ models: { 'trip-duration': { maxFare: 300 } } })).toThrow(
+      "environments.dev.models.trip-duration.maxFare '300' is invalid: it applies to workload fare-amount " +
+        'only and the workload is trip-duration: remove it or change workload',
+    );
+  });
+
+  test.each<[string, unknown]>([
+    ['maxRmse', 0],
+    ['maxRmse', -1],
+    ['maxRmse', '4'],
+    ['maxFare', 0],
+    ['maxFare', 'many'],
+  ])('%s %j is refused', (key, value) => {
+    expect(parse({ models: { 'fare-amount': { [key]: value } } })).toThrow(
+      new RegExp(
+        `${at}\\.models\\.fare-amount\\.${key} '${String(value)}' is invalid: use a positive number.*, or leave it out`,
+      ),
+    );
+  });
+
+  test('serving and training of a model are checked as the environment-level ones, at their own key', () => {
+    expect(parse({ models: { 'fare-amount': { serving: { mode: 'gpu' } } } })).toThrow(
+      "environments.dev.models.fare-amount.serving.mode 'gpu' is invalid: use one of serverless, realTime",
+    );
+    expect(parse({ models: { 'fare-amount': { training: { schedule: 'daily' } } } })).toThrow(
+      "environments.dev.models.fare-amount.training.schedule 'daily' is invalid: use an EventBridge schedule expression",
+    );
+  });
+
+  test('an unknown model key is reported with a suggestion', () => {
+    expect(parse({ models: { 'fare-amount': { maxRMSE: 4 } } })).toThrow(
+      "environments.dev.models.fare-amount.maxRMSE is not a known key: did you mean 'maxRmse'? " +
+        'use one of workload, maxRmse, maxFare, serving, training',
+    );
+  });
+
+  test('every model problem is reported at once', () => {
+    let error: MlopsValidationError | undefined;
+    try {
+      parse({ models: { Bad: { workload: 'fare-amount' }, fares: { maxRmse: 0 } } })();
+    } catch (e) {
+      error = e as MlopsValidationError;
+    }
+    expect(error?.problems).toHaveLength(3);
   });
 });
