@@ -52,7 +52,10 @@ export function applyOverrides(
   }
 }
 
-/** Override keys whose values are text, so `-c mlops:prod:account=012345678901` stays a string. */
+/**
+ * Override keys whose values are text, so `-c mlops:prod:account=012345678901` stays a string.
+ * `serving.*` and `training.*` are the one-model shorthand's; a model's own are in MODEL_TEXT_KEYS.
+ */
 const TEXT_KEYS = new Set([
   'account',
   'region',
@@ -73,9 +76,18 @@ const TEXT_KEYS = new Set([
   'delivery.region',
 ]);
 
+/** The text keys of one model, `models.<name>.<key>`. */
+const MODEL_TEXT_KEYS = new Set(['workload', 'serving.mode', 'serving.instanceType', 'training.schedule']);
+const MODEL_KEY = /^models\.[^.]+\.(.+)$/;
+
+function isTextKey(keyPath: string): boolean {
+  const modelKey = MODEL_KEY.exec(keyPath)?.[1];
+  return TEXT_KEYS.has(keyPath) || (modelKey !== undefined && MODEL_TEXT_KEYS.has(modelKey));
+}
+
 /** `-c` values arrive as strings: read JSON (numbers, booleans, lists) unless the key holds text. */
 function parseOverrideValue(keyPath: string, value: unknown): unknown {
-  if (typeof value !== 'string' || TEXT_KEYS.has(keyPath)) {
+  if (typeof value !== 'string' || isTextKey(keyPath)) {
     return value;
   }
   try {

@@ -692,4 +692,46 @@ describe('models', () => {
     }
     expect(error?.problems).toHaveLength(3);
   });
+
+  describe('-c overrides of a model key', () => {
+    const fare = { 'fare-amount': { serving: { mode: 'realTime', instanceType: 'ml.m5.large' } } };
+
+    test('set a key of a configured model, reading JSON for numbers', () => {
+      const [trip, model] = models(
+        { models: { 'trip-duration': {}, ...fare } },
+        {
+          'mlops:dev:models.fare-amount.serving.instanceType': 'ml.m5.xlarge',
+          'mlops:dev:models.fare-amount.maxRmse': '3.5',
+          'mlops:dev:models.trip-duration.training.schedule': 'rate(1 day)',
+        },
+      );
+      expect(model).toMatchObject({
+        name: 'fare-amount',
+        maxRmse: 3.5,
+        serving: { mode: 'realTime', instanceType: 'ml.m5.xlarge' },
+      });
+      expect(trip.training).toEqual({ schedule: 'rate(1 day)', triggerOnNewData: false });
+    });
+
+    test('a text key whose value reads as JSON stays a string', () => {
+      // As JSON, 123 would be a number and refused as an instance type.
+      const [model] = models(
+        { models: fare },
+        { 'mlops:dev:models.fare-amount.serving.instanceType': '123' },
+      );
+      expect(model.serving.instanceType).toBe('123');
+      expect(parse({ models: { fares: {} } }, { 'mlops:dev:models.fares.workload': '2' })).toThrow(
+        "environments.dev.models.fares.workload '2' is invalid: use one of trip-duration, fare-amount",
+      );
+    });
+
+    test('a key of a model that is not configured adds it', () => {
+      expect(
+        models({}, { 'mlops:dev:models.fare-amount.serving.mode': 'realTime' }).map((m) => [
+          m.name,
+          m.serving.mode,
+        ]),
+      ).toEqual([['fare-amount', 'realTime']]);
+    });
+  });
 });
