@@ -1,12 +1,19 @@
 import { App, AppProps, Aspects, CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { EnvironmentConfig, parsePlatformConfig, PlatformConfig, WorkspaceConfig } from './config';
+import {
+  EnvironmentConfig,
+  parsePlatformConfig,
+  PlatformConfig,
+  WorkloadConfig,
+  WorkspaceConfig,
+} from './config';
 import { Capability } from '../lib/maturity/capability';
 import { MaturityLevel } from '../lib/maturity/maturity-level';
 import { MaturityReport } from '../lib/maturity/maturity-report';
 import { EnvironmentStage, EnvironmentStageProps } from '../lib/platform/environment-stage';
-import { PlatformModelOptions, PlatformWorkspaceOptions } from '../lib/platform/platform-stack';
+import { EnvironmentModelOptions, PlatformWorkspaceOptions } from '../lib/platform/platform-stack';
+import { ReferenceTarget } from '../lib/training/reference-workload';
 import { ServingMode } from '../lib/serving/serving-slot';
 import { WorkspaceNetworkAccess } from '../lib/workspace/workspace';
 import { DeliveryPipeline, DeliverySource } from '../lib/delivery/delivery-pipeline';
@@ -77,17 +84,19 @@ export function environmentStageProps(env: EnvironmentConfig): EnvironmentStageP
       gitHubEnvironment: oidc.gitHubEnvironment,
       providerArn: oidc.providerArn,
     },
-    // The serving and training blocks have defaults at every level; the config refuses them
-    // explicitly below level 2, so below it there is nothing to pass.
-    ...(env.level >= MaturityLevel.AUTOMATED_TRAINING ? modelOptions(env) : {}),
+    // The config refuses models below level 2, so below it there is nothing to pass.
+    ...(env.level >= MaturityLevel.AUTOMATED_TRAINING ? { models: modelOptions(env) } : {}),
   };
 }
 
-function modelOptions(env: EnvironmentConfig): PlatformModelOptions {
-  const { serving, training } = env;
-  return {
-    // Named since the first release: a generated name now would replace every endpoint.
-    endpointName: `mlops-${env.name}`,
+function modelOptions(env: EnvironmentConfig): EnvironmentModelOptions[] {
+  return env.models.map(({ name, workload, maxRmse, maxFare, serving, training }) => ({
+    modelName: name,
+    // A literal name per model: a generated one would change with the construct path.
+    endpointName: `mlops-${env.name}-${name}`,
+    target: WORKLOAD_TARGETS[workload],
+    maxRmse,
+    maxFare,
     servingMode:
       serving.mode === 'realTime'
         ? ServingMode.realTime({
@@ -101,8 +110,14 @@ function modelOptions(env: EnvironmentConfig): PlatformModelOptions {
           }),
     trainingSchedule: training.schedule ? events.Schedule.expression(training.schedule) : undefined,
     triggerTrainingOnNewData: training.triggerOnNewData,
-  };
+  }));
 }
+
+/** The reference workload's target for each workload the config names. */
+const WORKLOAD_TARGETS: Record<WorkloadConfig, ReferenceTarget> = {
+  'trip-duration': ReferenceTarget.TRIP_DURATION,
+  'fare-amount': ReferenceTarget.FARE_AMOUNT,
+};
 
 function workspaceOptions(ws: WorkspaceConfig): PlatformWorkspaceOptions {
   return {

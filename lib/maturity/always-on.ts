@@ -1,5 +1,6 @@
 import { CfnResource } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
+import { modelOf } from './model-summary';
 import { productionVariantsOf, propertyOf, resolvedPropertiesOf } from '../private/cfn-properties';
 
 /** A resource that bills while the platform is idle (per hour or per instance, not per use). */
@@ -15,6 +16,11 @@ export interface AlwaysOnResource {
    * while the condition holds, for example once a model has been released.
    */
   readonly conditional: boolean;
+  /**
+   * The model the resource belongs to (its serving slot, pipeline or registry), when it belongs
+   * to one rather than to the whole environment.
+   */
+  readonly model?: string;
 }
 
 type Classifier = (resource: CfnResource) => string | undefined;
@@ -57,11 +63,13 @@ export function findAlwaysOnResources(scope: IConstruct): AlwaysOnResource[] {
     }
     const reason = CLASSIFIERS[construct.cfnResourceType]?.(construct);
     if (reason) {
+      const model = modelOf(construct);
       found.push({
         type: construct.cfnResourceType,
         path: construct.node.path,
         reason,
         conditional: construct.cfnOptions.condition !== undefined,
+        ...(model !== undefined ? { model } : {}),
       });
     }
   }

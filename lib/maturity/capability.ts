@@ -60,6 +60,11 @@ export class Capability {
     MaturityLevel.AUTOMATED_TRAINING,
     'One-command deployment of a registered model',
   );
+  public static readonly MULTIPLE_MODELS = new Capability(
+    'multiple-models',
+    MaturityLevel.AUTOMATED_TRAINING,
+    'Any number of models side by side, each with its own pipeline, registry group and serving slot',
+  );
 
   // Level 3: automated deployment
   public static readonly RELEASE_ON_APPROVAL = new Capability(

@@ -2,6 +2,7 @@ import { IConstruct } from 'constructs';
 import { Capability } from './capability';
 import { AlwaysOnResource, findAlwaysOnResources } from './always-on';
 import { isMaturityLevel, MAX_MATURITY_LEVEL, MaturityLevel, maturityLevelName } from './maturity-level';
+import { ModelSummary, modelRegisteredOn, registerModel } from './model-summary';
 import { ProblemCollector } from '../private/errors';
 
 /** Capabilities registered per providing construct. */
@@ -45,6 +46,10 @@ export interface EnvironmentMaturity {
    * real-time serving endpoint once a model has been released.
    */
   readonly conditionalAlwaysOnResources: AlwaysOnResource[];
+  /** The models the environment runs (level 2 and up), in tree order. */
+  readonly models: ModelSummary[];
+  /** Observations that are not failures, e.g. an environment that runs a single model. */
+  readonly notes: string[];
 }
 
 /**
@@ -120,6 +125,14 @@ export class MaturityContract {
     for (const c of capabilities) {
       set.add(c);
     }
+  }
+
+  /**
+   * Registers that `scope` holds one model (its pipeline, registry group and serving slot), for
+   * the maturity report; resources below `scope` are reported as the model's.
+   */
+  public static registerModel(scope: IConstruct, summary: ModelSummary): void {
+    registerModel(scope, summary);
   }
 
   /** The capabilities `construct` itself registered (not its children). */
@@ -198,6 +211,26 @@ export class MaturityContract {
     return findAlwaysOnResources(this.scope);
   }
 
+  /** The models registered below the contract's scope, in tree order. */
+  public get models(): ModelSummary[] {
+    return this.scope.node
+      .findAll()
+      .map((c) => modelRegisteredOn(c))
+      .filter((m): m is ModelSummary => m !== undefined);
+  }
+
+  /** Observations for the report that are not failures. */
+  public get notes(): string[] {
+    const models = this.models;
+    if (models.length === 1) {
+      return [
+        `runs one model (${models[0].name}); the platform runs any number side by side ` +
+          `(${Capability.MULTIPLE_MODELS.name}): add a model to train and serve another case`,
+      ];
+    }
+    return [];
+  }
+
   /** This environment's entry in the maturity report. */
   public toReport(): EnvironmentMaturity {
     const alwaysOn = this.alwaysOnResources;
@@ -212,6 +245,8 @@ export class MaturityContract {
       missingForNextLevel: this.missingForNextLevel.map((c) => c.name),
       alwaysOnResources: alwaysOn.filter((r) => !r.conditional),
       conditionalAlwaysOnResources: alwaysOn.filter((r) => r.conditional),
+      models: this.models,
+      notes: this.notes,
     };
   }
 

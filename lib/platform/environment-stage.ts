@@ -2,9 +2,10 @@ import { Stack, Stage, StageProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { MaturityContract } from '../maturity/maturity-contract';
 import { MaturityLevel } from '../maturity/maturity-level';
+import { MODEL_NAME } from '../private/patterns';
 import { PLATFORM_STACK_ID, RELEASE_STACK_ID } from '../serving/naming';
 import { ReleasePointer } from '../serving/release-pointer';
-import { PlatformEnvironmentOptions, PlatformStack } from './platform-stack';
+import { DEFAULT_MODEL_NAME, PlatformEnvironmentOptions, PlatformStack } from './platform-stack';
 
 /**
  * Props of an EnvironmentStage: the environment, as PlatformStack takes it, and where it deploys
@@ -20,10 +21,12 @@ export class EnvironmentStage extends Stage {
   public readonly contract: MaturityContract;
   public readonly platform: PlatformStack;
   /**
-   * The stack of the serving slot's release pointer (level 2 and up), deployed before the platform
-   * stack, which reads the pointer when it deploys.
+   * The stack of the models' release pointers (level 2 and up), deployed before the platform
+   * stack, which reads the pointers when it deploys.
    */
   public readonly release?: Stack;
+  /** Each model's release pointer, by model name (level 2 and up). */
+  public readonly releasePointers: { readonly [modelName: string]: ReleasePointer } = {};
 
   constructor(scope: Construct, id: string, props: EnvironmentStageProps) {
     super(scope, id, props);
@@ -35,29 +38,39 @@ export class EnvironmentStage extends Stage {
         removalPolicy: props.removalPolicy,
         workspace: props.workspace,
         gitHubDeployRole: props.gitHubDeployRole,
-        servingMode: props.servingMode,
-        endpointName: props.endpointName,
-        trainingSchedule: props.trainingSchedule,
-        triggerTrainingOnNewData: props.triggerTrainingOnNewData,
+        models: props.models,
       };
     const name = environment.environmentName;
     this.contract = MaturityContract.declare(this, {
       environmentName: name,
       declaredLevel: environment.level,
     });
-    let releasePointer: ReleasePointer | undefined;
+    let releasePointers: Record<string, ReleasePointer> | undefined;
     if (environment.level >= MaturityLevel.AUTOMATED_TRAINING) {
       this.release = new Stack(this, RELEASE_STACK_ID, {
-        description: `cdk-mlops-maturity release pointer, environment ${name}: which model the environment serves`,
+        description: `cdk-mlops-maturity release pointers, environment ${name}: which version each model serves`,
       });
-      releasePointer = new ReleasePointer(this.release, 'Pointer', {
-        environmentName: name,
-        removalPolicy: environment.removalPolicy,
-      });
+      const release = this.release;
+      const models = environment.models ?? [{ modelName: DEFAULT_MODEL_NAME }];
+      // Named after the model, so that adding one leaves the others' pointers alone. A name that
+      // is not a valid model name fails in the platform stack, with the prop named.
+      releasePointers = Object.fromEntries(
+        [...new Set(models.map((model) => model.modelName))]
+          .filter((modelName) => typeof modelName === 'string' && MODEL_NAME.test(modelName))
+          .map((modelName) => [
+            modelName,
+            new ReleasePointer(release, `Pointer-${modelName}`, {
+              environmentName: name,
+              slotName: modelName,
+              removalPolicy: environment.removalPolicy,
+            }),
+          ]),
+      );
+      this.releasePointers = releasePointers;
     }
     this.platform = new PlatformStack(this, PLATFORM_STACK_ID, {
       ...environment,
-      releasePointer,
+      releasePointers,
       description: `cdk-mlops-maturity platform, environment ${name} (maturity level ${environment.level})`,
     });
   }

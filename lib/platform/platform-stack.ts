@@ -7,20 +7,50 @@ import { GitHubOidcDeployRoleProps } from '../delivery/github-oidc-deploy-role';
 import { isMaturityLevel, MaturityLevel } from '../maturity/maturity-level';
 import { ProblemCollector } from '../private/errors';
 import { ENVIRONMENT_NAME, GITHUB_OIDC_PROVIDER_ARN, SUBNET_ID, VPC_ID } from '../private/patterns';
-import { ReleasePointer } from '../serving/release-pointer';
+import { IReleasePointer } from '../serving/release-pointer';
+import { ReferenceTarget } from '../training/reference-workload';
 import { ServingMode } from '../serving/serving-slot';
 import { Level0Tier } from '../tiers/level0-tier';
 import { Level1Tier } from '../tiers/level1-tier';
 import { Level2Tier } from '../tiers/level2-tier';
+import { checkModelNames } from '../tiers/platform-model';
 import { WorkspaceProps } from '../workspace/workspace';
 
 /**
- * How an environment trains and serves its model (level 2 and up). One set for the one model an
- * environment has today; a list of them is the shape for several models per environment.
+ * One model of an environment (level 2 and up), as PlatformStack and EnvironmentStage take it: the
+ * reference workload's target and gate, how its slot serves and when its pipeline runs.
  */
-export interface PlatformModelOptions {
+export interface EnvironmentModelOptions {
   /**
-   * How the serving slot serves.
+   * The model's name: 1-32 lower-case letters, digits and single hyphens, starting with a letter.
+   * Its resources' logical ids and names, its artifact-store folder, its MLflow experiment and
+   * its release pointer derive from it (see PlatformModel).
+   */
+  readonly modelName: string;
+
+  /**
+   * What the model predicts.
+   *
+   * @default ReferenceTarget.TRIP_DURATION
+   */
+  readonly target?: ReferenceTarget;
+
+  /**
+   * The largest test RMSE, in the target's unit, for a model to be registered.
+   *
+   * @default - the target's `defaultMaxRmse`
+   */
+  readonly maxRmse?: number;
+
+  /**
+   * The fare target only: fares above this many dollars are dropped in preprocessing.
+   *
+   * @default 500
+   */
+  readonly maxFare?: number;
+
+  /**
+   * How the model's serving slot serves.
    *
    * @default ServingMode.serverless()
    */
@@ -35,19 +65,23 @@ export interface PlatformModelOptions {
   readonly endpointName?: string;
 
   /**
-   * Run the training pipeline on this schedule.
+   * Run the model's training pipeline on this schedule.
    *
    * @default - no schedule; runs start by hand or on new data
    */
   readonly trainingSchedule?: events.Schedule;
 
   /**
-   * Run the training pipeline when new objects arrive under the artifact store's `data/` prefix.
+   * Run the model's training pipeline when new objects arrive under the artifact store's `data/`
+   * prefix.
    *
    * @default false
    */
   readonly triggerTrainingOnNewData?: boolean;
 }
+
+/** The model an environment at level 2 and up runs when it names none. */
+export const DEFAULT_MODEL_NAME = 'trip-duration';
 
 /**
  * The notebook workspace of a PlatformStack: Workspace's props, with an existing VPC given by ids.
@@ -85,7 +119,7 @@ export interface PlatformGitHubDeployRoleOptions extends Omit<GitHubOidcDeployRo
 }
 
 /** What defines one environment of the platform: shared by PlatformStack and EnvironmentStage. */
-export interface PlatformEnvironmentOptions extends PlatformModelOptions {
+export interface PlatformEnvironmentOptions {
   /**
    * The environment's name, in resource descriptions, outputs, dashboards and the release
    * pointer's parameter name: 1-20 lower-case letters, digits and hyphens, starting with a letter.
@@ -118,16 +152,25 @@ export interface PlatformEnvironmentOptions extends PlatformModelOptions {
    * @default - no role; a DeliveryPipeline delivers the environment
    */
   readonly gitHubDeployRole?: PlatformGitHubDeployRoleOptions;
+
+  /**
+   * The models the environment runs (level 2 and up), each with its own training pipeline, model
+   * package group, serving slot and release pointer, sharing the environment's artifact store,
+   * MLflow and monitoring. Names are unique, also once hyphens are removed.
+   *
+   * @default - at level 2 and up, one model named `trip-duration` with the reference workload's defaults
+   */
+  readonly models?: EnvironmentModelOptions[];
 }
 
 /** Props of a PlatformStack. */
 export interface PlatformStackProps extends StackProps, PlatformEnvironmentOptions {
   /**
-   * The serving slot's release pointer, in a stack deployed before this one.
+   * Each model's release pointer, by model name, in a stack deployed before this one.
    *
-   * @default - none; required from level 2 (EnvironmentStage creates it)
+   * @default - none; required from level 2, one per model (EnvironmentStage creates them)
    */
-  readonly releasePointer?: ReleasePointer;
+  readonly releasePointers?: { [modelName: string]: IReleasePointer };
 }
 
 /**
@@ -143,6 +186,7 @@ export class PlatformStack extends Stack {
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
     const removalPolicy = validateProps(this, props);
+    const models = modelsOf(props);
     const name = props.environmentName;
 
     this.level0 = new Level0Tier(this, 'Level0', {
@@ -166,32 +210,42 @@ export class PlatformStack extends Stack {
     if (props.level >= MaturityLevel.AUTOMATED_TRAINING) {
       const level2 = new Level2Tier(this, 'Level2', {
         artifactStore: this.level0.artifactStore,
-        // Checked by validateProps.
-        releasePointer: props.releasePointer!,
         removalPolicy,
-        workloadOptions: {
-          schedule: props.trainingSchedule,
-          triggerOnNewData: props.triggerTrainingOnNewData,
-        },
-        servingOptions: { endpointName: props.endpointName, mode: props.servingMode },
+        // Every pointer is checked by validateProps.
+        models: models.map((model) => ({
+          modelName: model.modelName,
+          releasePointer: props.releasePointers![model.modelName],
+          workloadOptions: {
+            target: model.target,
+            maxRmse: model.maxRmse,
+            maxFare: model.maxFare,
+            schedule: model.trainingSchedule,
+            triggerOnNewData: model.triggerTrainingOnNewData,
+          },
+          servingOptions: { endpointName: model.endpointName, mode: model.servingMode },
+        })),
       });
       this.level2 = level2;
-      new CfnOutput(this, 'TrainingPipelineName', {
-        description: `Start a training run: aws sagemaker start-pipeline-execution --pipeline-name <this>`,
-        value: level2.workload.pipeline.pipelineName,
-      });
-      new CfnOutput(this, 'ModelPackageGroupName', {
-        description: 'The model registry: approve a version, then release it with npm run release',
-        value: level2.modelRegistry.modelPackageGroupName,
-      });
-      new CfnOutput(this, 'ServingEndpointName', {
-        description: `The endpoint serving the released model (exists once a model is released to ${name})`,
-        value: level2.servingSlot.endpointName,
-      });
       new CfnOutput(this, 'MlflowTrackingArn', {
         description: 'MLFLOW_TRACKING_URI for notebooks (with the sagemaker-mlflow plugin)',
         value: level2.experimentTracking.trackingArn,
       });
+      for (const model of level2.models) {
+        // Output ids derive from the model's name, like its resources'.
+        const scope = new Construct(this, `Outputs-${model.modelName}`);
+        new CfnOutput(scope, 'TrainingPipelineName', {
+          description: `Model ${model.modelName}: start a training run with aws sagemaker start-pipeline-execution --pipeline-name <this>`,
+          value: model.workload.pipeline.pipelineName,
+        });
+        new CfnOutput(scope, 'ModelPackageGroupName', {
+          description: `Model ${model.modelName}: approve a version here, then release it with npm run release -- --model ${model.modelName}`,
+          value: model.modelRegistry.modelPackageGroupName,
+        });
+        new CfnOutput(scope, 'ServingEndpointName', {
+          description: `Model ${model.modelName}: the endpoint serving its released version (exists once one is released to ${name})`,
+          value: model.servingSlot.endpointName,
+        });
+      }
     }
   }
 
@@ -225,6 +279,11 @@ export class PlatformStack extends Stack {
   }
 }
 
+/** The environment's models: those given, or the default one. */
+function modelsOf(props: PlatformEnvironmentOptions): EnvironmentModelOptions[] {
+  return props.models ?? [{ modelName: DEFAULT_MODEL_NAME }];
+}
+
 /** Checks the props together and returns the removal policy to apply. */
 function validateProps(stack: PlatformStack, props: PlatformStackProps): RemovalPolicy {
   const problems = new ProblemCollector(`PlatformStack '${stack.node.path}'`);
@@ -249,26 +308,46 @@ function validateProps(stack: PlatformStack, props: PlatformStackProps): Removal
     );
   }
   if (level < MaturityLevel.AUTOMATED_TRAINING) {
-    const model: Array<keyof PlatformModelOptions> = [
-      'servingMode',
-      'endpointName',
-      'trainingSchedule',
-      'triggerTrainingOnNewData',
-    ];
-    for (const key of model.filter((k) => props[k] !== undefined)) {
+    for (const key of ['models', 'releasePointers'] as const) {
+      if (props[key] !== undefined) {
+        problems.add(
+          key,
+          props[key],
+          `it applies from level 2 (Automated training) and the level is ${level}: raise level or remove it`,
+        );
+      }
+    }
+  } else {
+    const models = modelsOf(props);
+    if (models.length === 0) {
       problems.add(
-        key,
-        props[key],
-        `it applies from level 2 (Automated training) and the level is ${level}: raise level or remove it`,
+        'models',
+        [],
+        `give at least one model, or leave models out for one named '${DEFAULT_MODEL_NAME}'`,
       );
     }
-  } else if (!props.releasePointer) {
-    problems.add(
-      'releasePointer',
-      undefined,
-      `environment '${props.environmentName}' is at level ${level}: create a ReleasePointer in a stack ` +
-        'deployed before this one and pass it (EnvironmentStage does this)',
+    const names = checkModelNames(
+      problems,
+      models.map((m) => m.modelName),
     );
+    const pointers = props.releasePointers ?? {};
+    for (const model of models.filter((m) => names.includes(m.modelName))) {
+      if (!pointers[model.modelName]) {
+        problems.add(
+          `releasePointers['${model.modelName}']`,
+          undefined,
+          `environment '${props.environmentName}' is at level ${level}: create a ReleasePointer for model ` +
+            `'${model.modelName}' in a stack deployed before this one and pass it (EnvironmentStage does this)`,
+        );
+      }
+    }
+    for (const extra of Object.keys(pointers).filter((n) => !models.some((m) => m.modelName === n))) {
+      problems.add(
+        `releasePointers['${extra}']`,
+        pointers[extra].parameterName,
+        `no model is named '${extra}': remove the pointer or add the model to models`,
+      );
+    }
   }
 
   const workspace = props.workspace || {};

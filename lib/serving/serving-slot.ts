@@ -278,6 +278,11 @@ export class ServingSlot extends ServingSlotBase {
   public readonly endpoint: sagemaker.CfnEndpoint;
   /** Alarms that roll a blue/green update back (real-time only). */
   public readonly rollbackAlarms: cloudwatch.Alarm[] = [];
+  /**
+   * The registry the slot serves packages of, when given: a release of a package from another
+   * group is refused.
+   */
+  public readonly modelRegistry?: IModelRegistry;
 
   constructor(scope: Construct, id: string, props: ServingSlotProps) {
     super(scope, id);
@@ -311,6 +316,7 @@ export class ServingSlot extends ServingSlotBase {
       description: `Runs the model served by ${this.endpointName}`,
     });
     props.artifactStore.grantRead(this.role, ArtifactStorePrefix.MODELS.keyPattern);
+    this.modelRegistry = props.modelRegistry;
     props.modelRegistry?.grantRead(this.role);
     const pull = [
       new iam.PolicyStatement({

@@ -2,62 +2,51 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { Capability } from '../maturity/capability';
 import { MaturityContract } from '../maturity/maturity-contract';
-import { ModelRegistry, ModelRegistryProps } from '../registry/model-registry';
-import { IReleasePointer } from '../serving/release-pointer';
-import { ServingSlot, ServingSlotProps } from '../serving/serving-slot';
+import { describeValue } from '../private/describe-value';
+import { MlopsValidationError, ProblemCollector } from '../private/errors';
 import { IArtifactStore } from '../storage/artifact-store';
 import { ExperimentTracking, ExperimentTrackingProps } from '../tracking/experiment-tracking';
-import { ReferenceWorkload, ReferenceWorkloadProps } from '../training/reference-workload';
+import { checkModelNames, PlatformModel, PlatformModelOptions } from './platform-model';
 
 /** Props of the Level 2 tier. */
 export interface Level2TierProps {
   /** The Level 0 tier's artifact store: data in, pipeline outputs, models and MLflow artifacts out. */
   readonly artifactStore: IArtifactStore;
   /**
-   * The serving slot's release pointer, created in a stack deployed before this tier's (see
-   * ReleasePointer), or imported with `ReleasePointer.fromParameterName` (then deploy the
-   * parameter first: an imported pointer adds no stack dependency).
+   * The models the environment runs, each with its own pipeline, model package group, serving
+   * slot and release pointer. At least one; names are unique, also once hyphens are removed (the
+   * form they take in logical ids).
    */
-  readonly releasePointer: IReleasePointer;
+  readonly models: PlatformModelOptions[];
   /**
-   * What happens to the model registry and the experiment tracking when they leave the stack.
+   * What happens to the model registries and the experiment tracking when they leave the stack.
    *
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
-  /** Options of the model registry. @default - ModelRegistry's defaults */
-  readonly modelRegistryOptions?: ModelRegistryProps;
   /** Options of the experiment tracking. @default - a serverless MLflow App */
   readonly experimentTrackingOptions?: Omit<ExperimentTrackingProps, 'artifactStore'>;
-  /** Options of the reference training pipeline. @default - ReferenceWorkload's defaults */
-  readonly workloadOptions?: Omit<
-    ReferenceWorkloadProps,
-    'artifactStore' | 'modelRegistry' | 'experimentTracking'
-  >;
-  /** Options of the serving slot. @default - a serverless slot */
-  readonly servingOptions?: Omit<ServingSlotProps, 'artifactStore' | 'pointer'>;
 }
 
 /**
- * Level 2 of the MLOps maturity model ("automated training"): the reference training pipeline
- * (`training-pipeline`), SageMaker managed MLflow (`experiment-tracking`), a model package group
- * (`model-registry`) and a serving slot released with one command (`one-command-deployment`).
+ * Level 2 of the MLOps maturity model ("automated training"): one SageMaker managed MLflow for the
+ * environment (`experiment-tracking`) and, per model, a PlatformModel: its reference training
+ * pipeline (`training-pipeline`), model package group (`model-registry`) and serving slot released
+ * with one command (`one-command-deployment`). Any number of models run side by side
+ * (`multiple-models`).
+ *
+ * Each model's resources sit under a construct named after the model, so adding or removing a
+ * model never changes another model's logical ids.
  */
 export class Level2Tier extends Construct {
-  public readonly modelRegistry: ModelRegistry;
   public readonly experimentTracking: ExperimentTracking;
-  public readonly workload: ReferenceWorkload;
-  public readonly servingSlot: ServingSlot;
+  /** The models, in the order given. */
+  public readonly models: PlatformModel[];
 
   constructor(scope: Construct, id: string, props: Level2TierProps) {
     super(scope, id);
+    validateModels(this, props.models);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-
-    this.modelRegistry = new ModelRegistry(this, 'ModelRegistry', {
-      removalPolicy,
-      ...props.modelRegistryOptions,
-    });
-    MaturityContract.provide(this.modelRegistry, Capability.MODEL_REGISTRY);
 
     this.experimentTracking = new ExperimentTracking(this, 'ExperimentTracking', {
       artifactStore: props.artifactStore,
@@ -66,19 +55,44 @@ export class Level2Tier extends Construct {
     });
     MaturityContract.provide(this.experimentTracking, Capability.EXPERIMENT_TRACKING);
 
-    this.workload = new ReferenceWorkload(this, 'Training', {
-      artifactStore: props.artifactStore,
-      modelRegistry: this.modelRegistry,
-      experimentTracking: this.experimentTracking,
-      ...props.workloadOptions,
-    });
-    MaturityContract.provide(this.workload, Capability.TRAINING_PIPELINE);
-
-    this.servingSlot = new ServingSlot(this, 'Serving', {
-      artifactStore: props.artifactStore,
-      pointer: props.releasePointer,
-      ...props.servingOptions,
-    });
-    MaturityContract.provide(this.servingSlot, Capability.ONE_COMMAND_DEPLOYMENT);
+    this.models = props.models.map(
+      (model) =>
+        new PlatformModel(this, model.modelName, {
+          ...model,
+          artifactStore: props.artifactStore,
+          experimentTracking: this.experimentTracking,
+          removalPolicy,
+        }),
+    );
+    MaturityContract.provide(this, Capability.MULTIPLE_MODELS);
   }
+
+  /** The model named `modelName`. Throws naming the models there are when there is none. */
+  public model(modelName: string): PlatformModel {
+    const found = this.models.find((m) => m.modelName === modelName);
+    if (!found) {
+      throw new MlopsValidationError(`Level2Tier '${this.node.path}'`, [
+        `it has no model ${describeValue(modelName)}: its models are ` +
+          this.models.map((m) => `'${m.modelName}'`).join(', '),
+      ]);
+    }
+    return found;
+  }
+}
+
+function validateModels(tier: Level2Tier, models: PlatformModelOptions[] | undefined): void {
+  const problems = new ProblemCollector(`Level2Tier '${tier.node.path}'`);
+  if (!Array.isArray(models) || models.length === 0) {
+    problems.add(
+      'models',
+      models,
+      "give at least one model, e.g. [{ modelName: 'trip-duration', releasePointer }]",
+    );
+    problems.throwIfAny();
+  }
+  checkModelNames(
+    problems,
+    models!.map((m) => m.modelName),
+  );
+  problems.throwIfAny();
 }

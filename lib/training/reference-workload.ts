@@ -98,6 +98,20 @@ export interface ReferenceWorkloadProps {
    */
   readonly maxRmseMinutes?: number;
   /**
+   * The fare target only: fares above this many dollars are dropped in preprocessing (counted as
+   * `fare_out_of_range`), like meter errors.
+   *
+   * @default 500
+   */
+  readonly maxFare?: number;
+  /**
+   * A folder of the store's `pipelines/`, `models/` and `reports/` prefixes that this workload
+   * writes under (and is granted), e.g. the model's name when several models share a store.
+   *
+   * @default - the prefixes themselves
+   */
+  readonly artifactFolder?: string;
+  /**
    * XGBoost hyperparameters.
    *
    * @default - the defaults of XgboostHyperparameters
@@ -210,6 +224,15 @@ export class ReferenceWorkload extends Construct {
         "use a SageMaker instance type such as 'ml.m5.large'",
       );
     }
+    if (props.maxFare !== undefined && target !== ReferenceTarget.FARE_AMOUNT) {
+      problems.add(
+        'maxFare',
+        props.maxFare,
+        `it applies to the ${ReferenceTarget.FARE_AMOUNT.label} target only: remove it or set target`,
+      );
+    } else if (props.maxFare !== undefined && !(props.maxFare > 0 && Number.isFinite(props.maxFare))) {
+      problems.add('maxFare', props.maxFare, 'give a positive number of dollars');
+    }
     const hp = props.hyperparameters ?? {};
     for (const [name, value] of Object.entries(hp)) {
       if (typeof value === 'number' && !(value > 0)) {
@@ -239,6 +262,7 @@ export class ReferenceWorkload extends Construct {
       schedule: props.schedule,
       triggerOnNewData: props.triggerOnNewData,
       pipelineName: props.pipelineName,
+      artifactFolder: props.artifactFolder,
       definition: ({ role }) =>
         referenceDefinition(this, {
           role,
@@ -248,6 +272,8 @@ export class ReferenceWorkload extends Construct {
           codeUri: this.code.s3ObjectUrl,
           target,
           maxRmse,
+          maxFare: props.maxFare,
+          folder: props.artifactFolder,
           hyperparameters: hp,
           processingInstanceType: props.processingInstanceType ?? 'ml.m5.large',
           trainingInstanceType: props.trainingInstanceType ?? 'ml.m5.large',
@@ -274,6 +300,8 @@ interface DefinitionInputs {
   readonly codeUri: string;
   readonly target: ReferenceTarget;
   readonly maxRmse: number;
+  readonly maxFare?: number;
+  readonly folder?: string;
   readonly hyperparameters: XgboostHyperparameters;
   readonly processingInstanceType: string;
   readonly trainingInstanceType: string;
@@ -311,14 +339,11 @@ function referenceDefinition(scope: Construct, inputs: DefinitionInputs): Pipeli
     eval_metric: 'rmse',
   };
 
-  /** `s3://<store>/pipelines/<execution id>/<step>/<output>` */
+  /** `s3://<store>/<prefix>[<folder>/]`, without the trailing slash. */
+  const base = (prefix: ArtifactStorePrefix) => store.s3UrlFor(prefix, inputs.folder).replace(/\/$/, '');
+  /** `s3://<store>/pipelines/[<folder>/]<execution id>/<step>/<output>` */
   const outputUri = (step: string, output: string) =>
-    new Join('/', [
-      store.s3UrlFor(ArtifactStorePrefix.PIPELINES).replace(/\/$/, ''),
-      executionId,
-      step,
-      output,
-    ]);
+    new Join('/', [base(ArtifactStorePrefix.PIPELINES), executionId, step, output]);
   const s3Input = (name: string, uri: PipelineValue, localPath: string) => ({
     InputName: name,
     S3Input: {
@@ -366,6 +391,7 @@ function referenceDefinition(scope: Construct, inputs: DefinitionInputs): Pipeli
         `${PROCESSING}/output`,
         // The duration is the step's default target, so its definition names none.
         ...(inputs.target === ReferenceTarget.TRIP_DURATION ? [] : ['--target', inputs.target.label]),
+        ...(inputs.maxFare !== undefined ? ['--max-fare', String(inputs.maxFare)] : []),
       ]),
       ProcessingInputs: [
         s3Input('code', inputs.codeUri, CODE_DIR),
@@ -400,10 +426,7 @@ function referenceDefinition(scope: Construct, inputs: DefinitionInputs): Pipeli
       HyperParameters: hyperparameters,
       InputDataConfig: [channel('train'), channel('validation')],
       OutputDataConfig: {
-        S3OutputPath: new Join('/', [
-          store.s3UrlFor(ArtifactStorePrefix.MODELS).replace(/\/$/, ''),
-          executionId,
-        ]),
+        S3OutputPath: new Join('/', [base(ArtifactStorePrefix.MODELS), executionId]),
         ...(keyArn ? { KmsKeyId: keyArn } : {}),
       },
       ResourceConfig: { InstanceCount: 1, InstanceType: trainingType.ref, VolumeSizeInGB: 30 },

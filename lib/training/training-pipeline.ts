@@ -20,6 +20,9 @@ import { MAX_DEFINITION_BYTES, PipelineDefinition } from './pipeline-definition'
 /** The id prefix aws-cdk-lib gives the singleton provider function of BucketDeployment in a stack. */
 const BUCKET_DEPLOYMENT_HANDLER_PREFIX = 'Custom::CDKBucketDeployment';
 
+/** One path segment of an S3 key, as a folder of the artifact store's prefixes. */
+const ARTIFACT_FOLDER = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$/;
+
 /** Props of a TrainingPipeline. */
 export interface TrainingPipelineProps {
   /** Builds the definition; it receives the execution role that its jobs run as. */
@@ -54,6 +57,14 @@ export interface TrainingPipelineProps {
    */
   readonly storeDefinitionInS3?: boolean;
   /**
+   * A folder of the store's `pipelines/`, `models/` and `reports/` prefixes: the jobs may write only
+   * under it, e.g. the model's name when several models share one store. One path segment of
+   * letters, digits, dots, hyphens and underscores.
+   *
+   * @default - the whole prefixes
+   */
+  readonly artifactFolder?: string;
+  /**
    * The pipeline's name (required by SageMaker; changing it replaces the pipeline).
    *
    * @default - derived from the construct path, stable across deployments
@@ -83,6 +94,12 @@ export class TrainingPipeline extends Construct {
       props.pipelineName,
       SAGEMAKER_LONG_NAME,
       'use letters, digits and hyphens, starting with a letter or digit',
+    );
+    problems.checkPattern(
+      'artifactFolder',
+      props.artifactFolder,
+      ARTIFACT_FOLDER,
+      "use one folder name of letters, digits, '.', '-' and '_', without slashes, e.g. the model's name",
     );
     if (props.triggerOnNewData && !(props.artifactStore.bucket.node.defaultChild instanceof s3.CfnBucket)) {
       problems.add(
@@ -233,7 +250,10 @@ export class TrainingPipeline extends Construct {
       ArtifactStorePrefix.MODELS,
       ArtifactStorePrefix.REPORTS,
     ]) {
-      store.grantReadWrite(this.role, prefix.keyPattern);
+      store.grantReadWrite(
+        this.role,
+        props.artifactFolder ? `${prefix}${props.artifactFolder}/*` : prefix.keyPattern,
+      );
     }
     props.modelRegistry?.grantRegister(this.role);
 

@@ -7,17 +7,30 @@ import { PlatformStack, PlatformStackProps } from '../../lib/platform/platform-s
 import { MlopsValidationError } from '../../lib/private/errors';
 import { ReleasePointer } from '../../lib/serving/release-pointer';
 import { ServingMode } from '../../lib/serving/serving-slot';
+import { ReferenceTarget } from '../../lib/training/reference-workload';
 
 const ENV = { account: '111122223333', region: 'eu-west-1' };
 
-/** A PlatformStack with a release pointer in its own stack, as EnvironmentStage builds it. */
-function platformStack(props: Omit<PlatformStackProps, 'releasePointer'>, withPointer = true) {
+type Props = Omit<PlatformStackProps, 'releasePointers'>;
+
+/** A PlatformStack with a release pointer per model in its own stack, as EnvironmentStage builds them. */
+function platformStack(props: Props, withPointers = true) {
   const app = new App();
   const release = new Stack(app, 'Release', { env: ENV });
-  const releasePointer = withPointer
-    ? new ReleasePointer(release, 'Pointer', { environmentName: props.environmentName })
-    : undefined;
-  const stack = new PlatformStack(app, 'Platform', { env: ENV, ...props, releasePointer });
+  const names = [...new Set((props.models ?? [{ modelName: 'trip-duration' }]).map((m) => m.modelName))];
+  const releasePointers =
+    withPointers && props.level >= MaturityLevel.AUTOMATED_TRAINING
+      ? Object.fromEntries(
+          names.map((slotName) => [
+            slotName,
+            new ReleasePointer(release, `Pointer-${slotName}`, {
+              environmentName: props.environmentName,
+              slotName,
+            }),
+          ]),
+        )
+      : undefined;
+  const stack = new PlatformStack(app, 'Platform', { env: ENV, ...props, releasePointers });
   return { stack, template: Template.fromStack(stack) };
 }
 
@@ -90,10 +103,19 @@ describe('PlatformStack', () => {
       environmentName: 'prod',
       level: MaturityLevel.AUTOMATED_TRAINING,
       workspace: false,
-      servingMode: ServingMode.realTime({ instanceType: 'ml.c5.xlarge', minInstances: 2, maxInstances: 3 }),
-      endpointName: 'churn-prod',
-      trainingSchedule: events.Schedule.expression('rate(7 days)'),
-      triggerTrainingOnNewData: true,
+      models: [
+        {
+          modelName: 'churn',
+          servingMode: ServingMode.realTime({
+            instanceType: 'ml.c5.xlarge',
+            minInstances: 2,
+            maxInstances: 3,
+          }),
+          endpointName: 'churn-prod',
+          trainingSchedule: events.Schedule.expression('rate(7 days)'),
+          triggerTrainingOnNewData: true,
+        },
+      ],
     });
     // THEN
     template.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: 'churn-prod' });
@@ -111,17 +133,57 @@ describe('PlatformStack', () => {
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual([
       'AlarmTopicArn',
       'MlflowTrackingArn',
-      'ModelPackageGroupName',
-      'ServingEndpointName',
-      'TrainingPipelineName',
+      expect.stringMatching(/^OutputschurnModelPackageGroupName[0-9A-F]{8}$/),
+      expect.stringMatching(/^OutputschurnServingEndpointName[0-9A-F]{8}$/),
+      expect.stringMatching(/^OutputschurnTrainingPipelineName[0-9A-F]{8}$/),
     ]);
+  });
+
+  test('level 2 with two models: each its own pipeline, group, slot, folder and outputs', () => {
+    const { stack, template } = platformStack({
+      environmentName: 'dev',
+      level: MaturityLevel.AUTOMATED_TRAINING,
+      workspace: false,
+      models: [
+        { modelName: 'trip-duration' },
+        { modelName: 'fare-amount', target: ReferenceTarget.FARE_AMOUNT, maxRmse: 4, maxFare: 300 },
+      ],
+    });
+    template.resourceCountIs('AWS::SageMaker::Pipeline', 2);
+    template.resourceCountIs('AWS::SageMaker::ModelPackageGroup', 2);
+    template.resourceCountIs('AWS::SageMaker::Endpoint', 2);
+    // One MLflow for the environment, one experiment (the pipeline's name) per model.
+    template.resourceCountIs('AWS::SageMaker::MlflowApp', 1);
+    const fare = stack.level2!.model('fare-amount');
+    const rendered = stack.resolve(fare.workload.pipeline.definition.render()) as {
+      Steps: Array<{ Name: string; Arguments: { AppSpecification: { ContainerArguments: string[] } } }>;
+    };
+    const preprocess = rendered.Steps.find((st) => st.Name === 'Preprocess')!;
+    expect(preprocess.Arguments.AppSpecification.ContainerArguments).toEqual(
+      expect.arrayContaining(['--target', 'fare_amount', '--max-fare', '300']),
+    );
+    // Each model's pipeline writes under its own folders and is granted only those.
+    const policies = JSON.stringify(
+      Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) =>
+        id.includes('TrainingPipelineExecutionRole'),
+      ),
+    );
+    for (const folder of ['pipelines', 'models', 'reports']) {
+      expect(policies).toContain(`/${folder}/fare-amount/*`);
+      expect(policies).toContain(`/${folder}/trip-duration/*`);
+      expect(policies).not.toContain(`/${folder}/*"`);
+    }
+    expect(Object.keys(template.toJSON().Outputs).filter((k) => k.startsWith('Outputs'))).toHaveLength(6);
+    expect(() => stack.level2!.model('churn')).toThrow(
+      /has no model 'churn': its models are 'trip-duration', 'fare-amount'/,
+    );
   });
 
   test('level 2 by default: a serverless slot with a name from its path and no training trigger', () => {
     const { template } = platformStack({ environmentName: 'dev', level: MaturityLevel.AUTOMATED_TRAINING });
     template.hasResourceProperties('AWS::SageMaker::Endpoint', {
       // ServingSlot's default: from the construct path, no physical name chosen here.
-      EndpointName: Match.stringLikeRegexp('^Platform-Level2-Serving-[0-9A-F]{8}$'),
+      EndpointName: Match.stringLikeRegexp('^Platform-Level2-trip-duration-Serving-[0-9A-F]{8}$'),
     });
     template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
       ProductionVariants: [Match.objectLike({ ServerlessConfig: Match.anyValue() })],
@@ -136,7 +198,7 @@ describe('PlatformStack', () => {
   });
 
   describe('bad props fail with one error naming the prop, the value and the fix', () => {
-    test.each<[string, Omit<PlatformStackProps, 'releasePointer'>, RegExp]>([
+    test.each<[string, Props, RegExp]>([
       [
         'environment name',
         { environmentName: 'Dev_1', level: MaturityLevel.NO_MLOPS },
@@ -153,14 +215,50 @@ describe('PlatformStack', () => {
         /removalPolicy 'snapshot' is invalid: use RemovalPolicy.RETAIN or RemovalPolicy.DESTROY/,
       ],
       [
-        'serving below level 2',
-        { environmentName: 'dev', level: MaturityLevel.DEVOPS, servingMode: ServingMode.serverless() },
-        /servingMode '.*' is invalid: it applies from level 2 \(Automated training\) and the level is 1/,
+        'models below level 2',
+        { environmentName: 'dev', level: MaturityLevel.DEVOPS, models: [{ modelName: 'churn' }] },
+        /models '\[\{"modelName":"churn"\}\]' is invalid: it applies from level 2 \(Automated training\) and the level is 1/,
       ],
       [
-        'training trigger below level 2',
-        { environmentName: 'dev', level: MaturityLevel.NO_MLOPS, triggerTrainingOnNewData: true },
-        /triggerTrainingOnNewData 'true' is invalid: it applies from level 2/,
+        'no models at level 2',
+        { environmentName: 'dev', level: MaturityLevel.AUTOMATED_TRAINING, models: [] },
+        /models '\[\]' is invalid: give at least one model, or leave models out for one named 'trip-duration'/,
+      ],
+      [
+        'a bad model name',
+        {
+          environmentName: 'dev',
+          level: MaturityLevel.AUTOMATED_TRAINING,
+          models: [{ modelName: 'Churn_1' }],
+        },
+        /models\[0\]\.modelName 'Churn_1' is invalid: use 1-32 lower-case letters, digits and single hyphens/,
+      ],
+      [
+        'a repeated model name',
+        {
+          environmentName: 'dev',
+          level: MaturityLevel.AUTOMATED_TRAINING,
+          models: [{ modelName: 'churn' }, { modelName: 'churn' }],
+        },
+        /models\[1\]\.modelName 'churn' is invalid: give each model its own name/,
+      ],
+      [
+        'model names equal without hyphens',
+        {
+          environmentName: 'dev',
+          level: MaturityLevel.AUTOMATED_TRAINING,
+          models: [{ modelName: 'ab-c' }, { modelName: 'a-bc' }],
+        },
+        /models\[1\]\.modelName 'a-bc' is invalid: it differs from model 'ab-c' only in hyphens, which logical ids drop/,
+      ],
+      [
+        'max fare on the duration model',
+        {
+          environmentName: 'dev',
+          level: MaturityLevel.AUTOMATED_TRAINING,
+          models: [{ modelName: 'trip-duration', maxFare: 300 }],
+        },
+        /maxFare '300' is invalid: it applies to the fare_amount target only: remove it or set target/,
       ],
       [
         'deploy role at level 0',
@@ -207,14 +305,32 @@ describe('PlatformStack', () => {
       expect(() =>
         platformStack({ environmentName: 'dev', level: MaturityLevel.AUTOMATED_TRAINING }, false),
       ).toThrow(
-        /releasePointer \(undefined\) is invalid: environment 'dev' is at level 2: create a ReleasePointer/,
+        /releasePointers\['trip-duration'\] \(undefined\) is invalid: environment 'dev' is at level 2: create a ReleasePointer for model 'trip-duration'/,
+      );
+    });
+
+    test('a pointer for no model', () => {
+      const app = new App();
+      const release = new Stack(app, 'Release', { env: ENV });
+      const pointer = (slotName: string) =>
+        new ReleasePointer(release, slotName, { environmentName: 'dev', slotName });
+      expect(
+        () =>
+          new PlatformStack(app, 'Platform', {
+            env: ENV,
+            environmentName: 'dev',
+            level: MaturityLevel.AUTOMATED_TRAINING,
+            releasePointers: { 'trip-duration': pointer('trip-duration'), churn: pointer('churn') },
+          }),
+      ).toThrow(
+        /releasePointers\['churn'\] '\/mlops\/dev\/serving\/churn\/model-package-arn' is invalid: no model is named 'churn'/,
       );
     });
 
     test('several problems come in one error', () => {
       expect(() =>
-        platformStack({ environmentName: 'Dev', level: MaturityLevel.NO_MLOPS, endpointName: 'x' }),
-      ).toThrow(/PlatformStack 'Platform':\n\s+- environmentName 'Dev' .*\n\s+- endpointName 'x' /);
+        platformStack({ environmentName: 'Dev', level: MaturityLevel.NO_MLOPS, models: [] }),
+      ).toThrow(/PlatformStack 'Platform':\n\s+- environmentName 'Dev' .*\n\s+- models '\[\]' /);
     });
   });
 });
@@ -234,9 +350,10 @@ describe('EnvironmentStage', () => {
     expect(stage.release?.stackName).toBe('staging-Release');
     expect(stage.platform.dependencies.map((s) => s.stackName)).toEqual(['staging-Release']);
     Template.fromStack(stage.release!).hasResourceProperties('AWS::SSM::Parameter', {
-      Name: '/mlops/staging/serving/default/model-package-arn',
+      Name: '/mlops/staging/serving/trip-duration/model-package-arn',
       Value: 'none',
     });
+    expect(Object.keys(stage.releasePointers)).toEqual(['trip-duration']);
     expect([stage.platform.account, stage.platform.region]).toEqual(['111122223333', 'eu-west-1']);
     expect(stage.contract.declaredLevel).toBe(2);
   });
