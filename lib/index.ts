@@ -57,6 +57,8 @@ export * from './serving/serving-slot';
 export * from './tiers/level0-tier';
 export * from './tiers/level1-tier';
 export * from './tiers/level2-tier';
+export { PlatformModel } from './tiers/platform-model';
+export type { PlatformModelOptions, PlatformModelProps } from './tiers/platform-model';
 export * from './platform/platform-stack';
 export * from './platform/environment-stage';
 export * from './verification/redundant-depends-on';

@@ -43,6 +43,7 @@ describe('public API', () => {
       'Join',
       'JsonGet',
       'Level2Tier',
+      'PlatformModel',
       'MODEL_PACKAGE_STATE_CHANGE',
       'ModelRegistry',
       'ModelStep',
@@ -67,6 +68,7 @@ describe('public API', () => {
       'TrainingStep',
       'TuningStep',
       // the platform
+      'DEFAULT_MODEL_NAME',
       'EnvironmentStage',
       'PlatformStack',
       // verification and errors

@@ -9,16 +9,18 @@ import {
   MaturityContract,
   MaturityLevel,
   RedundantDependsOnLintAcknowledgement,
+  ReferenceTarget,
   ReleasePointer,
 } from 'cdk-mlops-maturity';
 
 const env = { account: '111111111111', region: 'eu-west-1' };
 
 export function build(app: App): Stack[] {
-  // The release pointer is read by the serving stack when it deploys, so it lives in a stack
-  // deployed first.
+  // Each model's release pointer is read by the serving stack when it deploys, so the pointers
+  // live in a stack deployed first.
   const releases = new Stack(app, 'TeamReleases', { env });
-  const pointer = new ReleasePointer(releases, 'Pointer', { environmentName: 'team' });
+  const pointer = (model: string) =>
+    new ReleasePointer(releases, `Pointer-${model}`, { environmentName: 'team', slotName: model });
 
   const platform = new Stack(app, 'TeamMlPlatform', { env });
   const contract = MaturityContract.declare(platform, {
@@ -30,9 +32,17 @@ export function build(app: App): Stack[] {
     workspaceOptions: { userProfiles: ['analyst'] },
   });
   new Level1Tier(platform, 'Level1', { environmentName: 'team' });
+  // Two models side by side, each with its own pipeline, model package group and serving slot.
   new Level2Tier(platform, 'Level2', {
     artifactStore: level0.artifactStore,
-    releasePointer: pointer,
+    models: [
+      { modelName: 'trip-duration', releasePointer: pointer('trip-duration') },
+      {
+        modelName: 'fare-amount',
+        releasePointer: pointer('fare-amount'),
+        workloadOptions: { target: ReferenceTarget.FARE_AMOUNT },
+      },
+    ],
   });
   // Delivered by the team's own CI, which runs the tests before `cdk deploy`.
   contract.shareCapability(Capability.CI_CD, 'team-ci');

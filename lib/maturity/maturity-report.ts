@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { IConstruct } from 'constructs';
+import { AlwaysOnResource } from './always-on';
 import { EnvironmentMaturity, MaturityContract } from './maturity-contract';
 import { MaturityLevel, maturityLevelName } from './maturity-level';
 
@@ -11,16 +12,18 @@ export const MATURITY_REPORT_MARKDOWN = 'maturity-report.md';
 /** The maturity report of an app: one entry per environment contract. */
 export interface MaturityReportDocument {
   /**
-   * Bumped when a field changes meaning or disappears. 2: `alwaysOnResources` no longer holds
-   * conditional resources; they moved to `conditionalAlwaysOnResources`.
+   * Bumped when a field changes meaning or disappears (added fields keep it). 2:
+   * `alwaysOnResources` no longer holds conditional resources; they moved to
+   * `conditionalAlwaysOnResources`. Since 2: `models`, `notes`, and `model` on resources.
    */
   readonly schemaVersion: 2;
   readonly environments: EnvironmentMaturity[];
 }
 
 /**
- * The maturity report: per environment, the declared and achieved level, the capabilities present,
- * what is missing for the next level and the resources that bill while idle.
+ * The maturity report: per environment, the declared and achieved level, the models it runs, the
+ * capabilities present, what is missing for the next level and the resources that bill while idle
+ * (each with the model it belongs to).
  */
 export class MaturityReport {
   /** The report of every contract declared under `root`, usually the App. */
@@ -39,17 +42,34 @@ export class MaturityReport {
     const lines = [
       '# MLOps maturity report',
       '',
-      '| environment | declared | achieved | missing for next level | always-on resources | conditional always-on |',
-      '|---|---|---|---|---|---|',
+      '| environment | declared | achieved | models | missing for next level | always-on resources | conditional always-on |',
+      '|---|---|---|---|---|---|---|',
       ...this.environments.map(
         (e) =>
           `| ${e.name} | ${levelText(e.declaredLevel)} | ${levelText(e.achievedLevel)} | ` +
-          `${e.missingForNextLevel.join(', ') || '-'} | ${e.alwaysOnResources.length} | ` +
+          `${modelNames(e)} | ${e.missingForNextLevel.join(', ') || '-'} | ${e.alwaysOnResources.length} | ` +
           `${e.conditionalAlwaysOnResources.length} |`,
       ),
     ];
     for (const e of this.environments) {
-      lines.push('', `## ${e.name}`, '', 'Capabilities:', '');
+      lines.push('', `## ${e.name}`, '');
+      if (e.models.length > 0) {
+        lines.push(
+          'Models:',
+          '',
+          '| model | pipeline | model package group | endpoint | serving |',
+          '|---|---|---|---|---|',
+          ...e.models.map(
+            (m) =>
+              `| ${m.name} | \`${m.pipelineName}\` | \`${m.modelPackageGroupName}\` | \`${m.endpointName}\` | ${m.servingMode} |`,
+          ),
+          '',
+        );
+      }
+      for (const note of e.notes) {
+        lines.push(`Note: ${note}.`, '');
+      }
+      lines.push('Capabilities:', '');
       for (const c of e.capabilities) {
         const from = e.sharedCapabilities[c];
         lines.push(`- ${c}${from ? ` (provided by ${from})` : ''}`);
@@ -59,12 +79,12 @@ export class MaturityReport {
         lines.push('- none: this environment costs nothing per hour while idle');
       }
       for (const r of e.alwaysOnResources) {
-        lines.push(`- \`${r.type}\` at \`${r.path}\`: ${r.reason}`);
+        lines.push(resourceLine(r));
       }
       if (e.conditionalAlwaysOnResources.length > 0) {
         lines.push('', 'Always-on only while their condition holds (e.g. once a model is released):', '');
         for (const r of e.conditionalAlwaysOnResources) {
-          lines.push(`- \`${r.type}\` at \`${r.path}\`: ${r.reason}`);
+          lines.push(resourceLine(r));
         }
       }
     }
@@ -77,6 +97,7 @@ export class MaturityReport {
       'environment',
       'declared',
       'achieved',
+      'models',
       'always-on',
       'conditional',
       'missing for next level',
@@ -85,6 +106,7 @@ export class MaturityReport {
       e.name,
       String(e.declaredLevel),
       String(e.achievedLevel),
+      modelNames(e),
       String(e.alwaysOnResources.length),
       String(e.conditionalAlwaysOnResources.length),
       e.missingForNextLevel.join(', ') || '-',
@@ -107,6 +129,14 @@ export class MaturityReport {
     fs.writeFileSync(markdown, this.toMarkdown());
     return { json, markdown };
   }
+}
+
+function modelNames(e: EnvironmentMaturity): string {
+  return e.models.map((m) => m.name).join(', ') || '-';
+}
+
+function resourceLine(r: AlwaysOnResource): string {
+  return `- \`${r.type}\` at \`${r.path}\`${r.model ? ` (model ${r.model})` : ''}: ${r.reason}`;
 }
 
 function levelText(level: number): string {

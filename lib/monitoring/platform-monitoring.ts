@@ -8,6 +8,7 @@ import {
   IAspect,
   RemovalPolicy,
   Stack,
+  Token,
 } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -259,12 +260,15 @@ export class PlatformMonitoring extends Construct {
     alarms.forEach((a) => a.addAlarmAction(new cloudwatchActions.SnsAction(this.alarmTopic)));
     // The slot's endpoint name is its own literal (or the user's token), not a reference to the
     // conditional endpoint, so the unconditional dashboard may name it.
+    // Titled after the endpoint (in the platform, `mlops-<environment>-<model>`), so that the widgets
+    // of several slots on one dashboard tell them apart; a token name would print as a token.
+    const title = `${Token.isUnresolved(slot.endpointName) ? slot.node.path : slot.endpointName} ${slot.variantName}`;
     this.facade.addWidget(
-      new cloudwatch.GraphWidget({ title: `${slot.variantName} 5XX`, left: [slot.metric5xxErrors()] }),
+      new cloudwatch.GraphWidget({ title: `${title} 5XX`, left: [slot.metric5xxErrors()] }),
     );
     this.facade.addWidget(
       new cloudwatch.GraphWidget({
-        title: `${slot.variantName} p99 model latency (µs)`,
+        title: `${title} p99 model latency (µs)`,
         left: [slot.metricModelLatency()],
       }),
     );

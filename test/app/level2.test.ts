@@ -1,4 +1,5 @@
 import { createdResources } from '../../lib/testing';
+import { allStepBodies, pipelineDefinitionBody } from '../support/pipeline-body';
 import { loadSynthesizedApp } from '../support/synthesized-app';
 
 // GIVEN the default app (dev at level 2), synthesized once by the global setup
@@ -17,50 +18,49 @@ const stackOf = (name: string) => {
 const dev = stackOf('dev-Platform');
 const devRelease = stackOf('dev-Release');
 // The name the release command writes, spelt out: a change to it strands deployed pointers.
-const DEV_POINTER = '/mlops/dev/serving/default/model-package-arn';
+const DEV_POINTER = '/mlops/dev/serving/trip-duration/model-package-arn';
+const DEV_POINTERS = [DEV_POINTER, '/mlops/dev/serving/fare-amount/model-package-arn'];
 const ofType = (type: string) => Object.entries(dev.Resources).filter(([, r]) => r.Type === type);
 
-/** The definition body with CloudFormation intrinsics replaced by placeholder text, parsed. */
-function definitionBody(): { Version: string; Parameters: unknown[]; Steps: Array<Json> } {
-  const [[, pipeline]] = ofType('AWS::SageMaker::Pipeline');
-  const flatten = (v: unknown): string => {
-    if (typeof v === 'string') return v;
-    const [fn, args] = Object.entries(v as Record<string, unknown>)[0];
-    if (fn === 'Fn::Join') {
-      const [sep, parts] = args as [string, unknown[]];
-      return parts.map(flatten).join(sep);
-    }
-    return `PLACEHOLDER-${fn.replace(/\W/g, '')}`;
-  };
-  const body = (pipeline.Properties!.PipelineDefinition as { PipelineDefinitionBody: unknown })
-    .PipelineDefinitionBody;
-  return JSON.parse(flatten(body));
+/** The trip-duration model's definition body. */
+function definitionBody() {
+  const [, pipeline] = ofType('AWS::SageMaker::Pipeline').find(([id]) =>
+    id.startsWith('Level2tripduration'),
+  )!;
+  return pipelineDefinitionBody(pipeline);
 }
 
 describe('level 2 in the dev environment', () => {
-  test('the template holds the training pipeline, the MLflow app, the model package group and the serving slot', () => {
-    expect(ofType('AWS::SageMaker::Pipeline')).toHaveLength(1);
+  test('the template holds the MLflow app and, per model, a training pipeline, a model package group and a serving slot', () => {
+    expect(ofType('AWS::SageMaker::Pipeline')).toHaveLength(2);
     expect(ofType('AWS::SageMaker::MlflowApp')).toHaveLength(1);
-    expect(ofType('AWS::SageMaker::ModelPackageGroup')).toHaveLength(1);
-    expect(ofType('AWS::SageMaker::Endpoint')).toHaveLength(1);
+    expect(ofType('AWS::SageMaker::ModelPackageGroup')).toHaveLength(2);
+    expect(ofType('AWS::SageMaker::Endpoint')).toHaveLength(2);
     expect(ofType('AWS::SageMaker::MlflowTrackingServer')).toHaveLength(0);
   });
 
-  test('the release pointer lives in dev-Release and the slot reads it by name', () => {
-    const pointer = Object.values(devRelease.Resources).find((r) => r.Type === 'AWS::SSM::Parameter')!;
-    expect(pointer.Properties).toMatchObject({ Name: DEV_POINTER, Value: 'none' });
-    const ssmParameters = Object.values(dev.Parameters).filter(
-      (p) => p.Type === 'AWS::SSM::Parameter::Value<String>' && p.Default === DEV_POINTER,
+  test("each model's release pointer lives in dev-Release and its slot reads it by name", () => {
+    const pointers = Object.values(devRelease.Resources).filter((r) => r.Type === 'AWS::SSM::Parameter');
+    expect(pointers.map((p) => p.Properties)).toEqual(
+      DEV_POINTERS.map((Name) => expect.objectContaining({ Name, Value: 'none' })),
     );
-    expect(ssmParameters).toHaveLength(1);
+    for (const name of DEV_POINTERS) {
+      const ssmParameters = Object.values(dev.Parameters).filter(
+        (p) => p.Type === 'AWS::SSM::Parameter::Value<String>' && p.Default === name,
+      );
+      expect(ssmParameters).toHaveLength(1);
+    }
   });
 
   test('deploying before any release creates no endpoint, no model and nothing that bills per hour', () => {
-    // The SSM value the release stack deploys the pointer with.
-    const pointer = Object.values(devRelease.Resources).find((r) => r.Type === 'AWS::SSM::Parameter')!;
-    const created = Object.values(
-      createdResources(dev, { ssm: { [DEV_POINTER]: pointer.Properties!.Value as string } }),
+    // The SSM values the release stack deploys the pointers with.
+    const ssm = Object.fromEntries(
+      Object.values(devRelease.Resources)
+        .filter((r) => r.Type === 'AWS::SSM::Parameter')
+        .map((p) => [p.Properties!.Name as string, p.Properties!.Value as string]),
     );
+    expect(Object.keys(ssm).sort()).toEqual([...DEV_POINTERS].sort());
+    const created = Object.values(createdResources(dev, { ssm }));
     expect(created.filter((t) => t.startsWith('AWS::SageMaker::') && /Model$|Endpoint/.test(t))).toEqual([]);
     expect(created).not.toContain('AWS::ApplicationAutoScaling::ScalableTarget');
     // The only SageMaker resources left are the pipeline, registry, MLflow app and Studio: none bills idle.
@@ -73,25 +73,32 @@ describe('level 2 in the dev environment', () => {
     ]);
   });
 
-  test("every environment's endpoint has error and latency alarms that exist only with it", () => {
+  test("every model's endpoint has error and latency alarms that exist only with it", () => {
     for (const env of ['dev', 'staging', 'prod']) {
       const template = stackOf(`${env}-Platform`);
-      const [[, endpoint]] = Object.entries(template.Resources).filter(
-        ([, r]) => r.Type === 'AWS::SageMaker::Endpoint',
+      const endpoints = Object.values(template.Resources).filter(
+        (r) => r.Type === 'AWS::SageMaker::Endpoint',
       );
-      // The slot's alarms name the endpoint by its literal name: the rollback alarms cannot reference it.
-      const name = JSON.stringify((endpoint.Properties as { EndpointName: unknown }).EndpointName);
-      const alarms = Object.values(template.Resources).filter(
-        (r) =>
-          r.Type === 'AWS::CloudWatch::Alarm' &&
-          JSON.stringify(r.Properties).includes(`{"Name":"EndpointName","Value":${name}}`),
-      );
-      const metrics = alarms
-        .map((a) => JSON.stringify(a.Properties).match(/"MetricName":"(\w+)"/)?.[1])
-        .sort();
-      expect({ env, metrics }).toEqual({ env, metrics: ['Invocation5XXErrors', 'ModelLatency'] });
-      for (const alarm of alarms) {
-        expect(alarm.Condition).toBe(endpoint.Condition);
+      expect(endpoints).toHaveLength(2);
+      for (const endpoint of endpoints) {
+        // The slot's alarms name the endpoint by its literal name: the rollback alarms cannot reference it.
+        const name = JSON.stringify((endpoint.Properties as { EndpointName: unknown }).EndpointName);
+        const alarms = Object.values(template.Resources).filter(
+          (r) =>
+            r.Type === 'AWS::CloudWatch::Alarm' &&
+            JSON.stringify(r.Properties).includes(`{"Name":"EndpointName","Value":${name}}`),
+        );
+        const metrics = alarms
+          .map((a) => JSON.stringify(a.Properties).match(/"MetricName":"(\w+)"/)?.[1])
+          .sort();
+        expect({ env, name, metrics }).toEqual({
+          env,
+          name,
+          metrics: ['Invocation5XXErrors', 'ModelLatency'],
+        });
+        for (const alarm of alarms) {
+          expect(alarm.Condition).toBe(endpoint.Condition);
+        }
       }
     }
   });
@@ -105,12 +112,7 @@ describe('level 2 in the dev environment', () => {
       'ProcessingInstanceType',
       'TrainingInstanceType',
     ]);
-    const all: Array<Json> = [];
-    const visit = (s: Json) => {
-      all.push(s);
-      [...(s.Arguments.IfSteps ?? []), ...(s.Arguments.ElseSteps ?? [])].forEach(visit);
-    };
-    body.Steps.forEach(visit);
+    const all = allStepBodies(body);
     // The request fields of CreateProcessingJob, CreateTrainingJob and CreateModelPackage that the
     // reference workload sets, written out: job names are left to the pipeline, which sets them.
     const processing = [

@@ -19,7 +19,9 @@ describe('maturity report of the default app', () => {
           'conditionalAlwaysOnResources',
           'declaredLevel',
           'missingForNextLevel',
+          'models',
           'name',
+          'notes',
           'sharedCapabilities',
         ].sort(),
       );
@@ -46,6 +48,7 @@ describe('maturity report of the default app', () => {
       'experiment-tracking',
       'model-registry',
       'one-command-deployment',
+      'multiple-models',
     ];
     for (const env of report.environments) {
       expect({ name: env.name, capabilities: [...env.capabilities].sort() }).toEqual({
@@ -86,8 +89,21 @@ describe('maturity report of the default app', () => {
   test("dev's serverless slot never bills while idle; the real-time slots of staging and prod do once released", () => {
     expect(byName.dev.conditionalAlwaysOnResources).toEqual([]);
     for (const name of ['staging', 'prod']) {
-      expect(byName[name].conditionalAlwaysOnResources.map((r) => [r.type, r.path, r.conditional])).toEqual([
-        ['AWS::SageMaker::Endpoint', `${name}/Platform/Level2/Serving/Endpoint`, true],
+      expect(
+        byName[name].conditionalAlwaysOnResources.map((r) => [r.type, r.path, r.conditional, r.model]),
+      ).toEqual([
+        [
+          'AWS::SageMaker::Endpoint',
+          `${name}/Platform/Level2/trip-duration/Serving/Endpoint`,
+          true,
+          'trip-duration',
+        ],
+        [
+          'AWS::SageMaker::Endpoint',
+          `${name}/Platform/Level2/fare-amount/Serving/Endpoint`,
+          true,
+          'fare-amount',
+        ],
       ]);
     }
   });
@@ -96,8 +112,16 @@ describe('maturity report of the default app', () => {
     const markdown = fs.readFileSync(path.join(outdir, 'maturity-report.md'), 'utf8');
     expect(markdown).toMatch(/^# MLOps maturity report/);
     expect(markdown).toContain(
-      '| dev | 2 Automated training | 2 Automated training | release-on-approval, staged-promotion, deployment-guardrails, variant-testing, model-monitoring | 0 | 0 |',
+      '| dev | 2 Automated training | 2 Automated training | trip-duration, fare-amount | release-on-approval, staged-promotion, deployment-guardrails, variant-testing, model-monitoring | 0 | 0 |',
     );
     expect(markdown).toContain('- notebook-workspace (provided by dev)');
+    // Each environment's section lists its models with their resources.
+    expect(markdown).toContain('| model | pipeline | model package group | endpoint | serving |');
+    expect(markdown).toMatch(
+      /\| fare-amount \| `prod-Platform-Level2-fare-amount-Training-[^`]+` \| `prod-platform-level2-fare-amount-modelregistry-[0-9a-f]{8}` \| `mlops-prod-fare-amount` \| realTime \|/,
+    );
+    expect(markdown).toContain(
+      '- `AWS::SageMaker::Endpoint` at `prod/Platform/Level2/fare-amount/Serving/Endpoint` (model fare-amount): real-time endpoint instances bill per hour',
+    );
   });
 });

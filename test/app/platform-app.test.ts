@@ -37,8 +37,8 @@ describe('createPlatformApp', () => {
     const { stages } = createPlatformApp(withContext({}));
     const [dev, , prod] = stages;
     const template = Template.fromStack(prod.platform);
-    // THEN prod's endpoint keeps the name it always had, on the configured instances
-    template.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: 'mlops-prod' });
+    // THEN prod's one model (the shorthand form) serves from its named endpoint, on the configured instances
+    template.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: 'mlops-prod-trip-duration' });
     template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
       ProductionVariants: [Match.objectLike({ InstanceType: 'ml.c5.xlarge', InitialInstanceCount: 2 })],
     });

@@ -1,4 +1,4 @@
-import { App, CfnCondition, CfnWaitConditionHandle, Fn, Stack, Stage } from 'aws-cdk-lib';
+import { App, CfnCondition, CfnResource, CfnWaitConditionHandle, Fn, Lazy, Stack, Stage } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
@@ -186,6 +186,8 @@ describe('MaturityReport', () => {
           missingForNextLevel: Capability.requiredAt(2).map((c) => c.name),
           alwaysOnResources: [],
           conditionalAlwaysOnResources: [],
+          models: [],
+          notes: [],
         },
         {
           name: 'prod',
@@ -196,6 +198,8 @@ describe('MaturityReport', () => {
           missingForNextLevel: ['notebook-workspace'],
           alwaysOnResources: [],
           conditionalAlwaysOnResources: [],
+          models: [],
+          notes: [],
         },
       ],
     });
@@ -204,16 +208,73 @@ describe('MaturityReport', () => {
   test('the table shows one aligned row per environment', () => {
     const lines = report.toTable().split('\n');
     expect(lines[0]).toMatch(
-      /^environment\s+declared\s+achieved\s+always-on\s+conditional\s+missing for next level$/,
+      /^environment\s+declared\s+achieved\s+models\s+always-on\s+conditional\s+missing for next level$/,
     );
-    expect(lines[2]).toMatch(/^dev\s+1\s+1\s+0\s+0\s+training-pipeline, experiment-tracking/);
-    expect(lines[3]).toMatch(/^prod\s+0\s+-1\s+0\s+0\s+notebook-workspace$/);
+    expect(lines[2]).toMatch(/^dev\s+1\s+1\s+-\s+0\s+0\s+training-pipeline, experiment-tracking/);
+    expect(lines[3]).toMatch(/^prod\s+0\s+-1\s+-\s+0\s+0\s+notebook-workspace$/);
     expect(lines[2].indexOf('1')).toBe(lines[3].indexOf('0'));
   });
 
   test('Markdown states levels by name and says when nothing bills while idle', () => {
     const md = report.toMarkdown();
-    expect(md).toContain('| prod | 0 No MLOps | below 0 | notebook-workspace | 0 | 0 |');
+    expect(md).toContain('| prod | 0 No MLOps | below 0 | - | notebook-workspace | 0 | 0 |');
     expect(md).toContain('- none: this environment costs nothing per hour while idle');
+  });
+});
+
+describe('MaturityReport of an environment with models', () => {
+  // GIVEN one environment whose single model holds a conditional real-time endpoint
+  const app = new App();
+  const lab = new Stage(app, 'lab');
+  const contract = MaturityContract.declare(lab, { environmentName: 'lab', declaredLevel: 0 });
+  const stack = new Stack(lab, 'S');
+  new FakeTier(stack, 'T', [Capability.ARTIFACT_STORE, Capability.NOTEBOOK_WORKSPACE]);
+  const model = new Construct(stack, 'churn');
+  MaturityContract.registerModel(model, {
+    name: 'churn',
+    pipelineName: 'lab-churn-training',
+    modelPackageGroupName: 'lab-churn',
+    endpointName: Lazy.string({ produce: () => 'late' }),
+    servingMode: 'realTime',
+  });
+  const endpoint = new CfnResource(model, 'Endpoint', {
+    type: 'AWS::SageMaker::Endpoint',
+    properties: { EndpointConfigName: 'x' },
+  });
+  endpoint.cfnOptions.condition = new CfnCondition(stack, 'Released', {
+    expression: Fn.conditionEquals('a', 'b'),
+  });
+  const report = MaturityReport.of(app);
+
+  test('JSON lists the model, names the endpoint as its, and notes that only one runs', () => {
+    const [entry] = report.toJson().environments;
+    expect(entry.models).toEqual([
+      {
+        name: 'churn',
+        pipelineName: 'lab-churn-training',
+        modelPackageGroupName: 'lab-churn',
+        // A token cannot be printed: the report says so rather than print '${Token[...]}'.
+        endpointName: '(resolved at deploy time)',
+        servingMode: 'realTime',
+      },
+    ]);
+    expect(entry.conditionalAlwaysOnResources).toEqual([
+      expect.objectContaining({ path: 'lab/S/churn/Endpoint', model: 'churn', conditional: true }),
+    ]);
+    expect(entry.notes).toEqual([
+      'runs one model (churn); the platform runs any number side by side (multiple-models): add a model to train and serve another case',
+    ]);
+    expect(contract.models.map((m) => m.name)).toEqual(['churn']);
+  });
+
+  test('Markdown and the table show the models', () => {
+    const md = report.toMarkdown();
+    expect(md).toContain('| lab | 0 No MLOps | 0 No MLOps | churn |');
+    expect(md).toContain(
+      '| churn | `lab-churn-training` | `lab-churn` | `(resolved at deploy time)` | realTime |',
+    );
+    expect(md).toContain('Note: runs one model (churn);');
+    expect(md).toContain('- `AWS::SageMaker::Endpoint` at `lab/S/churn/Endpoint` (model churn):');
+    expect(report.toTable().split('\n')[2]).toMatch(/^lab\s+0\s+0\s+churn\s+0\s+1\s/);
   });
 });

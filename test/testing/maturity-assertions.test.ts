@@ -41,6 +41,7 @@ describe('MaturityAssertions', () => {
       'experiment-tracking',
       'model-registry',
       'one-command-deployment',
+      'multiple-models',
     ]);
   });
 
