@@ -4,6 +4,7 @@ export type ReleaseErrorCode =
   | 'unknown-environment'
   | 'no-serving-slot'
   | 'invalid-model-package-arn'
+  | 'wrong-model-group'
   | 'region-mismatch'
   | 'account-mismatch'
   | 'model-package-not-found'
