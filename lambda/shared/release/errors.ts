@@ -2,6 +2,8 @@
 export type ReleaseErrorCode =
   | 'invalid-request'
   | 'unknown-environment'
+  | 'model-required'
+  | 'unknown-model'
   | 'no-serving-slot'
   | 'invalid-model-package-arn'
   | 'wrong-model-group'
