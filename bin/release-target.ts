@@ -2,30 +2,35 @@ import { CfnParameter, Stack, Stage, Token } from 'aws-cdk-lib';
 import { PlatformConfig } from './config';
 import { MaturityLevel } from '../lib/maturity/maturity-level';
 import { describeValue } from '../lib/private/describe-value';
-import { DEFAULT_SLOT_NAME, POINTER_NAME_PART, releasePointerParameterName } from '../lib/serving/naming';
+import { MODEL_NAME } from '../lib/private/patterns';
+import { releasePointerParameterName } from '../lib/serving/naming';
 import { ServingSlot } from '../lib/serving/serving-slot';
-import { parseModelPackageArn, ReleaseError, ReleaseRequest } from '../lambda/shared/release';
+import { parseModelPackageArn, ReleaseError, ReleaseRequest, sameGroup } from '../lambda/shared/release';
 import { createPlatformApp, PlatformApp } from './platform-app';
 
-/** A release named the way the platform app's operators name it: an environment of cdk.json. */
+/**
+ * A release named the way the platform app's operators name it: an environment of cdk.json and
+ * one of its models.
+ */
 export interface EnvironmentReleaseRequest {
   /** The environment to release to: a key of `mlops.environments` in cdk.json. */
   readonly environment: string;
-  /** The model package version to serve. */
+  /** The model package version to serve: a version of the model's own model package group. */
   readonly modelPackageArn: string;
   /**
-   * The serving slot, when an environment has more than one.
+   * The model to release, a key of the environment's `models` in cdk.json: each model has its own
+   * serving slot, release pointer and model package group.
    *
-   * @default 'default'
+   * @default - the environment's model, when it has exactly one
    */
-  readonly slotName?: string;
+  readonly modelName?: string;
 }
 
 /** What an environment's release resolves to in the app that deploys it. */
 export interface EnvironmentReleaseTarget {
   readonly environment: string;
-  readonly slotName: string;
-  /** The engine's input: the stack, pointer and region as the app defines them. */
+  readonly modelName: string;
+  /** The engine's input: the stack, pointer, region and model package group as the app defines them. */
   readonly request: ReleaseRequest;
 }
 
@@ -57,11 +62,12 @@ export function buildPlatformAppForRelease(context: Record<string, unknown>): Pl
 }
 
 /**
- * Resolves an environment's release from the app itself: the stack that holds the environment's
- * serving slot (whatever its stage nesting or `stackName`), the pointer that slot reads, and the
- * stack's region when it is literal, else the package's. Throws a ReleaseError for an unknown
- * environment, one below level 2, an invalid or unknown slot, a malformed ARN, or an ARN from
- * another region than the stack's.
+ * Resolves an environment's release from the app itself: the stack that holds the serving slot of
+ * the environment's model (whatever its stage nesting or `stackName`), the pointer that slot reads,
+ * the model package group it serves, and the stack's region when it is literal, else the package's.
+ * Throws a ReleaseError for an unknown environment, one below level 2, a missing (with several
+ * models), invalid or unknown model, a malformed ARN, a package of another model package group
+ * than the model's, or an ARN from another region than the stack's.
  */
 export function resolveEnvironmentTarget(
   source: ReleaseTargetSource,
@@ -90,12 +96,23 @@ export function resolveEnvironmentTarget(
         `in cdk.json and deploy it (npx cdk deploy '${environment.name}/*'), then release`,
     );
   }
-  const slotName = request.slotName ?? DEFAULT_SLOT_NAME;
-  if (typeof slotName !== 'string' || !POINTER_NAME_PART.test(slotName)) {
+  const models = environment.models.map((m) => m.name);
+  if (models.length === 0) {
+    throw new ReleaseError(
+      'no-serving-slot',
+      `environment '${environment.name}' has no model, so no serving slot: add one to ` +
+        `context.mlops.environments.${environment.name}.models in cdk.json and deploy it, then release`,
+    );
+  }
+  const modelList = models.map((m) => `'${m}'`).join(', ');
+  if (
+    request.modelName !== undefined &&
+    (typeof request.modelName !== 'string' || !MODEL_NAME.test(request.modelName))
+  ) {
     throw new ReleaseError(
       'invalid-request',
-      `slot ${describeValue(slotName)} is invalid: use 1-64 letters, digits, dots, hyphens and underscores, ` +
-        `or leave it out for the '${DEFAULT_SLOT_NAME}' slot`,
+      `model ${describeValue(request.modelName)} is invalid: a model name is 1-32 lower-case letters, digits ` +
+        `and single hyphens, starting with a letter; environment '${environment.name}' has ${modelList}`,
     );
   }
   const arn = parseModelPackageArn(request.modelPackageArn);
@@ -103,16 +120,51 @@ export function resolveEnvironmentTarget(
   // createPlatformApp names each stage after its environment.
   const stage = source.stages.find((s) => s.node.id === environment.name);
   const slots = stage ? servingSlots(stage) : [];
-  const pointerName = releasePointerParameterName(environment.name, slotName);
-  const slot = slots.find((s) => s.pointerName === pointerName);
+  const slotOf = (model: string) =>
+    slots.find((s) => s.pointerName === releasePointerParameterName(environment.name, model));
+
+  let modelName = request.modelName;
+  if (modelName === undefined) {
+    if (models.length > 1) {
+      // The model whose group the package is of, when there is one, to show the command in full.
+      const owner = models.find((m) => {
+        const group = groupOf(slotOf(m));
+        return group !== undefined && sameGroup(arn.group, group);
+      });
+      throw new ReleaseError(
+        'model-required',
+        `environment '${environment.name}' has more than one model (${modelList}): name the one to release ` +
+          `with --model, e.g. npm run release -- --env ${environment.name} --model ${owner ?? '<model>'} ` +
+          `--model-package-arn ${arn.arn}`,
+      );
+    }
+    modelName = models[0];
+  } else if (!models.includes(modelName)) {
+    throw new ReleaseError(
+      'unknown-model',
+      `environment '${environment.name}' has no model '${modelName}': its models are ${modelList}; ` +
+        `name one of them with --model`,
+    );
+  }
+
+  const slot = slotOf(modelName);
+  const pointerName = releasePointerParameterName(environment.name, modelName);
   if (!stage || !slot) {
-    const known = slots.map((s) => `'${slotNameOf(environment.name, s.pointerName)}'`).join(', ');
     throw new ReleaseError(
       'no-serving-slot',
-      `environment '${environment.name}' has no serving slot '${slotName}'` +
-        (known
-          ? `: its slots are ${known}; name one of them, or leave the slot out for '${DEFAULT_SLOT_NAME}'`
-          : ''),
+      `environment '${environment.name}' has no serving slot reading ${pointerName} for model '${modelName}': ` +
+        `the app defines a slot for each model of cdk.json, so check that the app in this directory is the ` +
+        `one that deploys it`,
+    );
+  }
+  const group = groupOf(slot);
+  if (group !== undefined && !sameGroup(arn.group, group)) {
+    const owner = models.find((m) => m !== modelName && sameGroup(arn.group, groupOf(slotOf(m)) ?? ''));
+    throw new ReleaseError(
+      'wrong-model-group',
+      `model package '${arn.arn}' belongs to group '${arn.group}', but model '${modelName}' of environment ` +
+        `'${environment.name}' serves group '${group}': release a version of '${group}'` +
+        (owner ? `, or release this one to model '${owner}' (--model ${owner})` : ''),
     );
   }
   const stack = Stack.of(slot.slot);
@@ -127,13 +179,14 @@ export function resolveEnvironmentTarget(
   }
   return {
     environment: environment.name,
-    slotName,
+    modelName,
     request: {
       modelPackageArn: arn.arn,
       stackName: stack.stackName,
       pointerName,
       region: stackRegion ?? arn.region,
       account: literal(stack.account),
+      modelPackageGroupName: group,
       deployCommand: `npx cdk deploy '${stage.node.path}/*'`,
     },
   };
@@ -172,12 +225,10 @@ function servingSlots(stage: Stage): FoundSlot[] {
     );
 }
 
-function slotNameOf(environment: string, pointerName: string): string {
-  // '|' cannot occur in a slot name, so it marks where the slot sits in the pointer's name.
-  const [before, after] = releasePointerParameterName(environment, '|').split('|');
-  return pointerName.startsWith(before) && pointerName.endsWith(after)
-    ? pointerName.slice(before.length, pointerName.length - after.length)
-    : pointerName;
+/** The model package group a slot serves, when the app names it literally. */
+function groupOf(found: FoundSlot | undefined): string | undefined {
+  const group = found?.slot.modelRegistry?.modelPackageGroupName;
+  return group === undefined ? undefined : literal(group);
 }
 
 function literal(value: string): string | undefined {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run release -- --env <environment> --model-package-arn <arn> [--slot <name>]
+// npm run release -- --env <environment> [--model <name>] --model-package-arn <arn>
 // npm run release -- --stack <name> --pointer <parameter> --model-package-arn <arn> [--region <region>]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -10,7 +10,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { ReleaseError, releaseModel, ReleaseRequest } from '../lambda/shared/release';
 import { buildPlatformAppForRelease, resolveEnvironmentTarget, resolveStackTarget } from './release-target';
 
-const USAGE = `Usage: npm run release -- --env <environment> --model-package-arn <arn> [--slot <name>]
+const USAGE = `Usage: npm run release -- --env <environment> [--model <name>] --model-package-arn <arn>
        npm run release -- --stack <name> --pointer <parameter> --model-package-arn <arn> [--region <region>]
 
 Releases an approved model package version to a serving slot: checks the package and the target,
@@ -19,7 +19,9 @@ package. If the update fails, the pointer is restored.
 
   --env                 an environment of cdk.json's mlops.environments, e.g. dev: the stack and the
                         pointer are the ones the platform app defines for it
-  --slot                the environment's serving slot (default: default)
+  --model               with --env: the model to release, a key of the environment's models, e.g.
+                        trip-duration (may be left out when the environment has one model); the
+                        package must be a version of that model's model package group
   --stack               instead of --env: a stack of your own that holds a serving slot
   --pointer             with --stack: the release pointer (SSM parameter) that stack reads
   --region              with --stack: the stack's region (default: the model package ARN's)
@@ -31,7 +33,7 @@ no cdk.json. Use credentials for the target's account. Details: docs/release.md`
 
 interface Target {
   readonly request: ReleaseRequest;
-  /** What the slot is called in messages: `dev` or `stack my-stack`. */
+  /** What the slot is called in messages: `model trip-duration of dev` or `stack my-stack`. */
   readonly label: string;
 }
 
@@ -49,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         env: { type: 'string' },
         'model-package-arn': { type: 'string' },
-        slot: { type: 'string' },
+        model: { type: 'string' },
         stack: { type: 'string' },
         pointer: { type: 'string' },
         region: { type: 'string' },
@@ -76,7 +78,9 @@ async function main(argv: string[]): Promise<number> {
   if (missing.length > 0) {
     return usageError(`Missing ${missing.map((k) => `--${k}`).join(' and ')}.`);
   }
-  const misplaced = (byStack ? ['slot'] : ['pointer', 'region']).filter((k) => args[k as keyof typeof args]);
+  const misplaced = (byStack ? ['model'] : ['pointer', 'region']).filter(
+    (k) => args[k as keyof typeof args] !== undefined,
+  );
   if (misplaced.length > 0) {
     return usageError(
       `${misplaced.map((k) => `--${k}`).join(' and ')} ${misplaced.length > 1 ? 'apply' : 'applies'} to ` +
@@ -97,7 +101,7 @@ async function main(argv: string[]): Promise<number> {
         label: `stack ${args.stack}`,
       };
     } else {
-      const fromApp = environmentTarget(args.env as string, args['model-package-arn'] as string, args.slot);
+      const fromApp = environmentTarget(args.env as string, args['model-package-arn'] as string, args.model);
       if (typeof fromApp === 'number') {
         return fromApp;
       }
@@ -140,7 +144,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** The environment's target as the app in cdk.json defines it, or the exit code of a config error. */
-function environmentTarget(environment: string, modelPackageArn: string, slotName?: string): Target | number {
+function environmentTarget(
+  environment: string,
+  modelPackageArn: string,
+  modelName?: string,
+): Target | number {
   const cdkJson = path.join(process.cwd(), 'cdk.json');
   if (!fs.existsSync(cdkJson)) {
     return usageError(
@@ -156,8 +164,8 @@ function environmentTarget(environment: string, modelPackageArn: string, slotNam
     console.error(`${cdkJson}: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   }
-  const resolved = resolveEnvironmentTarget(platform, { environment, modelPackageArn, slotName });
-  return { request: resolved.request, label: resolved.environment };
+  const resolved = resolveEnvironmentTarget(platform, { environment, modelPackageArn, modelName });
+  return { request: resolved.request, label: `model ${resolved.modelName} of ${resolved.environment}` };
 }
 
 function refused(error: unknown): number {

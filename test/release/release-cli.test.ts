@@ -33,7 +33,10 @@ describe('npm run release (bin/release.ts)', () => {
   test('--help prints the usage and exits 0', () => {
     const { status, stdout } = cli(['--help']);
     expect(status).toBe(0);
-    expect(stdout).toMatch(/^Usage: npm run release -- --env <environment> --model-package-arn <arn>/);
+    expect(stdout).toMatch(
+      /^Usage: npm run release -- --env <environment> \[--model <name>\] --model-package-arn <arn>/,
+    );
+    expect(stdout).toMatch(/--model {15}with --env: the model to release/);
     expect(stdout).toContain(
       'npm run release -- --stack <name> --pointer <parameter> --model-package-arn <arn> [--region <region>]',
     );
@@ -47,6 +50,11 @@ describe('npm run release (bin/release.ts)', () => {
     expect(cli(['--environment', 'dev'])).toMatchObject({
       status: 2,
       stderr: expect.stringMatching(/Unknown option '--environment'/),
+    });
+    // --model replaced --slot.
+    expect(cli(['--env', 'dev', '--slot', 'default', '--model-package-arn', ARN])).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(/Unknown option '--slot'/),
     });
   });
 
@@ -62,9 +70,19 @@ describe('npm run release (bin/release.ts)', () => {
       /^Missing --pointer\./,
     ],
     [
-      '--slot with --stack',
-      ['--stack', 'my-serving', '--pointer', '/p', '--slot', 'shadow', '--model-package-arn', ARN],
-      /^--slot applies to --env only\./,
+      '--model with --stack',
+      ['--stack', 'my-serving', '--pointer', '/p', '--model', 'fare-amount', '--model-package-arn', ARN],
+      /^--model applies to --env only\./,
+    ],
+    [
+      'an empty --model with --stack',
+      ['--stack', 'my-serving', '--pointer', '/p', '--model', '', '--model-package-arn', ARN],
+      /^--model applies to --env only\./,
+    ],
+    [
+      '--model without a value',
+      ['--env', 'dev', '--model-package-arn', ARN, '--model'],
+      /Option '--model <value>' argument missing/,
     ],
     [
       '--pointer and --region with --env',
@@ -83,6 +101,51 @@ describe('npm run release (bin/release.ts)', () => {
       /^Release failed: environment 'qa' is not configured: use one of dev, .*, or add it to context\.mlops\.environments in cdk\.json$/,
     );
     expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  describe("--model, with the repository's cdk.json (models trip-duration and fare-amount)", () => {
+    test('left out with two models: exit 1, naming the models and the command with --model', () => {
+      const { status, stderr } = cli(['--env', 'dev', '--model-package-arn', ARN]);
+      expect(status).toBe(1);
+      expect(stderr.trim()).toBe(
+        "Release failed: environment 'dev' has more than one model ('trip-duration', 'fare-amount'): name the " +
+          `one to release with --model, e.g. npm run release -- --env dev --model <model> --model-package-arn ${ARN}`,
+      );
+    });
+
+    test('a model the environment does not have: exit 1, listing its models', () => {
+      const { status, stderr } = cli(['--env', 'dev', '--model', 'churn', '--model-package-arn', ARN]);
+      expect(status).toBe(1);
+      expect(stderr.trim()).toBe(
+        "Release failed: environment 'dev' has no model 'churn': its models are 'trip-duration', 'fare-amount'; " +
+          'name one of them with --model',
+      );
+    });
+
+    test('an invalid model name: exit 1', () => {
+      const { status, stderr } = cli(['--env', 'dev', '--model', 'Fare_Amount', '--model-package-arn', ARN]);
+      expect(status).toBe(1);
+      expect(stderr.trim()).toMatch(/^Release failed: model 'Fare_Amount' is invalid: a model name is /);
+    });
+
+    test("a package of another group than the model's: exit 1, before any AWS call", () => {
+      const { status, stdout, stderr } = cli([
+        '--env',
+        'dev',
+        '--model',
+        'fare-amount',
+        '--model-package-arn',
+        ARN,
+      ]);
+      expect(status).toBe(1);
+      expect(stderr.trim()).toMatch(
+        new RegExp(
+          `^Release failed: model package '${ARN}' belongs to group 'taxi-duration', but model 'fare-amount' of ` +
+            "environment 'dev' serves group 'dev-platform-level2-fare-amount-modelregistry-[0-9a-f]{8}': release a version of",
+        ),
+      );
+      expect(stdout).not.toMatch(/Target:/);
+    });
   });
 
   test('an environment below level 2, from the cdk.json of the working directory, exits 1', () => {

@@ -22,6 +22,10 @@ import {
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { NO_MODEL_RELEASED, releasePointerParameterName } from '../../lib/serving/naming';
 import { ReleaseDependencies, ReleaseError, releaseModel, ReleaseRequest } from '../../lambda/shared/release';
+import { Token } from 'aws-cdk-lib';
+import { PlatformApp } from '../../bin/platform-app';
+import { buildPlatformAppForRelease } from '../../bin/release-target';
+import { ServingSlot } from '../../lib/serving/serving-slot';
 
 /*
  * The release against an AWS API emulator (moto server, pinned in requirements-emulator.txt): real
@@ -41,8 +45,14 @@ const ROOT = path.join(__dirname, '..', '..');
 const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
-const GROUP = 'taxi-duration';
-const POINTER = releasePointerParameterName('dev');
+// The platform app of the command's runs here: dev at level 2, whose one model is trip-duration.
+const CONTEXT = { mlops: { environments: { dev: { level: 2 } }, delivery: false } };
+const MODEL = 'trip-duration';
+// The model package group the app gives that model (the command refuses a package of another).
+const GROUP = modelPackageGroupOf(buildPlatformAppForRelease(CONTEXT), MODEL);
+// The group of another model, whose packages the slot refuses.
+const OTHER_GROUP = 'fare-amount';
+const POINTER = releasePointerParameterName('dev', MODEL);
 // The stack the platform app names for environment dev (see bin/release-target.ts).
 const STACK = 'dev-Platform';
 const SERVED_PARAMETER = '/emulator/dev/served-model-package-arn';
@@ -88,7 +98,7 @@ function target(modelPackageArn: string, env = 'dev'): ReleaseRequest {
   return {
     modelPackageArn,
     stackName: `${env}-Platform`,
-    pointerName: releasePointerParameterName(env),
+    pointerName: releasePointerParameterName(env, MODEL),
     region: REGION,
     deployCommand: `npx cdk deploy '${env}/*'`,
   };
@@ -101,11 +111,12 @@ let proxy: http.Server | undefined;
 let ssm: SSMClient;
 let sageMaker: SageMakerClient;
 let cloudFormation: CloudFormationClient;
-const packages: Record<'approved' | 'pending' | 'approvedLater' | 'forUserStack', string> = {
+const packages: Record<'approved' | 'pending' | 'approvedLater' | 'forUserStack' | 'otherGroup', string> = {
   approved: '',
   pending: '',
   approvedLater: '',
   forUserStack: '',
+  otherGroup: '',
 };
 
 function freePort(): Promise<number> {
@@ -214,10 +225,22 @@ async function answerLikeCloudFormation(moto: string): Promise<string> {
   return `http://127.0.0.1:${port}`;
 }
 
-async function registerPackage(status: ModelApprovalStatus): Promise<string> {
+/** The model package group of `model`'s serving slot, as the app names it. */
+function modelPackageGroupOf(platform: PlatformApp, model: string): string {
+  const slot = platform.app.node
+    .findAll()
+    .find((c): c is ServingSlot => c instanceof ServingSlot && c.node.path.endsWith(`/${model}/Serving`));
+  const group = slot?.modelRegistry?.modelPackageGroupName;
+  if (group === undefined || Token.isUnresolved(group)) {
+    throw new Error(`the app has no serving slot of model ${model} with a literal model package group`);
+  }
+  return group;
+}
+
+async function registerPackage(status: ModelApprovalStatus, group = GROUP): Promise<string> {
   const response = await sageMaker.send(
     new CreateModelPackageCommand({
-      ModelPackageGroupName: GROUP,
+      ModelPackageGroupName: group,
       ModelApprovalStatus: status,
       InferenceSpecification: XGBOOST_INFERENCE_SPECIFICATION,
     }),
@@ -262,6 +285,8 @@ beforeAll(async () => {
   packages.pending = await registerPackage('PendingManualApproval');
   packages.approvedLater = await registerPackage('Approved');
   packages.forUserStack = await registerPackage('Approved');
+  await sageMaker.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: OTHER_GROUP }));
+  packages.otherGroup = await registerPackage('Approved', OTHER_GROUP);
   // What `cdk deploy 'dev/*'` leaves: the pointer (dev-Release) and the platform stack that reads it.
   await ssm.send(new PutParameterCommand({ Name: POINTER, Type: 'String', Value: NO_MODEL_RELEASED }));
   await cloudFormation.send(new CreateStackCommand({ StackName: STACK, TemplateBody: TEMPLATE }));
@@ -308,13 +333,13 @@ describe('release against the AWS API emulator', () => {
 
     const noPointer = await releaseModel(request, deps()).catch((e: unknown) => e);
     expect((noPointer as ReleaseError).message).toBe(
-      `release pointer ${releasePointerParameterName('staging')} does not exist in ${REGION}: ` +
+      `release pointer ${releasePointerParameterName('staging', MODEL)} does not exist in ${REGION}: ` +
         "deploy the environment first: npx cdk deploy 'staging/*'",
     );
 
     await ssm.send(
       new PutParameterCommand({
-        Name: releasePointerParameterName('staging'),
+        Name: releasePointerParameterName('staging', MODEL),
         Type: 'String',
         Value: NO_MODEL_RELEASED,
       }),
@@ -323,7 +348,9 @@ describe('release against the AWS API emulator', () => {
     expect((noStack as ReleaseError).message).toBe(
       `stack staging-Platform does not exist in ${REGION}: deploy the environment first: npx cdk deploy 'staging/*'`,
     );
-    expect(await pointer(releasePointerParameterName('staging'))).toMatchObject({ value: NO_MODEL_RELEASED });
+    expect(await pointer(releasePointerParameterName('staging', MODEL))).toMatchObject({
+      value: NO_MODEL_RELEASED,
+    });
   });
 
   test("a pointer the stack does not read is refused on the stack's own parameters, before anything is written", async () => {
@@ -346,6 +373,26 @@ describe('release against the AWS API emulator', () => {
       ),
     );
     expect(await pointer(unread)).toEqual(before.pointer);
+    expect(await stackState()).toEqual(before.stack);
+  });
+
+  test("an approved package of another model's group is refused before anything is read or written", async () => {
+    // GIVEN the slot of dev's trip-duration, which serves GROUP, and an approved package of another group
+    const before = { pointer: await pointer(), stack: await stackState() };
+
+    // WHEN
+    const error = await releaseModel(
+      { ...target(packages.otherGroup), modelPackageGroupName: GROUP },
+      deps(),
+    ).catch((e: unknown) => e);
+
+    // THEN
+    expect((error as ReleaseError).code).toBe('wrong-model-group');
+    expect((error as ReleaseError).message).toBe(
+      `model package '${packages.otherGroup}' belongs to group '${OTHER_GROUP}', but the slot reading ${POINTER} ` +
+        `(stack ${STACK}) serves group '${GROUP}': release a version of '${GROUP}'; nothing was changed`,
+    );
+    expect(await pointer()).toEqual(before.pointer);
     expect(await stackState()).toEqual(before.stack);
   });
 
@@ -419,10 +466,8 @@ describe('release against the AWS API emulator', () => {
     // Its own cdk.json, so the run does not depend on how the repository configures its environments.
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'release-cli-'));
     try {
-      fs.writeFileSync(
-        path.join(cwd, 'cdk.json'),
-        JSON.stringify({ context: { mlops: { environments: { dev: { level: 2 } }, delivery: false } } }),
-      );
+      fs.writeFileSync(path.join(cwd, 'cdk.json'), JSON.stringify({ context: CONTEXT }));
+      // --model may be left out: dev has one model.
       const run = await release(['--env', 'dev', '--model-package-arn', packages.approvedLater], cwd);
 
       // stderr may carry the SDK's notice that its releases after January 2027 need Node.js 22.
@@ -432,7 +477,7 @@ describe('release against the AWS API emulator', () => {
       });
       expect(run.stdout).toContain(`Model package ${packages.approvedLater} exists and is Approved`);
       expect(run.stdout).toContain(
-        `Released: dev serves ${packages.approvedLater} (before: ${packages.approved}).`,
+        `Released: model ${MODEL} of dev serves ${packages.approvedLater} (before: ${packages.approved}).`,
       );
     } finally {
       fs.rmSync(cwd, { recursive: true, force: true });

@@ -30,7 +30,7 @@ import {
 
 const ARN = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/taxi-duration/3';
 const OLD_ARN = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/taxi-duration/2';
-const POINTER = '/mlops/dev/serving/default/model-package-arn';
+const POINTER = '/mlops/dev/serving/trip-duration/model-package-arn';
 const STACK = 'dev-Platform';
 const STACK_ID = `arn:aws:cloudformation:us-east-1:123456789012:stack/${STACK}/8c3b4f10-2f0a-11f1-9d6e-0a1b2c3d4e5f`;
 
@@ -248,6 +248,19 @@ describe('releaseModel: success', () => {
     );
   });
 
+  test("a package of the slot's model package group is released; the group is compared case-insensitively", async () => {
+    // GIVEN a slot serving group Taxi-Duration, whose package ARNs name it taxi-duration
+    givenReleasable();
+    givenStackStatuses(stack('CREATE_COMPLETE'), stack('UPDATE_COMPLETE', ARN));
+
+    // WHEN
+    const result = await releaseModel(request({ modelPackageGroupName: 'Taxi-Duration' }), deps());
+
+    // THEN
+    expect(result).toMatchObject({ status: 'released', current: ARN, stackUpdated: true });
+    expect(pointerWrites()).toEqual([expect.objectContaining({ Name: POINTER, Value: ARN })]);
+  });
+
   test('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS is success: the update can no longer roll back', async () => {
     givenReleasable(OLD_ARN);
     givenStackStatuses(stack('UPDATE_COMPLETE', OLD_ARN), stack('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', ARN));
@@ -352,6 +365,39 @@ describe('releaseModel: refused before anything is written', () => {
     expect(sageMaker.calls()).toHaveLength(0);
     expectNothingWritten();
   });
+
+  test("a package of another model package group than the slot's: no AWS call at all", async () => {
+    // GIVEN a slot that serves group fare-amount, and a package of group taxi-duration
+    givenReleasable();
+    givenStackStatuses(stack('CREATE_COMPLETE'));
+
+    // WHEN
+    const error = await releaseError(releaseModel(request({ modelPackageGroupName: 'fare-amount' }), deps()));
+
+    // THEN
+    expect(error.code).toBe('wrong-model-group');
+    expect(error.message).toBe(
+      `model package '${ARN}' belongs to group 'taxi-duration', but the slot reading ${POINTER} ` +
+        `(stack ${STACK}) serves group 'fare-amount': release a version of 'fare-amount'; nothing was changed`,
+    );
+    expect(sageMaker.calls()).toHaveLength(0);
+    expect(ssm.calls()).toHaveLength(0);
+    expect(cloudFormation.calls()).toHaveLength(0);
+  });
+
+  test.each([[''], ['fare/amount'], [42]])(
+    'a modelPackageGroupName that names no group (%p): no AWS call at all',
+    async (modelPackageGroupName) => {
+      const error = await releaseError(
+        releaseModel(request({ modelPackageGroupName: modelPackageGroupName as string }), deps()),
+      );
+      expect(error.code).toBe('invalid-request');
+      expect(error.message).toMatch(/^modelPackageGroupName .* is invalid: name the model package group/);
+      expect(sageMaker.calls()).toHaveLength(0);
+      expect(ssm.calls()).toHaveLength(0);
+      expect(cloudFormation.calls()).toHaveLength(0);
+    },
+  );
 
   test('a package that does not exist', async () => {
     givenReleasable();

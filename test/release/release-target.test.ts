@@ -1,5 +1,9 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { App, Stack, Stage } from 'aws-cdk-lib';
 import { parsePlatformConfig } from '../../bin/config';
+import { PlatformApp } from '../../bin/platform-app';
+import { ModelRegistry } from '../../lib/registry/model-registry';
 import { ReleasePointer } from '../../lib/serving/release-pointer';
 import { ServingSlot } from '../../lib/serving/serving-slot';
 import { ArtifactStore } from '../../lib/storage/artifact-store';
@@ -14,6 +18,8 @@ import {
 const ARN = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/taxi-duration/3';
 const EU_ARN = 'arn:aws:sagemaker:eu-west-1:123456789012:model-package/taxi-duration/3';
 
+const ROOT = path.join(__dirname, '..', '..');
+
 // Built once: the platform app as the release command builds it from cdk.json's context.
 const platform = buildPlatformAppForRelease({
   mlops: {
@@ -26,8 +32,35 @@ const platform = buildPlatformAppForRelease({
   },
 });
 
+// And from the repository's own cdk.json: dev, staging and prod with models trip-duration and fare-amount.
+const repositoryApp = buildPlatformAppForRelease(
+  (JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
+    .context,
+);
+
+/** The model package group the app gives a model's slot, as the app names it. */
+function groupOf(app: PlatformApp, environment: string, model: string): string {
+  const slot = app.stages
+    .find((s) => s.node.id === environment)
+    ?.node.findAll()
+    .find((c): c is ServingSlot => c instanceof ServingSlot && c.node.path.endsWith(`/${model}/Serving`));
+  const group = slot?.modelRegistry?.modelPackageGroupName;
+  if (group === undefined) {
+    throw new Error(`no slot with a model registry for model ${model} of ${environment}`);
+  }
+  return group;
+}
+
+function versionOf(group: string, region = 'us-east-1'): string {
+  return `arn:aws:sagemaker:${region}:123456789012:model-package/${group.toLowerCase()}/3`;
+}
+
+// The groups of the one-model shorthand (dev, prod) of `platform`.
+const DEV_ARN = versionOf(groupOf(platform, 'dev', 'trip-duration'));
+const PROD_ARN = versionOf(groupOf(platform, 'prod', 'trip-duration'), 'eu-west-1');
+
 function resolve(overrides: Partial<EnvironmentReleaseRequest> = {}) {
-  return resolveEnvironmentTarget(platform, { environment: 'dev', modelPackageArn: ARN, ...overrides });
+  return resolveEnvironmentTarget(platform, { environment: 'dev', modelPackageArn: DEV_ARN, ...overrides });
 }
 
 function refusal(fn: () => unknown): ReleaseError {
@@ -41,25 +74,30 @@ function refusal(fn: () => unknown): ReleaseError {
 }
 
 describe('resolveEnvironmentTarget: the platform app names the stack, the pointer and the region', () => {
-  test("an environment without a region: the app's stack and pointer, the package's region", () => {
+  test("an environment of one model without a region: the app's stack, pointer and group, the package's region", () => {
     expect(resolve()).toEqual({
       environment: 'dev',
-      slotName: 'default',
+      modelName: 'trip-duration',
       request: {
-        modelPackageArn: ARN,
+        modelPackageArn: DEV_ARN,
         stackName: 'dev-Platform',
-        pointerName: '/mlops/dev/serving/default/model-package-arn',
+        pointerName: '/mlops/dev/serving/trip-duration/model-package-arn',
         region: 'us-east-1',
         account: undefined,
+        modelPackageGroupName: groupOf(platform, 'dev', 'trip-duration'),
         deployCommand: "npx cdk deploy 'dev/*'",
       },
     });
   });
 
+  test('the model of an environment with one may be named too', () => {
+    expect(resolve({ modelName: 'trip-duration' })).toMatchObject({ modelName: 'trip-duration' });
+  });
+
   test("an environment with an account and a region: the stack's region and account", () => {
-    expect(resolve({ environment: 'prod', modelPackageArn: EU_ARN }).request).toMatchObject({
+    expect(resolve({ environment: 'prod', modelPackageArn: PROD_ARN }).request).toMatchObject({
       stackName: 'prod-Platform',
-      pointerName: '/mlops/prod/serving/default/model-package-arn',
+      pointerName: '/mlops/prod/serving/trip-duration/model-package-arn',
       region: 'eu-west-1',
       account: '123456789012',
     });
@@ -70,9 +108,154 @@ describe('resolveEnvironmentTarget: the platform app names the stack, the pointe
   });
 });
 
+describe("resolveEnvironmentTarget: the repository's cdk.json, two models per environment", () => {
+  test('the app names each model its own group, in lower case', () => {
+    // The groups are generated from the slot's construct path (ModelRegistry's default name).
+    expect(groupOf(repositoryApp, 'dev', 'trip-duration')).toMatch(/^dev-platform-level2-trip-duration-/);
+    expect(groupOf(repositoryApp, 'dev', 'fare-amount')).toMatch(/^dev-platform-level2-fare-amount-/);
+  });
+
+  test.each([
+    ['dev', 'trip-duration'],
+    ['dev', 'fare-amount'],
+    ['staging', 'fare-amount'],
+    ['prod', 'trip-duration'],
+  ])('%s --model %s: the stack, the pointer and the group of that model', (environment, modelName) => {
+    // GIVEN a version of the model's own group
+    const group = groupOf(repositoryApp, environment, modelName);
+    const modelPackageArn = versionOf(group);
+
+    // WHEN
+    const target = resolveEnvironmentTarget(repositoryApp, { environment, modelName, modelPackageArn });
+
+    // THEN
+    expect(target).toEqual({
+      environment,
+      modelName,
+      request: {
+        modelPackageArn,
+        stackName: `${environment}-Platform`,
+        pointerName: `/mlops/${environment}/serving/${modelName}/model-package-arn`,
+        region: 'us-east-1',
+        account: undefined,
+        modelPackageGroupName: group,
+        deployCommand: `npx cdk deploy '${environment}/*'`,
+      },
+    });
+  });
+
+  test('no --model with two models: lists them and shows the command, with the model the package is of', () => {
+    const fare = versionOf(groupOf(repositoryApp, 'dev', 'fare-amount'));
+    const error = refusal(() =>
+      resolveEnvironmentTarget(repositoryApp, { environment: 'dev', modelPackageArn: fare }),
+    );
+    expect(error.code).toBe('model-required');
+    expect(error.message).toBe(
+      "environment 'dev' has more than one model ('trip-duration', 'fare-amount'): name the one to release " +
+        `with --model, e.g. npm run release -- --env dev --model fare-amount --model-package-arn ${fare}`,
+    );
+  });
+
+  test("no --model with two models and a package of neither's group: the command with a placeholder", () => {
+    const error = refusal(() =>
+      resolveEnvironmentTarget(repositoryApp, { environment: 'staging', modelPackageArn: ARN }),
+    );
+    expect(error.code).toBe('model-required');
+    expect(error.message).toContain(
+      `npm run release -- --env staging --model <model> --model-package-arn ${ARN}`,
+    );
+  });
+
+  test('a model the environment does not have: lists the ones it has', () => {
+    const error = refusal(() =>
+      resolveEnvironmentTarget(repositoryApp, {
+        environment: 'dev',
+        modelName: 'churn',
+        modelPackageArn: ARN,
+      }),
+    );
+    expect(error.code).toBe('unknown-model');
+    expect(error.message).toBe(
+      "environment 'dev' has no model 'churn': its models are 'trip-duration', 'fare-amount'; name one of them with --model",
+    );
+  });
+
+  test.each(['', 'Trip-Duration', 'trip--duration', 'a/b', 'x'.repeat(33)])(
+    'a model name no model can have (%p)',
+    (modelName) => {
+      const error = refusal(() =>
+        resolveEnvironmentTarget(repositoryApp, { environment: 'dev', modelName, modelPackageArn: ARN }),
+      );
+      expect(error.code).toBe('invalid-request');
+      expect(error.message).toBe(
+        `model '${modelName}' is invalid: a model name is 1-32 lower-case letters, digits and single hyphens, ` +
+          "starting with a letter; environment 'dev' has 'trip-duration', 'fare-amount'",
+      );
+    },
+  );
+
+  test("a package of the other model's group is refused, and says which model serves it", () => {
+    // GIVEN a version of trip-duration's group, released to fare-amount
+    const tripGroup = groupOf(repositoryApp, 'dev', 'trip-duration');
+    const fareGroup = groupOf(repositoryApp, 'dev', 'fare-amount');
+    const trip = versionOf(tripGroup);
+
+    // WHEN
+    const error = refusal(() =>
+      resolveEnvironmentTarget(repositoryApp, {
+        environment: 'dev',
+        modelName: 'fare-amount',
+        modelPackageArn: trip,
+      }),
+    );
+
+    // THEN
+    expect(error.code).toBe('wrong-model-group');
+    expect(error.message).toBe(
+      `model package '${trip}' belongs to group '${tripGroup}', but model 'fare-amount' of environment 'dev' ` +
+        `serves group '${fareGroup}': release a version of '${fareGroup}', or release this one to model ` +
+        "'trip-duration' (--model trip-duration)",
+    );
+  });
+
+  test("a package of a group that no model of the environment serves: names the model's group only", () => {
+    const error = refusal(() =>
+      resolveEnvironmentTarget(repositoryApp, {
+        environment: 'dev',
+        modelName: 'trip-duration',
+        modelPackageArn: ARN,
+      }),
+    );
+    expect(error.code).toBe('wrong-model-group');
+    const group = groupOf(repositoryApp, 'dev', 'trip-duration');
+    expect(error.message).toBe(
+      `model package '${ARN}' belongs to group 'taxi-duration', but model 'trip-duration' of environment 'dev' ` +
+        `serves group '${group}': release a version of '${group}'`,
+    );
+  });
+
+  test("another environment's version of the same model is another group", () => {
+    const staging = versionOf(groupOf(repositoryApp, 'staging', 'trip-duration'));
+    const error = refusal(() =>
+      resolveEnvironmentTarget(repositoryApp, {
+        environment: 'dev',
+        modelName: 'trip-duration',
+        modelPackageArn: staging,
+      }),
+    );
+    expect(error.code).toBe('wrong-model-group');
+  });
+});
+
 describe('resolveEnvironmentTarget: a stage and stack named by the user', () => {
-  // GIVEN an environment whose slots live in a nested stage, in a stack with its own stackName
-  const config = parsePlatformConfig({ mlops: { environments: { dev: { level: 2 } }, delivery: false } });
+  // GIVEN an environment whose slots live in a nested stage, in a stack with its own stackName;
+  // one slot serves a group named in mixed case, the other names no registry
+  const config = parsePlatformConfig({
+    mlops: {
+      environments: { dev: { level: 2, models: { 'trip-duration': {}, 'fare-amount': {} } } },
+      delivery: false,
+    },
+  });
   const app = new App();
   const team = new Stage(app, 'team');
   const dev = new Stage(team, 'dev');
@@ -80,40 +263,72 @@ describe('resolveEnvironmentTarget: a stage and stack named by the user', () => 
   const pointers = new Stack(dev, 'Pointers', { env });
   const serving = new Stack(dev, 'Serving', { env, stackName: 'ml-serving-dev' });
   const artifactStore = new ArtifactStore(serving, 'Store');
-  for (const slotName of ['default', 'shadow']) {
+  const fareRegistry = ModelRegistry.fromModelPackageGroupName(serving, 'FareRegistry', 'Taxi-Fare');
+  for (const slotName of ['trip-duration', 'fare-amount']) {
     const pointer = new ReleasePointer(pointers, `Pointer-${slotName}`, { environmentName: 'dev', slotName });
-    new ServingSlot(serving, `Slot-${slotName}`, { pointer, artifactStore });
+    new ServingSlot(serving, `Slot-${slotName}`, {
+      pointer,
+      artifactStore,
+      modelRegistry: slotName === 'fare-amount' ? fareRegistry : undefined,
+    });
   }
+  const FARE_ARN = 'arn:aws:sagemaker:eu-west-1:123456789012:model-package/taxi-fare/3';
 
   test("the slot's own stack name, pointer and region, and the stage's path in the deploy command", () => {
     // WHEN
     const target = resolveEnvironmentTarget(
       { config, stages: [dev] },
-      { environment: 'dev', modelPackageArn: EU_ARN, slotName: 'shadow' },
+      { environment: 'dev', modelPackageArn: FARE_ARN, modelName: 'fare-amount' },
     );
 
-    // THEN
+    // THEN the ARN's lower-cased group is the slot's group
     expect(target).toEqual({
       environment: 'dev',
-      slotName: 'shadow',
+      modelName: 'fare-amount',
       request: {
-        modelPackageArn: EU_ARN,
+        modelPackageArn: FARE_ARN,
         stackName: 'ml-serving-dev',
-        pointerName: '/mlops/dev/serving/shadow/model-package-arn',
+        pointerName: '/mlops/dev/serving/fare-amount/model-package-arn',
         region: 'eu-west-1',
         account: '123456789012',
+        modelPackageGroupName: 'Taxi-Fare',
         deployCommand: "npx cdk deploy 'team/dev/*'",
       },
     });
   });
 
+  test('a slot without a model registry takes a package of any group: the engine gets no group', () => {
+    const target = resolveEnvironmentTarget(
+      { config, stages: [dev] },
+      { environment: 'dev', modelPackageArn: EU_ARN, modelName: 'trip-duration' },
+    );
+    expect(target.request.modelPackageGroupName).toBeUndefined();
+    expect(target.request.pointerName).toBe('/mlops/dev/serving/trip-duration/model-package-arn');
+  });
+
   test("a package from another region than the slot's stack", () => {
     const error = refusal(() =>
-      resolveEnvironmentTarget({ config, stages: [dev] }, { environment: 'dev', modelPackageArn: ARN }),
+      resolveEnvironmentTarget(
+        { config, stages: [dev] },
+        { environment: 'dev', modelPackageArn: ARN, modelName: 'trip-duration' },
+      ),
     );
     expect(error.code).toBe('region-mismatch');
     expect(error.message).toMatch(
       /model package ARN '.*' is in region us-east-1, but environment 'dev' is in eu-west-1: .*register the model in eu-west-1/,
+    );
+  });
+
+  test('a model of cdk.json whose slot the app does not define', () => {
+    const error = refusal(() =>
+      resolveEnvironmentTarget(
+        { config, stages: [] },
+        { environment: 'dev', modelPackageArn: EU_ARN, modelName: 'trip-duration' },
+      ),
+    );
+    expect(error.code).toBe('no-serving-slot');
+    expect(error.message).toMatch(
+      /^environment 'dev' has no serving slot reading \/mlops\/dev\/serving\/trip-duration\/model-package-arn for model 'trip-duration'/,
     );
   });
 });
@@ -135,22 +350,6 @@ describe('resolveEnvironmentTarget: config errors', () => {
     );
   });
 
-  test.each(['', 'a/b', 'x'.repeat(65)])('a slot name the pointer cannot hold (%s)', (slotName) => {
-    const error = refusal(() => resolve({ slotName }));
-    expect(error.code).toBe('invalid-request');
-    expect(error.message).toBe(
-      `slot '${slotName}' is invalid: use 1-64 letters, digits, dots, hyphens and underscores, or leave it out for the 'default' slot`,
-    );
-  });
-
-  test('a slot the environment does not have: lists the slots it has', () => {
-    const error = refusal(() => resolve({ slotName: 'shadow' }));
-    expect(error.code).toBe('no-serving-slot');
-    expect(error.message).toBe(
-      "environment 'dev' has no serving slot 'shadow': its slots are 'default'; name one of them, or leave the slot out for 'default'",
-    );
-  });
-
   test('a malformed ARN', () => {
     const error = refusal(() =>
       resolve({
@@ -164,7 +363,12 @@ describe('resolveEnvironmentTarget: config errors', () => {
   });
 
   test("a package from another region than the environment's", () => {
-    const error = refusal(() => resolve({ environment: 'prod' }));
+    const error = refusal(() =>
+      resolve({
+        environment: 'prod',
+        modelPackageArn: versionOf(groupOf(platform, 'prod', 'trip-duration')),
+      }),
+    );
     expect(error.code).toBe('region-mismatch');
     expect(error.message).toMatch(
       /model package ARN '.*' is in region us-east-1, but environment 'prod' is in eu-west-1: .*register the model in eu-west-1/,

@@ -22,7 +22,12 @@ import {
   ReleaseError,
   ReleaseErrorCode,
 } from './errors';
-import { parseModelPackageArn, REGION_PATTERN } from './model-package-arn';
+import {
+  MODEL_PACKAGE_GROUP_NAME,
+  parseModelPackageArn,
+  REGION_PATTERN,
+  sameGroup,
+} from './model-package-arn';
 
 /**
  * What to release where: a model package version, and the serving stack with the release pointer
@@ -38,6 +43,13 @@ export interface ReleaseRequest {
   readonly pointerName: string;
   /** The region of the stack and the pointer; the package must be in it too. */
   readonly region: string;
+  /**
+   * The model package group the slot serves: a package of another group is refused before anything
+   * is read or written. Compared case-insensitively (ARNs carry the group's name in lower case).
+   *
+   * @default - a package of any group is released
+   */
+  readonly modelPackageGroupName?: string;
   /**
    * The stack's account. When given, a stack found under another account (credentials for the wrong
    * account) is refused before anything is written.
@@ -394,7 +406,22 @@ function checkRequest(request: ReleaseRequest): ReleaseRequest {
       `region ${describeValue(request.region)} is invalid: use an AWS region name such as eu-west-1`,
     );
   }
+  const group: unknown = request.modelPackageGroupName;
+  if (group !== undefined && (typeof group !== 'string' || !MODEL_PACKAGE_GROUP_NAME.test(group))) {
+    throw new ReleaseError(
+      'invalid-request',
+      `modelPackageGroupName ${describeValue(group)} is invalid: name the model package group the slot serves ` +
+        `(1-63 letters, digits and hyphens), or leave it out`,
+    );
+  }
   const arn = parseModelPackageArn(request.modelPackageArn);
+  if (group !== undefined && !sameGroup(arn.group, group)) {
+    throw new ReleaseError(
+      'wrong-model-group',
+      `model package '${arn.arn}' belongs to group '${arn.group}', but the slot reading ${request.pointerName} ` +
+        `(stack ${request.stackName}) serves group '${group}': release a version of '${group}'; nothing was changed`,
+    );
+  }
   if (arn.region !== request.region) {
     throw new ReleaseError(
       'region-mismatch',

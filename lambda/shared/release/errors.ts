@@ -2,8 +2,11 @@
 export type ReleaseErrorCode =
   | 'invalid-request'
   | 'unknown-environment'
+  | 'model-required'
+  | 'unknown-model'
   | 'no-serving-slot'
   | 'invalid-model-package-arn'
+  | 'wrong-model-group'
   | 'region-mismatch'
   | 'account-mismatch'
   | 'model-package-not-found'

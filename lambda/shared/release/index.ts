@@ -2,4 +2,4 @@
 // that drive a release step by step.
 export * from './engine';
 export { ReleaseError, type ReleaseErrorCode } from './errors';
-export { type ModelPackageVersionArn, parseModelPackageArn } from './model-package-arn';
+export { type ModelPackageVersionArn, parseModelPackageArn, sameGroup } from './model-package-arn';

@@ -19,6 +19,8 @@ const REGION = REGION_PATTERN.source.slice(1, -1);
 const ACCOUNT = '\\d{12}';
 // Model package group names: 1-63 letters, digits and hyphens, not starting or ending with a hyphen.
 const GROUP = '[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62}';
+/** A model package group name: 1-63 letters, digits and hyphens, not starting or ending with a hyphen. */
+export const MODEL_PACKAGE_GROUP_NAME = new RegExp(`^${GROUP}$`);
 const VERSION_ARN = new RegExp(
   `^arn:(${PARTITION}):sagemaker:(${REGION}):(${ACCOUNT}):model-package/(${GROUP})/([1-9]\\d*)$`,
 );
@@ -57,4 +59,12 @@ export function parseModelPackageArn(value: unknown): ModelPackageVersionArn {
     group: match[4],
     version: Number(match[5]),
   };
+}
+
+/**
+ * Whether a package's group, as its ARN names it, is the group `groupName`. Case-insensitive: the
+ * ARN carries the group's name in lower case, whatever the case it was created with.
+ */
+export function sameGroup(arnGroup: string, groupName: string): boolean {
+  return arnGroup.toLowerCase() === groupName.toLowerCase();
 }
