@@ -237,7 +237,9 @@ function endpointArnName(endpointName: string): string {
  * stack update, including pipeline deploys that pass no parameters; the model, endpoint config,
  * endpoint, autoscaling and rollback alarms exist only while the pointer is not `none`. So the
  * slot deploys before any model exists, costs nothing until a release, and a later `cdk deploy`
- * keeps serving what was released. Release with `npm run release -- --env <env> --model-package-arn <arn>`.
+ * keeps serving what was released. Release with
+ * `npm run release -- --env <env> --model <model> --model-package-arn <arn>` (the platform app), or
+ * `--stack <name> --pointer <parameter>` (a slot in a stack of your own).
  */
 export class ServingSlot extends ServingSlotBase {
   /**
