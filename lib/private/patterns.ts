@@ -70,3 +70,6 @@ export const MODEL_NAME = /^[a-z](?:-?[a-z0-9]){0,31}$/;
 export function modelNameKey(name: string): string {
   return name.replace(/-/g, '');
 }
+
+/** One path segment of an S3 key, as a folder of the artifact store's prefixes (e.g. a model's name). */
+export const ARTIFACT_FOLDER = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$/;

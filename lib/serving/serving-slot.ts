@@ -19,6 +19,7 @@ import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
 import { SAGEMAKER_NAME, SAGEMAKER_INSTANCE_TYPE } from '../private/sagemaker-names';
 import { acknowledgeWildcards } from '../private/nag-acknowledgements';
+import { ARTIFACT_FOLDER } from '../private/patterns';
 import { IModelRegistry } from '../registry/model-registry';
 import { ArtifactStorePrefix, IArtifactStore } from '../storage/artifact-store';
 import { NO_MODEL_RELEASED } from './naming';
@@ -162,6 +163,13 @@ export interface ServingSlotProps {
    * @default - no registry grant; the packages are in this account
    */
   readonly modelRegistry?: IModelRegistry;
+  /**
+   * The folder of the store's `models/` prefix that the served packages' artifacts are under
+   * (a TrainingPipeline's `artifactFolder`): the model role may read only there.
+   *
+   * @default - the whole `models/` prefix
+   */
+  readonly modelArtifactsFolder?: string;
 }
 
 /** The one variant of the slot; blue/green updates require the name to stay the same. */
@@ -317,7 +325,12 @@ export class ServingSlot extends ServingSlotBase {
       assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
       description: `Runs the model served by ${this.endpointName}`,
     });
-    props.artifactStore.grantRead(this.role, ArtifactStorePrefix.MODELS.keyPattern);
+    props.artifactStore.grantRead(
+      this.role,
+      props.modelArtifactsFolder
+        ? `${ArtifactStorePrefix.MODELS}${props.modelArtifactsFolder}/*`
+        : ArtifactStorePrefix.MODELS.keyPattern,
+    );
     this.modelRegistry = props.modelRegistry;
     props.modelRegistry?.grantRead(this.role);
     const pull = [
@@ -479,6 +492,12 @@ function validate(slot: ServingSlot, props: ServingSlotProps, mode: ServingMode)
     props.endpointName,
     SAGEMAKER_NAME,
     'use up to 63 letters, digits and hyphens, starting with a letter or digit',
+  );
+  problems.checkPattern(
+    'modelArtifactsFolder',
+    props.modelArtifactsFolder,
+    ARTIFACT_FOLDER,
+    "use one folder name of letters, digits, '.', '-' and '_', without slashes, e.g. the model's name",
   );
   if (props.pointer instanceof ReleasePointer && Stack.of(props.pointer) === Stack.of(slot)) {
     problems.add(

@@ -82,7 +82,9 @@ export class CostAssertions {
     if (billing.length > 0) {
       throw new MlopsAssertionError(
         `Stack ${this.stack.node.path} bills while idle: ` +
-          billing.map((r) => `${r.path} (${r.type}: ${r.reason})`).join('; '),
+          billing
+            .map((r) => `${r.path} (${r.type}${r.model ? `, model ${r.model}` : ''}: ${r.reason})`)
+            .join('; '),
       );
     }
   }

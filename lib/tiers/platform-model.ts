@@ -33,7 +33,10 @@ export interface PlatformModelOptions {
     ReferenceWorkloadProps,
     'artifactStore' | 'modelRegistry' | 'experimentTracking'
   >;
-  /** Options of the serving slot. @default - a serverless slot */
+  /**
+   * Options of the serving slot. @default - a serverless slot that reads model artifacts only
+   * from the workload's folder
+   */
   readonly servingOptions?: Omit<ServingSlotProps, 'artifactStore' | 'pointer' | 'modelRegistry'>;
 }
 
@@ -82,8 +85,8 @@ export class PlatformModel extends Construct {
     MaturityContract.provide(this.modelRegistry, Capability.MODEL_REGISTRY);
 
     this.workload = new ReferenceWorkload(this, 'Training', {
-      artifactFolder: props.modelName,
       ...props.workloadOptions,
+      artifactFolder: props.workloadOptions?.artifactFolder ?? props.modelName,
       artifactStore: props.artifactStore,
       modelRegistry: this.modelRegistry,
       experimentTracking: props.experimentTracking,
@@ -91,7 +94,10 @@ export class PlatformModel extends Construct {
     MaturityContract.provide(this.workload, Capability.TRAINING_PIPELINE);
 
     const mode = props.servingOptions?.mode ?? ServingMode.serverless();
+    const folder = props.workloadOptions?.artifactFolder ?? props.modelName;
     this.servingSlot = new ServingSlot(this, 'Serving', {
+      // Its own pipeline's model artifacts, and no other model's.
+      modelArtifactsFolder: folder,
       ...props.servingOptions,
       mode,
       artifactStore: props.artifactStore,

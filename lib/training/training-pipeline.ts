@@ -7,6 +7,7 @@ import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
+import { ARTIFACT_FOLDER } from '../private/patterns';
 import { SAGEMAKER_LONG_NAME } from '../private/sagemaker-names';
 import {
   acknowledgeGeneratedPolicyWildcards,
@@ -19,9 +20,6 @@ import { MAX_DEFINITION_BYTES, PipelineDefinition } from './pipeline-definition'
 
 /** The id prefix aws-cdk-lib gives the singleton provider function of BucketDeployment in a stack. */
 const BUCKET_DEPLOYMENT_HANDLER_PREFIX = 'Custom::CDKBucketDeployment';
-
-/** One path segment of an S3 key, as a folder of the artifact store's prefixes. */
-const ARTIFACT_FOLDER = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$/;
 
 /** Props of a TrainingPipeline. */
 export interface TrainingPipelineProps {

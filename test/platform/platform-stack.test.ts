@@ -162,6 +162,15 @@ describe('PlatformStack', () => {
     expect(preprocess.Arguments.AppSpecification.ContainerArguments).toEqual(
       expect.arrayContaining(['--target', 'fare_amount', '--max-fare', '300']),
     );
+    // Each model's slot reads only its own pipeline's model artifacts.
+    const slotPolicies = JSON.stringify(
+      Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) =>
+        id.includes('ServingModelRole'),
+      ),
+    );
+    expect(slotPolicies).toContain('/models/fare-amount/*');
+    expect(slotPolicies).toContain('/models/trip-duration/*');
+    expect(slotPolicies).not.toContain('/models/*"');
     // Each model's pipeline writes under its own folders and is granted only those.
     const policies = JSON.stringify(
       Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) =>

@@ -238,6 +238,10 @@ describe('ServingSlot', () => {
     test.each([
       [{ endpointName: '-bad' }, /endpointName '-bad' is invalid: use up to 63 letters/],
       [
+        { modelArtifactsFolder: 'a/b' },
+        /modelArtifactsFolder 'a\/b' is invalid: use one folder name of letters, digits/,
+      ],
+      [
         { mode: ServingMode.serverless({ memorySizeInMb: 1500 }) },
         /mode\.memorySizeInMb '1500' is invalid: use a multiple of 1024 from 1024 to 6144/,
       ],

@@ -1,6 +1,6 @@
 import { App, CfnCondition, CfnParameter, CfnResource, Fn, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { ArtifactStore, ReleasePointer, ServingMode, ServingSlot } from '../../lib';
+import { ArtifactStore, Level2Tier, ReleasePointer, ServingMode, ServingSlot } from '../../lib';
 import { alwaysOnResources, CostAssertions, MlopsAssertionError } from '../../lib/testing';
 
 const PACKAGE = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/trips/3';
@@ -47,6 +47,30 @@ describe('cost assertions', () => {
     ).toEqual(['Serving/Slot/Endpoint']);
     expect(() => CostAssertions.of(stack).billsNothingWhileIdle(released)).toThrow(
       'Stack Serving bills while idle: Serving/Slot/Endpoint (AWS::SageMaker::Endpoint: real-time endpoint instances bill per hour)',
+    );
+  });
+
+  test("a model's endpoint is named as that model's", () => {
+    // GIVEN a Level2Tier model with a real-time slot, released
+    const app = new App();
+    const pointer = new ReleasePointer(new Stack(app, 'Releases'), 'Pointer', {
+      environmentName: 'team',
+      slotName: 'fares',
+    });
+    const stack = new Stack(app, 'Platform');
+    new Level2Tier(stack, 'Level2', {
+      artifactStore: ArtifactStore.fromBucketName(stack, 'Store', 'team-artifacts'),
+      models: [
+        { modelName: 'fares', releasePointer: pointer, servingOptions: { mode: ServingMode.realTime() } },
+      ],
+    });
+    const released = { ssmParameterValues: { [pointer.parameterName]: PACKAGE } };
+    // THEN the resource and the failure name the model
+    expect(alwaysOnResources(stack)).toEqual([
+      expect.objectContaining({ path: 'Platform/Level2/fares/Serving/Endpoint', model: 'fares' }),
+    ]);
+    expect(() => CostAssertions.of(stack).billsNothingWhileIdle(released)).toThrow(
+      'Stack Platform bills while idle: Platform/Level2/fares/Serving/Endpoint (AWS::SageMaker::Endpoint, model fares: real-time endpoint instances bill per hour)',
     );
   });
 
