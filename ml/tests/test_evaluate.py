@@ -6,7 +6,7 @@ import pytest
 
 import evaluate
 import preprocess
-from test_preprocess import trips, write
+from test_preprocess import fare_trips, trips, write
 
 
 def test_end_to_end_on_preprocessed_data_with_a_fitted_predictor(tmp_path):
@@ -27,6 +27,28 @@ def test_end_to_end_on_preprocessed_data_with_a_fitted_predictor(tmp_path):
     assert 0 < rmse < baseline_rmse
     assert report["regression_metrics"]["mae"]["value"] <= rmse
     assert report["rows"] == len(test)
+
+
+def test_fare_model_end_to_end_is_scored_in_dollars_and_its_fare_limit_applies(tmp_path):
+    # GIVEN trips whose fare is 3 dollars plus 2.5 a mile, a few of them above a 40 dollar limit
+    df = fare_trips(600)
+    df.loc[:9, "fare_amount"] = 120.0
+    argv = ["--input", write(df, tmp_path), "--output", str(tmp_path / "prep"), "--target", "fare_amount"]
+    # WHEN preprocessed for the fare with --max-fare 40, the limit the pipeline passes for maxFare
+    assert preprocess.main([*argv, "--max-fare", "40"]) == 0
+    report = json.loads((tmp_path / "prep" / "report" / "preprocessing.json").read_text())
+    assert report["dropped"]["fare_out_of_range"] == 10
+    # AND a least-squares model fitted on the train split is evaluated by the step's entry point
+    train = pd.read_csv(tmp_path / "prep" / "train" / "train.csv", header=None).to_numpy(float)
+    assert train[:, 0].max() <= 40
+    X = np.c_[np.ones(len(train)), train[:, 1:]]
+    coef, *_ = np.linalg.lstsq(X, train[:, 0], rcond=None)
+    predictor = lambda features: np.c_[np.ones(len(features)), features] @ coef
+    code = evaluate.main(["--test", str(tmp_path / "prep" / "test"), "--output", str(tmp_path / "eval")], predictor=predictor)
+    # THEN the RMSE is in dollars: the fare is nearly linear in the distance, so far below the 5 dollar gate
+    assert code == 0
+    rmse = json.loads((tmp_path / "eval" / "evaluation.json").read_text())["regression_metrics"]["rmse"]["value"]
+    assert 0 <= rmse < 1.0
 
 
 def test_metrics_match_their_definitions():
