@@ -1,0 +1,109 @@
+// One step of a release, for the release workflow's state machine: `start` checks the target and
+// the package, writes the pointer and starts the stack update; `check` reads the update once.
+// Each call fits in one invocation; the state machine waits between checks.
+//
+// Environment: POWERTOOLS_SERVICE_NAME (logs), RELEASE_POLL_INTERVAL_SECONDS and
+// RELEASE_TIMEOUT_SECONDS (how often the workflow checks, and how long an update may take).
+import { Logger } from '@aws-lambda-powertools/logger';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import {
+  checkRelease,
+  ReleaseDependencies,
+  ReleaseError,
+  ReleaseRequest,
+  ReleaseStep,
+  ReleaseToken,
+  startRelease,
+} from '../shared/release';
+
+/** What the state machine passes: the target to start a release on, or the token of one running. */
+export type ReleaseStepEvent =
+  | { readonly action: 'start'; readonly request: ReleaseRequest }
+  | { readonly action: 'check'; readonly token: ReleaseToken };
+
+const logger = new Logger();
+
+/** Clients per target region, created once per container. */
+const clientsByRegion = new Map<string, Pick<ReleaseDependencies, 'ssm' | 'sageMaker' | 'cloudFormation'>>();
+
+function clientsFor(region: string): Pick<ReleaseDependencies, 'ssm' | 'sageMaker' | 'cloudFormation'> {
+  let clients = clientsByRegion.get(region);
+  if (!clients) {
+    clients = {
+      ssm: new SSMClient({ region }),
+      sageMaker: new SageMakerClient({ region }),
+      cloudFormation: new CloudFormationClient({ region }),
+    };
+    clientsByRegion.set(region, clients);
+  }
+  return clients;
+}
+
+function secondsFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const value = raw === undefined ? fallback : Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new Error(`${name} is '${raw}': set it to a whole number of seconds`);
+  }
+  return value;
+}
+
+const pollIntervalMs = secondsFromEnv('RELEASE_POLL_INTERVAL_SECONDS', 30) * 1000;
+const timeoutMs = secondsFromEnv('RELEASE_TIMEOUT_SECONDS', 3600) * 1000;
+
+/**
+ * A refused release or a failed update, as the state machine sees it: the error name is what its
+ * Catch matches, the message starts with the engine's code.
+ */
+export class ReleaseStepError extends Error {
+  constructor(error: ReleaseError) {
+    super(`[${error.code}] ${error.message}`);
+    this.name = 'ReleaseRefused';
+  }
+}
+
+export async function handler(event: ReleaseStepEvent): Promise<ReleaseStep> {
+  if (event?.action === 'start' && typeof event.request?.region === 'string') {
+    const { request } = event;
+    logger.appendKeys({ modelPackageArn: request.modelPackageArn, stackName: request.stackName });
+    return run(() =>
+      startRelease(request, {
+        ...clientsFor(request.region),
+        log: (line) => logger.info(line),
+        pollIntervalMs,
+        timeoutMs,
+      }),
+    );
+  }
+  if (event?.action === 'check' && typeof event.token?.request?.region === 'string') {
+    const { token } = event;
+    logger.appendKeys({ modelPackageArn: token.request.modelPackageArn, stackName: token.request.stackName });
+    return run(() =>
+      checkRelease(token, { ...clientsFor(token.request.region), log: (line) => logger.info(line) }),
+    );
+  }
+  // Only the state machine invokes this function, so a bad event is a defect there: fail loudly.
+  logger.error('malformed release step event', { event });
+  throw new Error(
+    `release step event must be {"action":"start","request":{...}} or {"action":"check","token":{...}}, ` +
+      `got ${JSON.stringify(event)?.slice(0, 200)}`,
+  );
+}
+
+async function run(step: () => Promise<ReleaseStep>): Promise<ReleaseStep> {
+  try {
+    const result = await step();
+    logger.info('release step', { status: result.status });
+    return result;
+  } catch (error) {
+    if (error instanceof ReleaseError) {
+      logger.error('release refused', { code: error.code, message: error.message });
+      throw new ReleaseStepError(error);
+    }
+    throw error;
+  } finally {
+    logger.removeKeys(['modelPackageArn', 'stackName']);
+  }
+}

@@ -1,0 +1,432 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { ProblemCollector } from '../private/errors';
+import { acknowledgeGeneratedPolicyWildcards, acknowledgeWildcards } from '../private/nag-acknowledgements';
+import { ENVIRONMENT_NAME, MODEL_NAME } from '../private/patterns';
+import { IModelRegistry } from '../registry/model-registry';
+import { IReleasePointer } from '../serving/release-pointer';
+
+/** One environment a release workflow promotes to, in order. */
+export interface ReleaseWorkflowTarget {
+  /** The environment's name, in state names and notifications. */
+  readonly environmentName: string;
+  /** The stack that holds the model's serving slot and reads its pointer. */
+  readonly stackName: string;
+  /** The model's release pointer in that environment. */
+  readonly pointer: IReleasePointer;
+  /**
+   * The stack's region.
+   *
+   * @default - the workflow's region
+   */
+  readonly region?: string;
+  /**
+   * The stack's account: a stack found under another account is refused.
+   *
+   * @default - the workflow's account
+   */
+  readonly account?: string;
+}
+
+/** Props of a ReleaseWorkflow. */
+export interface ReleaseWorkflowProps {
+  /** The model the workflow releases, in names and notifications. */
+  readonly modelName: string;
+  /**
+   * The registry whose approved versions the workflow releases: a package of another group is
+   * refused before anything is written.
+   */
+  readonly modelRegistry: IModelRegistry;
+  /** The environments to release to, in promotion order (e.g. staging, then prod). At least one. */
+  readonly targets: ReleaseWorkflowTarget[];
+  /**
+   * Where failed releases (and, with `notifyOnSuccess`, completed ones) are announced.
+   *
+   * @default - no notifications; a failed execution is still visible (and alarmed) in Step Functions
+   */
+  readonly notificationTopic?: sns.ITopic;
+  /**
+   * Also announce each completed release.
+   *
+   * @default false
+   */
+  readonly notifyOnSuccess?: boolean;
+  /**
+   * How long the workflow waits between two checks of a stack update.
+   *
+   * @default Duration.seconds(30)
+   */
+  readonly pollInterval?: Duration;
+  /**
+   * How long one environment's stack update may take before it is cancelled and the pointer
+   * restored.
+   *
+   * @default Duration.hours(1)
+   */
+  readonly updateTimeout?: Duration;
+  /**
+   * What happens to the workflow's log groups when they leave the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** The CloudWatch namespace of the release automation's own metrics (started, ignored, rejected events). */
+export const RELEASE_METRICS_NAMESPACE = 'cdk-mlops-maturity/Release';
+
+/** The input an execution takes: the approved model package version to release. */
+export interface ReleaseWorkflowInput {
+  readonly modelPackageArn: string;
+}
+
+/**
+ * A model's release workflow (part of level 3, release on approval): a Step Functions standard
+ * workflow that releases one model package version to each target environment in order, through
+ * the release engine that `npm run release` drives (one Lambda step starts a release, another
+ * checks its stack update every `pollInterval`). A target whose update fails has its pointer
+ * restored by the engine, so it keeps serving its last good model; targets already released keep
+ * the new one; the execution ends failed with the reason, and the topic is notified.
+ *
+ * An EventBridge rule on the registry's approvals invokes a trigger function, which starts one
+ * execution per approved version (named after the package ARN, so duplicate events start
+ * nothing); an execution can also be started by hand with `{"modelPackageArn": "<ARN>"}`.
+ */
+export class ReleaseWorkflow extends Construct {
+  public readonly stateMachine: sfn.StateMachine;
+  /** The function that runs each release step. */
+  public readonly stepFunction: nodejs.NodejsFunction;
+  /** The function that starts an execution when a version of the registry's group is approved. */
+  public readonly triggerFunction: nodejs.NodejsFunction;
+  /** The rule on the registry's approvals that invokes `triggerFunction`. */
+  public readonly approvalRule: events.Rule;
+  /** Where approval events go that the trigger could not handle after its retries. */
+  public readonly triggerDeadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: ReleaseWorkflowProps) {
+    super(scope, id);
+    const poll = props.pollInterval ?? Duration.seconds(30);
+    const timeout = props.updateTimeout ?? Duration.hours(1);
+    validate(this, props, poll, timeout);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    const stepLogs = new logs.LogGroup(this, 'StepLogs', {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy,
+    });
+    const role = new iam.Role(this, 'StepRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs the release steps of model ${props.modelName}`,
+    });
+    stepLogs.grantWrite(role);
+    this.stepFunction = new nodejs.NodejsFunction(this, 'Step', {
+      entry: handlerEntry('release-step'),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      // A step reads and writes a few API objects; the slowest is a stack update's first check.
+      timeout: Duration.minutes(2),
+      role,
+      logGroup: stepLogs,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      description: `Starts and checks the releases of model ${props.modelName}`,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: `release-${props.modelName}`,
+        RELEASE_POLL_INTERVAL_SECONDS: String(poll.toSeconds()),
+        RELEASE_TIMEOUT_SECONDS: String(timeout.toSeconds()),
+      },
+      bundling: { minify: true, sourceMap: false, externalModules: ['@aws-sdk/*'] },
+    });
+    this.grantReleases(role, props);
+
+    const definition = this.definition(props, poll);
+    const machineLogs = new logs.LogGroup(this, 'ExecutionLogs', {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy,
+    });
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      comment: `Releases an approved version of model ${props.modelName} to ${props.targets
+        .map((t) => t.environmentName)
+        .join(', then ')}`,
+      // Every target's update may take `timeout`, plus the checks' own time.
+      timeout: Duration.seconds(props.targets.length * (timeout.toSeconds() + 15 * 60)),
+      tracingEnabled: true,
+      logs: { destination: machineLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    });
+    const trigger = this.createTrigger(props, removalPolicy);
+    this.triggerFunction = trigger.fn;
+    this.triggerDeadLetterQueue = trigger.deadLetterQueue;
+    // One execution per approved version, whatever the number of deliveries: the trigger names
+    // the execution after the package ARN.
+    this.approvalRule = props.modelRegistry.onApproved(`ReleaseOnApproval${Names.uniqueId(this)}`, {
+      description: `Starts the release workflow of model ${props.modelName} when a version is approved`,
+      target: new targets.LambdaFunction(trigger.fn, {
+        retryAttempts: 4,
+        deadLetterQueue: trigger.deadLetterQueue,
+      }),
+    });
+
+    acknowledgeGeneratedPolicyWildcards(
+      this.stateMachine,
+      "The state machine invokes the step function's versions (`<arn>:*`), as the Step Functions Lambda " +
+        'integration grants, and writes X-Ray traces and log deliveries, which have no resource ARNs.',
+    );
+  }
+
+  private createTrigger(
+    props: ReleaseWorkflowProps,
+    removalPolicy: RemovalPolicy,
+  ): { fn: nodejs.NodejsFunction; deadLetterQueue: sqs.Queue } {
+    const deadLetterQueue = new sqs.Queue(this, 'TriggerDeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy,
+    });
+    const triggerLogs = new logs.LogGroup(this, 'TriggerLogs', {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy,
+    });
+    const role = new iam.Role(this, 'TriggerRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Starts the release workflow of model ${props.modelName} on approvals`,
+    });
+    triggerLogs.grantWrite(role);
+    const fn = new nodejs.NodejsFunction(this, 'Trigger', {
+      entry: handlerEntry('release-trigger'),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.seconds(30),
+      role,
+      logGroup: triggerLogs,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      description: `Starts the release workflow of model ${props.modelName} when a version is approved`,
+      // Events the function fails on after Lambda's retries land here, and are alarmed.
+      deadLetterQueue,
+      retryAttempts: 2,
+      environment: {
+        STATE_MACHINE_ARN: this.stateMachine.stateMachineArn,
+        MODEL_PACKAGE_GROUP_NAME: props.modelRegistry.modelPackageGroupName,
+        MODEL_NAME: props.modelName,
+        POWERTOOLS_SERVICE_NAME: `release-trigger-${props.modelName}`,
+        POWERTOOLS_METRICS_NAMESPACE: RELEASE_METRICS_NAMESPACE,
+      },
+      bundling: { minify: true, sourceMap: false, externalModules: ['@aws-sdk/*'] },
+    });
+    this.stateMachine.grantStartExecution(role);
+    return { fn, deadLetterQueue };
+  }
+
+  private grantReleases(role: iam.IRole, props: ReleaseWorkflowProps): void {
+    const stack = Stack.of(this);
+    for (const target of props.targets) {
+      target.pointer.grantWrite(role);
+    }
+    props.modelRegistry.grantRead(role);
+    const stacks = new iam.PolicyStatement({
+      sid: 'UpdateTheServingStacks',
+      actions: [
+        'cloudformation:DescribeStacks',
+        'cloudformation:DescribeStackEvents',
+        'cloudformation:UpdateStack',
+        'cloudformation:CancelUpdateStack',
+      ],
+      resources: props.targets.map((t) =>
+        stack.formatArn({
+          service: 'cloudformation',
+          resource: 'stack',
+          resourceName: `${t.stackName}/*`,
+          region: t.region,
+          account: t.account,
+        }),
+      ),
+    });
+    role.addToPrincipalPolicy(stacks);
+    acknowledgeWildcards(
+      role,
+      [stacks],
+      'A stack ARN ends in an id CloudFormation assigns at creation: the grant names each serving stack and ' +
+        'matches only its ids.',
+    );
+  }
+
+  private definition(props: ReleaseWorkflowProps, poll: Duration): sfn.IChainable {
+    const topic = props.notificationTopic;
+    const notify = (id: string, message: string, subject: string): sfn.INextable & sfn.IChainable =>
+      topic
+        ? new tasks.SnsPublish(this, id, {
+            topic,
+            subject,
+            message: sfn.TaskInput.fromJsonPathAt(message),
+            resultPath: sfn.JsonPath.DISCARD,
+          })
+        : new sfn.Pass(this, id, { resultPath: sfn.JsonPath.DISCARD });
+    const failed = new sfn.Fail(this, 'ReleaseFailed', {
+      // A Catch records the error as {Error, Cause}; a failed update is recorded the same way.
+      errorPath: '$.failure.Error',
+      causePath: '$.failure.Cause',
+    });
+
+    let first: sfn.IChainable | undefined;
+    let previous: sfn.INextable | undefined;
+    props.targets.forEach((target) => {
+      const env = target.environmentName;
+      const request: Record<string, unknown> = {
+        'modelPackageArn.$': '$.modelPackageArn',
+        stackName: target.stackName,
+        pointerName: target.pointer.parameterName,
+        region: target.region ?? Stack.of(this).region,
+        modelPackageGroupName: props.modelRegistry.modelPackageGroupName,
+        ...(target.account ? { account: target.account } : {}),
+      };
+      const refused = notify(
+        `Notify${pascal(env)}Refused`,
+        `States.Format('Release of {} to ${env} failed: {}', $.modelPackageArn, $.failure.Cause)`,
+        `Release to ${env} failed`,
+      ).next(failed);
+      const onError = (state: tasks.LambdaInvoke) =>
+        state.addCatch(refused, { errors: ['States.ALL'], resultPath: '$.failure' });
+      const start = new tasks.LambdaInvoke(this, `Start${pascal(env)}`, {
+        lambdaFunction: this.stepFunction,
+        comment: `Checks the package and ${env}, writes its pointer and starts the stack update`,
+        payload: sfn.TaskInput.fromObject({ action: 'start', request }),
+        resultSelector: { 'status.$': '$.Payload.status', 'detail.$': '$.Payload' },
+        resultPath: '$.step',
+        retryOnServiceExceptions: true,
+      });
+      onError(start);
+      const check = new tasks.LambdaInvoke(this, `Check${pascal(env)}`, {
+        lambdaFunction: this.stepFunction,
+        comment: `Reads the stack update of ${env} once`,
+        payload: sfn.TaskInput.fromObject({ action: 'check', 'token.$': '$.step.detail.token' }),
+        resultSelector: { 'status.$': '$.Payload.status', 'detail.$': '$.Payload' },
+        resultPath: '$.step',
+        retryOnServiceExceptions: true,
+      });
+      onError(check);
+      const wait = new sfn.Wait(this, `Wait${pascal(env)}`, {
+        time: sfn.WaitTime.duration(poll),
+        comment: `The stack update of ${env} is running`,
+      });
+      const updateFailed = new sfn.Pass(this, `${pascal(env)}UpdateFailed`, {
+        parameters: {
+          Error: 'UpdateFailed',
+          'Cause.$': '$.step.detail.failure.message',
+        },
+        resultPath: '$.failure',
+      }).next(
+        notify(
+          `Notify${pascal(env)}Failed`,
+          `States.Format('Release of {} to ${env} failed: {}', $.modelPackageArn, $.failure.Cause)`,
+          `Release to ${env} failed`,
+        ).next(failed),
+      );
+      const released = new sfn.Pass(this, `${pascal(env)}Released`, {
+        comment: `${env} serves the package`,
+        resultPath: sfn.JsonPath.DISCARD,
+      });
+      const outcome = new sfn.Choice(this, `${pascal(env)}Outcome`)
+        .when(sfn.Condition.stringEquals('$.step.status', 'updating'), wait.next(check))
+        .when(sfn.Condition.stringEquals('$.step.status', 'failed'), updateFailed)
+        .otherwise(released);
+      check.next(outcome);
+      start.next(outcome);
+      if (previous) {
+        previous.next(start);
+      } else {
+        first = start;
+      }
+      previous = released;
+    });
+    const done = new sfn.Succeed(this, 'Released', { comment: 'Every target serves the package' });
+    if (topic && props.notifyOnSuccess) {
+      previous!.next(
+        notify(
+          'NotifyReleased',
+          `States.Format('Released {} to ${props.targets.map((t) => t.environmentName).join(', ')}', $.modelPackageArn)`,
+          `Model ${props.modelName} released`,
+        ).next(done),
+      );
+    } else {
+      previous!.next(done);
+    }
+    return first!;
+  }
+}
+
+function pascal(name: string): string {
+  return name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
+
+function validate(
+  workflow: ReleaseWorkflow,
+  props: ReleaseWorkflowProps,
+  poll: Duration,
+  timeout: Duration,
+): void {
+  const problems = new ProblemCollector(`ReleaseWorkflow '${workflow.node.path}'`);
+  problems.checkPattern(
+    'modelName',
+    props.modelName ?? '',
+    MODEL_NAME,
+    'use 1-32 lower-case letters, digits and single hyphens, starting with a letter',
+  );
+  if (!Array.isArray(props.targets) || props.targets.length === 0) {
+    problems.add('targets', props.targets, 'give at least one environment to release to');
+  } else {
+    const seen = new Set<string>();
+    props.targets.forEach((t, i) => {
+      problems.checkPattern(
+        `targets[${i}].environmentName`,
+        t.environmentName ?? '',
+        ENVIRONMENT_NAME,
+        'use 1-20 lower-case letters, digits and hyphens, starting with a letter',
+      );
+      if (seen.has(t.environmentName)) {
+        problems.add(`targets[${i}].environmentName`, t.environmentName, 'release to each environment once');
+      }
+      seen.add(t.environmentName);
+    });
+  }
+  if (!poll.isUnresolved() && (poll.toSeconds() < 5 || poll.toSeconds() > 300)) {
+    problems.add('pollInterval', poll.toHumanString(), 'use 5 seconds to 5 minutes');
+  }
+  if (!timeout.isUnresolved() && (timeout.toSeconds() < 300 || timeout.toSeconds() > 6 * 3600)) {
+    problems.add('updateTimeout', timeout.toHumanString(), 'use 5 minutes to 6 hours');
+  }
+  if (props.notifyOnSuccess && !props.notificationTopic) {
+    problems.add('notifyOnSuccess', true, 'give notificationTopic too, or leave notifyOnSuccess out');
+  }
+  problems.throwIfAny();
+}
+
+/** The TypeScript entry of a handler in `lambda/<name>/`, from source or from `dist/`. */
+function handlerEntry(name: string): string {
+  let dir = __dirname;
+  for (let i = 0; i < 5; i++) {
+    const candidate = path.join(dir, 'lambda', name, 'index.ts');
+    if (fs.existsSync(candidate)) {
+      return candidate;
+    }
+    dir = path.dirname(dir);
+  }
+  return path.resolve(__dirname, '..', '..', 'lambda', name, 'index.ts');
+}

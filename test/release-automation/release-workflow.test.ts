@@ -1,0 +1,412 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+// asl-validator ships no types: its default export takes a definition and returns the findings.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const aslValidator = require('asl-validator') as (definition: unknown) => {
+  isValid: boolean;
+  errors: unknown[];
+};
+import { StateMachine } from 'aws-local-stepfunctions';
+import { MlopsValidationError } from '../../lib/private/errors';
+import { ModelRegistry } from '../../lib/registry/model-registry';
+import { ReleaseWorkflow, ReleaseWorkflowProps } from '../../lib/release/release-workflow';
+import { ReleasePointer } from '../../lib/serving/release-pointer';
+import type { ReleaseStepEvent } from '../../lambda/release-step';
+import type { ReleaseStep } from '../../lambda/shared/release';
+import { formatFindings, nagFindings } from '../support/nag';
+
+// aws-local-stepfunctions calls Promise.withResolvers, which Node 22 has and Node 20 lacks.
+if (!('withResolvers' in Promise)) {
+  Object.assign(Promise, {
+    withResolvers<T>() {
+      let resolve!: (value: T) => void;
+      let reject!: (reason?: unknown) => void;
+      const promise = new Promise<T>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      return { promise, resolve, reject };
+    },
+  });
+}
+
+const ENV = { account: '111111111111', region: 'eu-west-1' };
+const PACKAGE = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/trips-fare/7';
+
+function workflow(props: Partial<ReleaseWorkflowProps> = {}, withTopic = true) {
+  // Bundling is not the subject here: the CLI's bundling-stacks context skips it.
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const releases = new Stack(app, 'Releases', { env: ENV });
+  const pointer = (env: string) =>
+    new ReleasePointer(releases, `Pointer-${env}`, { environmentName: env, slotName: 'fare-amount' });
+  const stack = new Stack(app, 'Automation', { env: ENV });
+  const construct = new ReleaseWorkflow(stack, 'Release', {
+    modelName: 'fare-amount',
+    modelRegistry: ModelRegistry.fromModelPackageGroupName(stack, 'Registry', 'trips-fare'),
+    targets: [
+      { environmentName: 'staging', stackName: 'staging-Platform', pointer: pointer('staging') },
+      { environmentName: 'prod', stackName: 'prod-Platform', pointer: pointer('prod') },
+    ],
+    notificationTopic: withTopic ? new sns.Topic(stack, 'Topic', { enforceSSL: true }) : undefined,
+    ...props,
+  });
+  return { app, stack, construct, template: Template.fromStack(stack) };
+}
+
+type Json = Record<string, unknown>;
+
+/** The state machine's definition with CloudFormation intrinsics replaced by placeholder ARNs. */
+function definitionOf(template: Template): Json {
+  const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+  const flatten = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    const [fn, args] = Object.entries(v as Json)[0];
+    if (fn === 'Fn::Join') {
+      const [sep, parts] = args as [string, unknown[]];
+      return parts.map(flatten).join(sep);
+    }
+    if (fn === 'Fn::GetAtt') return 'arn:aws:lambda:eu-west-1:111111111111:function:release-step';
+    if (fn === 'Ref') {
+      const pseudo: Record<string, string> = {
+        'AWS::Partition': 'aws',
+        'AWS::Region': 'eu-west-1',
+        'AWS::AccountId': '111111111111',
+        'AWS::URLSuffix': 'amazonaws.com',
+      };
+      return pseudo[args as string] ?? 'arn:aws:sns:eu-west-1:111111111111:releases';
+    }
+    throw new Error(`unexpected intrinsic ${fn}`);
+  };
+  return JSON.parse(flatten((machine.Properties as Json).DefinitionString));
+}
+
+describe('ReleaseWorkflow', () => {
+  const built = workflow();
+  const definition = definitionOf(built.template);
+
+  test('a standard workflow, traced and fully logged, with a step function bundled from lambda/', () => {
+    built.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
+    });
+    built.template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Environment: {
+        Variables: {
+          POWERTOOLS_SERVICE_NAME: 'release-fare-amount',
+          RELEASE_POLL_INTERVAL_SECONDS: '30',
+          RELEASE_TIMEOUT_SECONDS: '3600',
+        },
+      },
+    });
+  });
+
+  test('the definition is valid Amazon States Language', () => {
+    const result = aslValidator(definition);
+    expect(result.errors).toEqual([]);
+    expect(result.isValid).toBe(true);
+  });
+
+  test('releases to staging, then prod, each started, checked until done, then the next', () => {
+    const states = definition.States as Record<string, Json>;
+    expect(definition.StartAt).toBe('StartStaging');
+    expect(Object.keys(states).sort()).toEqual(
+      [
+        'StartStaging',
+        'StagingOutcome',
+        'WaitStaging',
+        'CheckStaging',
+        'StagingUpdateFailed',
+        'NotifyStagingFailed',
+        'NotifyStagingRefused',
+        'StagingReleased',
+        'StartProd',
+        'ProdOutcome',
+        'WaitProd',
+        'CheckProd',
+        'ProdUpdateFailed',
+        'NotifyProdFailed',
+        'NotifyProdRefused',
+        'ProdReleased',
+        'ReleaseFailed',
+        'Released',
+      ].sort(),
+    );
+    expect(states.StagingReleased.Next).toBe('StartProd');
+    expect(states.ProdReleased.Next).toBe('Released');
+    // The start names only the target: stack, pointer, region and the group it serves.
+    expect((states.StartStaging.Parameters as Json).Payload).toEqual({
+      action: 'start',
+      request: {
+        'modelPackageArn.$': '$.modelPackageArn',
+        stackName: 'staging-Platform',
+        pointerName: '/mlops/staging/serving/fare-amount/model-package-arn',
+        region: 'eu-west-1',
+        modelPackageGroupName: 'trips-fare',
+      },
+    });
+  });
+
+  test('the step role writes only the two pointers and updates only the two stacks', () => {
+    const [policy] = Object.values(built.template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p).includes('cloudformation:UpdateStack'),
+    );
+    const statements = (policy.Properties as { PolicyDocument: { Statement: Json[] } }).PolicyDocument
+      .Statement;
+    const ssmWrites = statements.filter((s) => JSON.stringify(s.Action).includes('ssm:PutParameter'));
+    expect(JSON.stringify(ssmWrites)).toContain(
+      'parameter/mlops/staging/serving/fare-amount/model-package-arn',
+    );
+    expect(JSON.stringify(ssmWrites)).toContain('parameter/mlops/prod/serving/fare-amount/model-package-arn');
+    expect(JSON.stringify(ssmWrites)).not.toContain('parameter/*');
+    const stacks = statements.find((s) => s.Sid === 'UpdateTheServingStacks')!;
+    expect(JSON.stringify(stacks.Resource)).toMatch(/stack\/staging-Platform\/\*.*stack\/prod-Platform\/\*/);
+    expect(JSON.stringify(statements)).not.toContain('iam:PassRole');
+  });
+
+  test("an approval of the registry's group invokes the trigger, which may start only this workflow", () => {
+    built.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.sagemaker'],
+        'detail-type': ['SageMaker Model Package State Change'],
+        detail: {
+          ModelPackageGroupName: ['trips-fare'],
+          ModelApprovalStatus: ['Approved'],
+        },
+      },
+      Targets: [
+        Match.objectLike({
+          RetryPolicy: { MaximumRetryAttempts: 4 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('TriggerDeadLetters'), 'Arn'] } },
+        }),
+      ],
+    });
+    built.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: {
+          STATE_MACHINE_ARN: { Ref: Match.stringLikeRegexp('ReleaseStateMachine') },
+          MODEL_PACKAGE_GROUP_NAME: 'trips-fare',
+          MODEL_NAME: 'fare-amount',
+          POWERTOOLS_METRICS_NAMESPACE: 'cdk-mlops-maturity/Release',
+          POWERTOOLS_SERVICE_NAME: 'release-trigger-fare-amount',
+        },
+      },
+      DeadLetterConfig: {
+        TargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('TriggerDeadLetters'), 'Arn'] },
+      },
+    });
+    const [triggerPolicy] = Object.entries(built.template.findResources('AWS::IAM::Policy'))
+      .filter(([id]) => id.includes('TriggerRole'))
+      .map(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+    const starts = triggerPolicy.filter((s) => JSON.stringify(s.Action).includes('states:'));
+    expect(starts).toEqual([
+      expect.objectContaining({
+        Action: 'states:StartExecution',
+        Resource: { Ref: expect.stringMatching(/^ReleaseStateMachine/) },
+      }),
+    ]);
+  });
+
+  test('both handlers bundle with esbuild, without Docker', () => {
+    // GIVEN the workflow synthesized with bundling on
+    const app = new App();
+    const stack = new Stack(app, 'Bundled', { env: ENV });
+    const releases = new Stack(app, 'BundledReleases', { env: ENV });
+    new ReleaseWorkflow(stack, 'Release', {
+      modelName: 'fare-amount',
+      modelRegistry: ModelRegistry.fromModelPackageGroupName(stack, 'Registry', 'trips-fare'),
+      targets: [
+        {
+          environmentName: 'staging',
+          stackName: 'staging-Platform',
+          pointer: new ReleasePointer(releases, 'Pointer', {
+            environmentName: 'staging',
+            slotName: 'fare-amount',
+          }),
+        },
+      ],
+    });
+    const assembly = app.synth();
+    // THEN each function's asset holds one minified index.js, with the AWS SDK left to the runtime
+    const bundles = fs
+      .readdirSync(assembly.directory)
+      .filter((d) => d.startsWith('asset.'))
+      .map((d) => path.join(assembly.directory, d, 'index.js'))
+      .filter((f) => fs.existsSync(f))
+      .map((f) => fs.readFileSync(f, 'utf8'));
+    expect(bundles).toHaveLength(2);
+    for (const code of bundles) {
+      expect(code).toContain('require("@aws-sdk/');
+      expect(code.length).toBeGreaterThan(10_000);
+    }
+    expect(bundles.some((code) => code.includes('release step event must be'))).toBe(true);
+    expect(bundles.some((code) => code.includes('SageMaker Model Package State Change'))).toBe(true);
+  });
+
+  test('no cdk-nag findings', () => {
+    expect(formatFindings(nagFindings(built.app))).toBe('');
+  });
+
+  test.each<[string, Partial<ReleaseWorkflowProps>, RegExp]>([
+    ['no targets', { targets: [] }, /targets '\[\]' is invalid: give at least one environment to release to/],
+    ['a bad model name', { modelName: 'Fare' }, /modelName 'Fare' is invalid/],
+    [
+      'a too short poll',
+      { pollInterval: Duration.seconds(1) },
+      /pollInterval '1 second' is invalid: use 5 seconds to 5 minutes/,
+    ],
+  ])('%s fails naming the prop', (_case, props, message) => {
+    expect(() => workflow(props)).toThrow(MlopsValidationError);
+    expect(() => workflow(props)).toThrow(message);
+  });
+
+  test('notifyOnSuccess without a topic fails naming both', () => {
+    expect(() => workflow({ notifyOnSuccess: true }, false)).toThrow(
+      /notifyOnSuccess 'true' is invalid: give notificationTopic too/,
+    );
+  });
+});
+
+/**
+ * What a fake step function does per environment: `done` at once, `updating` for `checks` checks
+ * and then done, a failed update, or a refusal (the engine's ReleaseError, as the handler throws it).
+ */
+type Script = { outcome: 'done' | 'failed' | 'refused'; checks?: number };
+
+function fakeStep(script: Record<string, Script>, calls: string[]) {
+  const remaining: Record<string, number> = {};
+  return async (input: { Payload: ReleaseStepEvent }): Promise<{ Payload: ReleaseStep }> => {
+    const event = input.Payload;
+    const request = event.action === 'start' ? event.request : event.token.request;
+    const env = request.pointerName.split('/')[2];
+    calls.push(`${event.action} ${env}`);
+    const plan = script[env];
+    if (event.action === 'start') {
+      if (plan.outcome === 'refused') {
+        const error = new Error(
+          '[model-package-not-approved] model package is PendingManualApproval: approve it',
+        );
+        error.name = 'ReleaseRefused';
+        throw error;
+      }
+      remaining[env] = plan.checks ?? 0;
+    } else {
+      remaining[env] -= 1;
+    }
+    if (remaining[env] > 0) {
+      return { Payload: { status: 'updating', token: { request } as never } };
+    }
+    if (plan.outcome === 'failed') {
+      return {
+        Payload: {
+          status: 'failed',
+          failure: {
+            code: 'update-failed',
+            message: `the update of ${request.stackName} failed: Endpoint CREATE_FAILED; the pointer was restored`,
+            pointerRestored: true,
+          },
+        },
+      };
+    }
+    return {
+      Payload: {
+        status: 'done',
+        result: {
+          status: 'released',
+          previous: 'none',
+          current: request.modelPackageArn,
+          pointerName: request.pointerName,
+          stackName: request.stackName,
+          stackUpdated: true,
+        },
+      },
+    };
+  };
+}
+
+describe('ReleaseWorkflow executed locally', () => {
+  const definition = definitionOf(workflow({ notifyOnSuccess: true }).template);
+
+  async function execute(script: Record<string, Script>) {
+    const calls: string[] = [];
+    const published: string[] = [];
+    const step = fakeStep(script, calls);
+    const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true } });
+    const publish = async (input: { Message: string }) => {
+      published.push(input.Message);
+      return { MessageId: 'm-1' };
+    };
+    const execution = machine.run(
+      { modelPackageArn: PACKAGE },
+      {
+        overrides: {
+          taskResourceLocalHandlers: {
+            StartStaging: step,
+            CheckStaging: step,
+            StartProd: step,
+            CheckProd: step,
+            NotifyStagingFailed: publish,
+            NotifyStagingRefused: publish,
+            NotifyProdFailed: publish,
+            NotifyProdRefused: publish,
+            NotifyReleased: publish,
+          } as never,
+          waitTimeOverrides: { WaitStaging: 0, WaitProd: 0 },
+        },
+      },
+    );
+    try {
+      const output = await execution.result;
+      return { succeeded: true, output, calls, published };
+    } catch (error) {
+      return { succeeded: false, error: error as Error & { cause?: unknown }, calls, published };
+    }
+  }
+
+  test('a staged release that succeeds: staging, checked until done, then prod, then a notification', async () => {
+    const run = await execute({
+      staging: { outcome: 'done', checks: 2 },
+      prod: { outcome: 'done', checks: 1 },
+    });
+    expect(run.succeeded).toBe(true);
+    expect(run.calls).toEqual([
+      'start staging',
+      'check staging',
+      'check staging',
+      'start prod',
+      'check prod',
+    ]);
+    expect(run.published).toEqual([`Released ${PACKAGE} to staging, prod`]);
+  });
+
+  test('a failed staging update: the execution fails with the reason, prod is never touched', async () => {
+    const run = await execute({ staging: { outcome: 'failed', checks: 1 }, prod: { outcome: 'done' } });
+    expect(run.succeeded).toBe(false);
+    expect(run.calls).toEqual(['start staging', 'check staging']);
+    expect(run.published).toEqual([
+      `Release of ${PACKAGE} to staging failed: the update of staging-Platform failed: Endpoint CREATE_FAILED; the pointer was restored`,
+    ]);
+    expect(String(run.error)).toContain('the update of staging-Platform failed: Endpoint CREATE_FAILED');
+  });
+
+  test('a failed prod update: staging keeps the new model, prod was restored by the engine', async () => {
+    const run = await execute({ staging: { outcome: 'done' }, prod: { outcome: 'failed', checks: 1 } });
+    expect(run.succeeded).toBe(false);
+    expect(run.calls).toEqual(['start staging', 'start prod', 'check prod']);
+    expect(run.published).toEqual([
+      expect.stringMatching(/^Release of .* to prod failed: the update of prod-Platform failed/),
+    ]);
+  });
+
+  test('a refused release (package not approved): nothing is started, the refusal is notified', async () => {
+    const run = await execute({ staging: { outcome: 'refused' }, prod: { outcome: 'done' } });
+    expect(run.succeeded).toBe(false);
+    expect(run.calls).toEqual(['start staging']);
+    expect(run.published).toEqual([expect.stringContaining('[model-package-not-approved]')]);
+  });
+});
