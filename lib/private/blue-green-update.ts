@@ -8,7 +8,11 @@ import { CLOUDWATCH_ALARM_NAME } from './patterns';
 import { CapacitySize, TrafficShifting } from '../serving/traffic-shifting';
 
 /** WaitIntervalInSeconds and TerminationWaitInSeconds: 0 to 3600. */
-const MAX_WAIT_SECONDS = 3600;
+export const MAX_WAIT_SECONDS = 3600;
+/** A canary is at most half of the variant's instances (TrafficRoutingConfig.CanarySize). */
+export const MAX_CANARY_PERCENT = 50;
+/** A linear step is 10% to 50% of the variant's instances (TrafficRoutingConfig.LinearStepSize). */
+export const LINEAR_STEP_PERCENT = { min: 10, max: 50 } as const;
 /** MaximumExecutionTimeoutInSeconds: 600 to 28800. */
 const MAX_EXECUTION_TIMEOUT_SECONDS = 28800;
 /** AutoRollbackConfig.Alarms: 1 to 10. */
@@ -163,17 +167,20 @@ function checkSize(
   if (!Number.isInteger(value) || value < 1) {
     problems.add(prop, size.toString(), 'use a whole number of at least 1');
   } else if (size._type === 'CAPACITY_PERCENT') {
-    if (canary && value > 50) {
+    if (canary && value > MAX_CANARY_PERCENT) {
       problems.add(
         prop,
         size.toString(),
-        'SageMaker allows a canary of at most 50% of the new fleet: use CapacitySize.percent(n) with n from 1 to 50',
+        `SageMaker allows a canary of at most ${MAX_CANARY_PERCENT}% of the new fleet: use CapacitySize.percent(n) ` +
+          `with n from 1 to ${MAX_CANARY_PERCENT}`,
       );
-    } else if (!canary && (value < 10 || value > 50)) {
+    } else if (!canary && (value < LINEAR_STEP_PERCENT.min || value > LINEAR_STEP_PERCENT.max)) {
+      const { min, max } = LINEAR_STEP_PERCENT;
       problems.add(
         prop,
         size.toString(),
-        "SageMaker's linear steps are 10% to 50% of the new fleet: use CapacitySize.percent(n) with n from 10 to 50",
+        `SageMaker's linear steps are ${min}% to ${max}% of the new fleet: use CapacitySize.percent(n) with n from ` +
+          `${min} to ${max}`,
       );
     }
   } else if (!Token.isUnresolved(input.minInstances) && !Token.isUnresolved(input.maxInstances)) {
