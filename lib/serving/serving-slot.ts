@@ -1,4 +1,5 @@
 import {
+  Annotations,
   ArnFormat,
   CfnCondition,
   CfnParameter,
@@ -407,8 +408,20 @@ export class ServingSlot extends ServingSlotBase {
           checked.rollbackLatencyMicroseconds,
         ),
       );
-      // Every real-time update is blue/green and rolls back on alarms, whatever its traffic shifting.
-      MaturityContract.provide(this, Capability.DEPLOYMENT_GUARDRAILS);
+      const instanceType = variant.instanceType as string;
+      if (!Token.isUnresolved(instanceType) && instanceType.startsWith('ml.inf1.')) {
+        // SageMaker's exclusions: on Inf1 instances an update falls back to all at once, without the
+        // final bake and so without the alarms' watch.
+        Annotations.of(this).addWarningV2(
+          'cdk-mlops-maturity:guardrailsExcludeInf1',
+          `SageMaker applies no deployment guardrails to endpoints on Inf1 instances (${instanceType}): updates ` +
+            'shift all traffic at once without a bake time or alarm rollback, whatever trafficShifting says. Use ' +
+            'another instance type for guarded updates.',
+        );
+      } else {
+        // Every other real-time update is blue/green and rolls back on alarms, whatever its traffic shifting.
+        MaturityContract.provide(this, Capability.DEPLOYMENT_GUARDRAILS);
+      }
     }
     const update = checked.blueGreenUpdate;
     this.endpoint = new sagemaker.CfnEndpoint(this, 'Endpoint', {

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Capability } from '../../lib/maturity/capability';
 import { MaturityContract } from '../../lib/maturity/maturity-contract';
@@ -239,6 +239,22 @@ describe('the deployment-guardrails capability', () => {
       artifactStore: new ArtifactStore(stack, 'Store'),
     });
     expect(MaturityContract.providedBy(serverless)).not.toContain(Capability.DEPLOYMENT_GUARDRAILS);
+  });
+
+  test('a slot on Inf1 instances, which SageMaker excludes from guardrails, does not, and says why', () => {
+    // GIVEN a canary on an Inf1 instance type
+    const { slot, stack } = realTimeSlot({
+      instanceType: 'ml.inf1.xlarge',
+      trafficShifting: TrafficShifting.canary({ size: CapacitySize.percent(10), wait: Duration.minutes(10) }),
+    });
+    // THEN the capability is not claimed, and a warning that can be acknowledged tells why
+    expect(MaturityContract.providedBy(slot)).not.toContain(Capability.DEPLOYMENT_GUARDRAILS);
+    Annotations.fromStack(stack).hasWarning(
+      '/Serving/Slot',
+      Match.stringLikeRegexp(
+        'SageMaker applies no deployment guardrails to endpoints on Inf1 instances \\(ml\\.inf1\\.xlarge\\).*cdk-mlops-maturity:guardrailsExcludeInf1',
+      ),
+    );
   });
 });
 
