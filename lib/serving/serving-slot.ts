@@ -260,7 +260,8 @@ function endpointArnName(endpointName: string): string {
 /**
  * A serving slot (maturity level 2, capability `one-command-deployment`): serves the model package
  * version that its release pointer names, through a SageMaker endpoint owned by CloudFormation
- * alone.
+ * alone. A real-time slot also provides `deployment-guardrails` (level 3): its updates are
+ * blue/green (all at once, canary or linear) and roll back on its alarms.
  *
  * The pointer is read through an SSM-typed stack parameter, which CloudFormation re-reads on every
  * stack update, including pipeline deploys that pass no parameters; the model, endpoint config,
