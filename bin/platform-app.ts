@@ -2,9 +2,11 @@ import { App, AppProps, Aspects, CfnOutput, Duration, Stack, Validations } from 
 import * as events from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import {
+  CapacityConfig,
   EnvironmentConfig,
   parsePlatformConfig,
   PlatformConfig,
+  TrafficShiftingConfig,
   WorkloadConfig,
   WorkspaceConfig,
 } from './config';
@@ -15,6 +17,7 @@ import { EnvironmentStage, EnvironmentStageProps } from '../lib/platform/environ
 import { EnvironmentModelOptions, PlatformWorkspaceOptions } from '../lib/platform/platform-stack';
 import { ReferenceTarget } from '../lib/training/reference-workload';
 import { ServingMode } from '../lib/serving/serving-slot';
+import { CapacitySize, TrafficShifting } from '../lib/serving/traffic-shifting';
 import { WorkspaceNetworkAccess } from '../lib/workspace/workspace';
 import { DeliveryPipeline, DeliverySource } from '../lib/delivery/delivery-pipeline';
 import { ArtifactStore } from '../lib/storage/artifact-store';
@@ -103,6 +106,8 @@ function modelOptions(env: EnvironmentConfig): EnvironmentModelOptions[] {
             instanceType: serving.instanceType,
             minInstances: serving.minInstances,
             maxInstances: serving.maxInstances,
+            trafficShifting: serving.trafficShifting && trafficShifting(serving.trafficShifting),
+            rollbackAlarmNames: serving.rollbackAlarmNames,
           })
         : ServingMode.serverless({
             memorySizeInMb: serving.memorySizeInMb,
@@ -111,6 +116,22 @@ function modelOptions(env: EnvironmentConfig): EnvironmentModelOptions[] {
     trainingSchedule: training.schedule ? events.Schedule.expression(training.schedule) : undefined,
     triggerTrainingOnNewData: training.triggerOnNewData,
   }));
+}
+
+function trafficShifting(config: TrafficShiftingConfig): TrafficShifting {
+  const size = (c: CapacityConfig) =>
+    c.unit === 'percent' ? CapacitySize.percent(c.value) : CapacitySize.instances(c.value);
+  switch (config.kind) {
+    case 'allAtOnce':
+      return TrafficShifting.allAtOnce();
+    case 'canary':
+      return TrafficShifting.canary({ size: size(config.size), wait: Duration.minutes(config.waitMinutes) });
+    case 'linear':
+      return TrafficShifting.linear({
+        step: size(config.step),
+        interval: Duration.minutes(config.intervalMinutes),
+      });
+  }
 }
 
 /** The reference workload's target for each workload the config names. */

@@ -54,6 +54,7 @@ export * from './training/training-pipeline';
 export * from './training/reference-workload';
 export * from './serving/release-pointer';
 export * from './serving/serving-slot';
+export * from './serving/traffic-shifting';
 export * from './tiers/level0-tier';
 export * from './tiers/level1-tier';
 export * from './tiers/level2-tier';

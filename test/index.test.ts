@@ -36,6 +36,7 @@ describe('public API', () => {
       'PlatformMonitoring',
       // level 2
       'BuiltInAlgorithmImage',
+      'CapacitySize',
       'ConditionStep',
       'ExecutionVariable',
       'ExperimentTracking',
@@ -65,6 +66,7 @@ describe('public API', () => {
       'StepPropertyReference',
       'TrackingBackend',
       'TrainingPipeline',
+      'TrafficShifting',
       'TrainingStep',
       'TuningStep',
       // the platform

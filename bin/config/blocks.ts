@@ -122,7 +122,7 @@ export function parseEnvironment(
   // Below level 2 the blocks above are refused and there are no models; an invalid level is
   // reported above, and the models' own problems with it.
   const below = isMaturityLevel(level) && level < MaturityLevel.AUTOMATED_TRAINING;
-  const models = below ? [] : parseModels(at, raw, problems);
+  const models = below ? [] : parseModels(at, raw, problems, isLast);
 
   return {
     name,

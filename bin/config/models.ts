@@ -1,9 +1,21 @@
 // An environment's models (level 2 and up): the `models` map, or the one-model shorthand of the
 // environment-level `serving` and `training` blocks.
+import {
+  LINEAR_STEP_PERCENT,
+  MAX_CANARY_PERCENT,
+  MAX_WAIT_SECONDS,
+} from '../../lib/private/blue-green-update';
 import { ProblemCollector } from '../../lib/private/errors';
-import { MODEL_NAME, modelNameKey } from '../../lib/private/patterns';
+import { CLOUDWATCH_ALARM_NAME, MODEL_NAME, modelNameKey } from '../../lib/private/patterns';
 import { Json, isKnownObject, isObject } from './read';
-import { ModelConfig, ServingConfig, TrainingConfig, WorkloadConfig } from './types';
+import {
+  CapacityConfig,
+  ModelConfig,
+  ServingConfig,
+  TrafficShiftingConfig,
+  TrainingConfig,
+  WorkloadConfig,
+} from './types';
 
 const MODEL_KEYS = ['workload', 'maxRmse', 'maxFare', 'serving', 'training'] as const;
 const WORKLOADS: readonly WorkloadConfig[] = ['trip-duration', 'fare-amount'];
@@ -16,17 +28,33 @@ const SERVING_KEYS = [
   'maxInstances',
   'memorySizeInMb',
   'maxConcurrency',
+  'trafficShifting',
+  'rollbackAlarmNames',
 ] as const;
 const SERVING_MODES = ['serverless', 'realTime'] as const;
 const TRAINING_KEYS = ['schedule', 'triggerOnNewData'] as const;
 const SCHEDULE = /^(rate|cron)\(.+\)$/;
+const TRAFFIC_SHIFTING_EXAMPLE =
+  'use "allAtOnce", {"canary": {"percent": 10, "waitMinutes": 10}} or {"linear": {"percent": 20, "intervalMinutes": 5}}';
+/** Production's default: a tenth of the new fleet takes traffic for 10 minutes before the rest. */
+const LAST_ENVIRONMENT_TRAFFIC_SHIFTING: TrafficShiftingConfig = {
+  kind: 'canary',
+  size: { unit: 'percent', value: 10 },
+  waitMinutes: 10,
+};
 
 /**
  * The models of the environment `raw` at `at`, whose level is 2 or up (or not valid, so that the
  * models' own problems are reported with the level's). The environment-level `serving` and
  * `training` are the shorthand for one model named `trip-duration`, so they cannot come with `models`.
+ * In the last environment (production), real-time slots default to a canary update.
  */
-export function parseModels(at: string, raw: Json, problems: ProblemCollector): ModelConfig[] {
+export function parseModels(
+  at: string,
+  raw: Json,
+  problems: ProblemCollector,
+  isLast: boolean,
+): ModelConfig[] {
   if (raw.models === undefined) {
     return [
       {
@@ -34,7 +62,7 @@ export function parseModels(at: string, raw: Json, problems: ProblemCollector): 
         workload: SHORTHAND_MODEL,
         maxRmse: undefined,
         maxFare: undefined,
-        serving: parseServing(`${at}.serving`, raw.serving, problems),
+        serving: parseServing(`${at}.serving`, raw.serving, problems, isLast),
         training: parseTraining(`${at}.training`, raw.training, problems),
       },
     ];
@@ -63,7 +91,7 @@ export function parseModels(at: string, raw: Json, problems: ProblemCollector): 
   checkNames(`${at}.models`, names, problems);
   const parsed: ModelConfig[] = [];
   for (const name of names) {
-    const model = parseModel(`${at}.models.${name}`, name, models[name], problems);
+    const model = parseModel(`${at}.models.${name}`, name, models[name], problems, isLast);
     if (model) {
       parsed.push(model);
     }
@@ -103,6 +131,7 @@ function parseModel(
   name: string,
   raw: unknown,
   problems: ProblemCollector,
+  isLast: boolean,
 ): ModelConfig | undefined {
   if (
     !isKnownObject(
@@ -152,7 +181,7 @@ function parseModel(
     workload: workload as WorkloadConfig,
     maxRmse: maxRmse as number | undefined,
     maxFare: maxFare as number | undefined,
-    serving: parseServing(`${at}.serving`, raw.serving, problems),
+    serving: parseServing(`${at}.serving`, raw.serving, problems, isLast),
     training: parseTraining(`${at}.training`, raw.training, problems),
   };
 }
@@ -161,7 +190,7 @@ function isPositive(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0;
 }
 
-function parseServing(at: string, raw: unknown, problems: ProblemCollector): ServingConfig {
+function parseServing(at: string, raw: unknown, problems: ProblemCollector, isLast: boolean): ServingConfig {
   const defaults: ServingConfig = { mode: 'serverless' };
   if (raw === undefined) {
     return defaults;
@@ -184,7 +213,13 @@ function parseServing(at: string, raw: unknown, problems: ProblemCollector): Ser
   if (raw.instanceType !== undefined && typeof raw.instanceType !== 'string') {
     problems.add(`${at}.instanceType`, raw.instanceType, "use an instance type such as 'ml.m5.large'");
   }
-  const realTimeOnly = ['instanceType', 'minInstances', 'maxInstances'];
+  const realTimeOnly = [
+    'instanceType',
+    'minInstances',
+    'maxInstances',
+    'trafficShifting',
+    'rollbackAlarmNames',
+  ];
   const serverlessOnly = ['memorySizeInMb', 'maxConcurrency'];
   for (const key of ['minInstances', 'maxInstances', 'memorySizeInMb', 'maxConcurrency']) {
     const value = raw[key];
@@ -208,7 +243,126 @@ function parseServing(at: string, raw: unknown, problems: ProblemCollector): Ser
     maxInstances: raw.maxInstances as number | undefined,
     memorySizeInMb: raw.memorySizeInMb as number | undefined,
     maxConcurrency: raw.maxConcurrency as number | undefined,
+    // Only real-time slots shift traffic; a serverless one given these keys is reported above.
+    ...(mode === 'realTime'
+      ? {
+          trafficShifting:
+            raw.trafficShifting === undefined
+              ? isLast
+                ? LAST_ENVIRONMENT_TRAFFIC_SHIFTING
+                : { kind: 'allAtOnce' }
+              : parseTrafficShifting(`${at}.trafficShifting`, raw.trafficShifting, problems),
+          rollbackAlarmNames: parseAlarmNames(`${at}.rollbackAlarmNames`, raw.rollbackAlarmNames, problems),
+        }
+      : {}),
   };
+}
+
+/**
+ * `"allAtOnce"`, `{"canary": {...}}` or `{"linear": {...}}`. The bounds that depend on this key
+ * alone are checked here, with SageMaker's limits as the ServingSlot checks them; those that
+ * depend on the fleet (instances against minInstances and maxInstances, the total of the waits) are
+ * checked by the slot at synth.
+ */
+function parseTrafficShifting(at: string, raw: unknown, problems: ProblemCollector): TrafficShiftingConfig {
+  const fallback: TrafficShiftingConfig = { kind: 'allAtOnce' };
+  if (raw === 'allAtOnce') {
+    return fallback;
+  }
+  if (!isKnownObject(at, raw, ['canary', 'linear'], TRAFFIC_SHIFTING_EXAMPLE, problems)) {
+    return fallback;
+  }
+  const kinds = (['canary', 'linear'] as const).filter((k) => raw[k] !== undefined);
+  if (kinds.length !== 1) {
+    problems.add(at, raw, `give exactly one of canary or linear: ${TRAFFIC_SHIFTING_EXAMPLE}`);
+    return fallback;
+  }
+  const [kind] = kinds;
+  const waitKey = kind === 'canary' ? 'waitMinutes' : 'intervalMinutes';
+  const inner = raw[kind];
+  const example =
+    kind === 'canary'
+      ? 'use an object such as {"percent": 10, "waitMinutes": 10}'
+      : 'use an object such as {"percent": 20, "intervalMinutes": 5}';
+  if (!isKnownObject(`${at}.${kind}`, inner, ['percent', 'instances', waitKey], example, problems)) {
+    return fallback;
+  }
+  const size = parseCapacity(`${at}.${kind}`, kind, inner, problems);
+  const minutes = inner[waitKey];
+  const maxMinutes = MAX_WAIT_SECONDS / 60;
+  if (!(typeof minutes === 'number' && Number.isInteger(minutes) && minutes >= 0 && minutes <= maxMinutes)) {
+    problems.add(
+      `${at}.${kind}.${waitKey}`,
+      minutes,
+      `give a whole number of minutes from 0 to ${maxMinutes} (SageMaker waits at most an hour between steps)`,
+    );
+  }
+  if (!size) {
+    return fallback;
+  }
+  return kind === 'canary'
+    ? { kind, size, waitMinutes: minutes as number }
+    : { kind, step: size, intervalMinutes: minutes as number };
+}
+
+/** A canary's size or a linear step: `percent` (within SageMaker's bounds) or `instances`, not both. */
+function parseCapacity(
+  at: string,
+  kind: 'canary' | 'linear',
+  raw: Json,
+  problems: ProblemCollector,
+): CapacityConfig | undefined {
+  const { percent, instances } = raw;
+  const [min, max] =
+    kind === 'canary' ? [1, MAX_CANARY_PERCENT] : [LINEAR_STEP_PERCENT.min, LINEAR_STEP_PERCENT.max];
+  const what = kind === 'canary' ? "the canary's size" : 'the size of each step';
+  if ((percent === undefined) === (instances === undefined)) {
+    problems.add(
+      at,
+      raw,
+      `give ${what} as either "percent" (${min} to ${max}) or "instances" (a whole number), not both and not neither`,
+    );
+    return undefined;
+  }
+  if (percent !== undefined) {
+    if (!(typeof percent === 'number' && Number.isInteger(percent) && percent >= min && percent <= max)) {
+      problems.add(
+        `${at}.percent`,
+        percent,
+        `use a whole number from ${min} to ${max}: SageMaker takes ${kind === 'canary' ? 'a canary of at most' : 'linear steps of'} ` +
+          `${kind === 'canary' ? `${max}%` : `${min}% to ${max}%`} of the fleet`,
+      );
+      return undefined;
+    }
+    return { unit: 'percent', value: percent };
+  }
+  if (!(typeof instances === 'number' && Number.isInteger(instances) && instances > 0)) {
+    problems.add(`${at}.instances`, instances, 'use a positive whole number');
+    return undefined;
+  }
+  return { unit: 'instances', value: instances };
+}
+
+/** A list of CloudWatch alarm names; how many the slot may take more is checked by the slot. */
+function parseAlarmNames(at: string, raw: unknown, problems: ProblemCollector): string[] {
+  if (raw === undefined) {
+    return [];
+  }
+  if (!Array.isArray(raw)) {
+    problems.add(at, raw, 'use a list of CloudWatch alarm names, e.g. ["checkout-api-5xx"]');
+    return [];
+  }
+  raw.forEach((name, index) => {
+    if (typeof name !== 'string' || !CLOUDWATCH_ALARM_NAME.test(name)) {
+      problems.add(
+        `${at}[${index}]`,
+        name,
+        "use the name of a CloudWatch alarm in the environment's account and region: 1 to 255 characters, not " +
+          'only spaces, without control characters',
+      );
+    }
+  });
+  return raw.filter((n): n is string => typeof n === 'string');
 }
 
 function parseTraining(at: string, raw: unknown, problems: ProblemCollector): TrainingConfig {

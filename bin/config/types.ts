@@ -70,7 +70,30 @@ export interface ServingConfig {
   readonly memorySizeInMb?: number;
   /** Serverless: concurrent invocations. */
   readonly maxConcurrency?: number;
+  /**
+   * Real-time: how a blue/green update shifts traffic. Default: a canary of 10% for 10 minutes in
+   * the last environment (production), all at once in the others.
+   */
+  readonly trafficShifting?: TrafficShiftingConfig;
+  /** Real-time: more CloudWatch alarms, by name, that roll an update back. Default: none. */
+  readonly rollbackAlarmNames?: string[];
 }
+
+/** A share of a real-time fleet: a percentage of its instances, or a number of them. */
+export interface CapacityConfig {
+  readonly unit: 'percent' | 'instances';
+  readonly value: number;
+}
+
+/**
+ * How a real-time slot's blue/green update shifts traffic: `"allAtOnce"`,
+ * `{"canary": {"percent" | "instances", "waitMinutes"}}` or
+ * `{"linear": {"percent" | "instances", "intervalMinutes"}}` in the config.
+ */
+export type TrafficShiftingConfig =
+  | { readonly kind: 'allAtOnce' }
+  | { readonly kind: 'canary'; readonly size: CapacityConfig; readonly waitMinutes: number }
+  | { readonly kind: 'linear'; readonly step: CapacityConfig; readonly intervalMinutes: number };
 
 /** When a model's training pipeline runs by itself (level 2 and up). */
 export interface TrainingConfig {

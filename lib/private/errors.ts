@@ -77,6 +77,11 @@ export class ProblemCollector {
     return value.toMilliseconds() * 1000;
   }
 
+  /** How many problems have been recorded so far. */
+  public get count(): number {
+    return this.problems.length;
+  }
+
   /** Records a problem that is not about one value. */
   public addMessage(message: string): void {
     this.problems.push(message);

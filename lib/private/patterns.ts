@@ -73,3 +73,9 @@ export function modelNameKey(name: string): string {
 
 /** One path segment of an S3 key, as a folder of the artifact store's prefixes (e.g. a model's name). */
 export const ARTIFACT_FOLDER = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,99}$/;
+
+/**
+ * A CloudWatch alarm name as SageMaker's rollback configuration takes it: 1-255 characters, not
+ * only white space (SageMaker's AlarmName), without ASCII control characters (CloudWatch's).
+ */
+export const CLOUDWATCH_ALARM_NAME = /^(?!\s*$)[^\u0000-\u001f\u007f]{1,255}$/u;

@@ -1,4 +1,5 @@
 import {
+  Annotations,
   ArnFormat,
   CfnCondition,
   CfnParameter,
@@ -16,6 +17,9 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { Construct } from 'constructs';
+import { Capability } from '../maturity/capability';
+import { MaturityContract } from '../maturity/maturity-contract';
+import { blueGreenUpdate, BlueGreenUpdate, waitSeconds } from '../private/blue-green-update';
 import { ProblemCollector } from '../private/errors';
 import { SAGEMAKER_NAME, SAGEMAKER_INSTANCE_TYPE } from '../private/sagemaker-names';
 import { acknowledgeWildcards } from '../private/nag-acknowledgements';
@@ -24,6 +28,7 @@ import { IModelRegistry } from '../registry/model-registry';
 import { ArtifactStorePrefix, IArtifactStore } from '../storage/artifact-store';
 import { NO_MODEL_RELEASED } from './naming';
 import { IReleasePointer, ReleasePointer } from './release-pointer';
+import { TrafficShifting } from './traffic-shifting';
 
 /**
  * A serving slot: a SageMaker endpoint serving one variant. Created with `ServingSlot`, or
@@ -95,12 +100,28 @@ export interface RealTimeServingOptions {
   /** Invocations per instance per minute that autoscaling keeps to. @default 100 */
   readonly targetInvocationsPerInstance?: number;
   /**
-   * How long the new fleet bakes, watched by the rollback alarms, before a blue/green update
-   * shifts all traffic and retires the old fleet.
+   * How a blue/green update moves traffic to the new fleet: all at once, a canary first, or in
+   * linear steps. The rollback alarms are watched at every step.
+   *
+   * @default TrafficShifting.allAtOnce()
+   */
+  readonly trafficShifting?: TrafficShifting;
+  /**
+   * How long the new fleet bakes, watched by the rollback alarms, once it takes all traffic,
+   * before the update retires the old fleet (SageMaker's `TerminationWaitInSeconds`).
    *
    * @default Duration.minutes(5)
    */
   readonly blueGreenBakeTime?: Duration;
+  /**
+   * More CloudWatch alarms, by name, that roll an update back when they fire, besides the slot's
+   * own two (`rollbackAlarms`); SageMaker watches at most 10 in all. They must exist in this
+   * account and region when an update starts; a token such as `alarm.alarmName` of an alarm in the
+   * same stack makes CloudFormation create it first.
+   *
+   * @default - only the slot's own alarms: 5XX errors and p99 model latency
+   */
+  readonly rollbackAlarmNames?: string[];
 }
 
 /** How a serving slot serves: serverless (scales to zero) or real-time instances. */
@@ -111,8 +132,8 @@ export class ServingMode {
   }
 
   /**
-   * Real-time instances with target-tracking autoscaling and blue/green updates that roll back on
-   * the slot's error and latency alarms.
+   * Real-time instances with target-tracking autoscaling and blue/green updates (all at once, canary
+   * or linear) that roll back on the slot's error and latency alarms and any others named.
    */
   public static realTime(options: RealTimeServingOptions = {}): ServingMode {
     return new ServingMode('realTime', {}, options);
@@ -239,7 +260,8 @@ function endpointArnName(endpointName: string): string {
 /**
  * A serving slot (maturity level 2, capability `one-command-deployment`): serves the model package
  * version that its release pointer names, through a SageMaker endpoint owned by CloudFormation
- * alone.
+ * alone. A real-time slot also provides `deployment-guardrails` (level 3): its updates are
+ * blue/green (all at once, canary or linear) and roll back on its alarms.
  *
  * The pointer is read through an SSM-typed stack parameter, which CloudFormation re-reads on every
  * stack update, including pipeline deploys that pass no parameters; the model, endpoint config,
@@ -297,7 +319,10 @@ export class ServingSlot extends ServingSlotBase {
   constructor(scope: Construct, id: string, props: ServingSlotProps) {
     super(scope, id);
     const mode = props.mode ?? ServingMode.serverless();
-    const durations = validate(this, props, mode);
+    this.endpointName =
+      props.endpointName ??
+      Names.uniqueResourceName(this, { maxLength: 63, separator: '-', allowedSpecialCharacters: '-' });
+    const checked = validate(this, props, mode);
     const stack = Stack.of(this);
     // An imported pointer has no resource in this app, so there is no stack to depend on.
     if (props.pointer instanceof ReleasePointer) {
@@ -306,10 +331,6 @@ export class ServingSlot extends ServingSlotBase {
         `serving slot ${this.node.path} reads its release pointer`,
       );
     }
-
-    this.endpointName =
-      props.endpointName ??
-      Names.uniqueResourceName(this, { maxLength: 63, separator: '-', allowedSpecialCharacters: '-' });
 
     const pointer = new CfnParameter(this, 'ModelPackageArn', {
       type: 'AWS::SSM::Parameter::Value<String>',
@@ -385,25 +406,44 @@ export class ServingSlot extends ServingSlotBase {
       this.rollbackAlarms.push(
         ...this.createRollbackAlarms(
           props.rollbackLatency ?? Duration.seconds(1),
-          durations.rollbackLatencyMicroseconds,
+          checked.rollbackLatencyMicroseconds,
         ),
       );
+      const instanceType = variant.instanceType as string;
+      if (!Token.isUnresolved(instanceType) && instanceType.startsWith('ml.inf1.')) {
+        // SageMaker's exclusions: on Inf1 instances an update falls back to all at once, without the
+        // final bake and so without the alarms' watch.
+        Annotations.of(this).addWarningV2(
+          'cdk-mlops-maturity:guardrailsExcludeInf1',
+          `SageMaker applies no deployment guardrails to endpoints on Inf1 instances (${instanceType}): updates ` +
+            'shift all traffic at once without a bake time or alarm rollback, whatever trafficShifting says. Use ' +
+            'another instance type for guarded updates.',
+        );
+      } else {
+        // Every other real-time update is blue/green and rolls back on alarms, whatever its traffic shifting.
+        MaturityContract.provide(this, Capability.DEPLOYMENT_GUARDRAILS);
+      }
     }
+    const update = checked.blueGreenUpdate;
     this.endpoint = new sagemaker.CfnEndpoint(this, 'Endpoint', {
       endpointName: this.endpointName,
       endpointConfigName: config.attrEndpointConfigName,
-      deploymentConfig: realTime
-        ? {
-            blueGreenUpdatePolicy: {
-              trafficRoutingConfiguration: { type: 'ALL_AT_ONCE', waitIntervalInSeconds: 0 },
-              terminationWaitInSeconds: durations.bakeTimeSeconds,
-              maximumExecutionTimeoutInSeconds: 3600,
-            },
-            autoRollbackConfiguration: {
-              alarms: this.rollbackAlarms.map((a) => ({ alarmName: a.alarmName })),
-            },
-          }
-        : undefined,
+      deploymentConfig:
+        realTime && update
+          ? {
+              blueGreenUpdatePolicy: {
+                trafficRoutingConfiguration: update.trafficRoutingConfiguration,
+                terminationWaitInSeconds: checked.bakeTimeSeconds,
+                maximumExecutionTimeoutInSeconds: update.maximumExecutionTimeoutInSeconds,
+              },
+              autoRollbackConfiguration: {
+                alarms: [
+                  ...this.rollbackAlarms.map((a) => a.alarmName),
+                  ...(realTime.rollbackAlarmNames ?? []),
+                ].map((alarmName) => ({ alarmName })),
+              },
+            }
+          : undefined,
     });
 
     const conditional: CfnResource[] = [model, config, this.endpoint];
@@ -429,10 +469,10 @@ export class ServingSlot extends ServingSlotBase {
    * model, a large request) neither rolls back nor pages.
    */
   private createRollbackAlarms(latency: Duration, latencyMicroseconds: number): cloudwatch.Alarm[] {
-    // Referenced by name from the endpoint, so their names are literal, not generated.
+    const [errorsName, latencyName] = slotAlarmNames(this.endpointName);
     return [
       this.metric5xxErrors().createAlarm(this, 'ErrorsAlarm', {
-        alarmName: `${this.endpointName}-rollback-errors`,
+        alarmName: errorsName,
         alarmDescription: `Rolls a blue/green update of ${this.endpointName} back on any 5XX invocation error`,
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -440,7 +480,7 @@ export class ServingSlot extends ServingSlotBase {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
       this.metricModelLatency().createAlarm(this, 'LatencyAlarm', {
-        alarmName: `${this.endpointName}-rollback-latency`,
+        alarmName: latencyName,
         alarmDescription: `Rolls a blue/green update of ${this.endpointName} back when p99 model latency exceeds ${latency.toHumanString()}`,
         threshold: latencyMicroseconds,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -475,18 +515,32 @@ export class ServingSlot extends ServingSlotBase {
   }
 }
 
-/** The durations of a slot in the units CloudFormation takes them in. */
-interface SlotDurations {
+/**
+ * The names of the slot's own rollback alarms. The endpoint references them by name, so they are
+ * literal, not generated.
+ */
+function slotAlarmNames(endpointName: string): [errors: string, latency: string] {
+  return [`${endpointName}-rollback-errors`, `${endpointName}-rollback-latency`];
+}
+
+/** A slot's props in the units and shapes CloudFormation takes them in, once checked. */
+interface CheckedSlot {
   /** The bake time in seconds; a token when the Duration is one given in seconds. */
   readonly bakeTimeSeconds: number;
   /** The rollback latency in microseconds, the unit SageMaker reports ModelLatency in; always literal. */
   readonly rollbackLatencyMicroseconds: number;
+  /** The traffic routing and timeout of a real-time slot's updates. */
+  readonly blueGreenUpdate?: BlueGreenUpdate;
 }
 
-function validate(slot: ServingSlot, props: ServingSlotProps, mode: ServingMode): SlotDurations {
+/** Options only a real-time slot takes, refused at run time for callers that the types do not reach. */
+const REAL_TIME_ONLY: ReadonlyArray<keyof RealTimeServingOptions> = ['trafficShifting', 'rollbackAlarmNames'];
+
+function validate(slot: ServingSlot, props: ServingSlotProps, mode: ServingMode): CheckedSlot {
   const problems = new ProblemCollector(`ServingSlot '${slot.node.path}'`);
   let bakeTimeSeconds: number | undefined;
   let rollbackLatencyMicroseconds = 0;
+  let update: BlueGreenUpdate | undefined;
   problems.checkPattern(
     'endpointName',
     props.endpointName,
@@ -523,6 +577,15 @@ function validate(slot: ServingSlot, props: ServingSlotProps, mode: ServingMode)
   if (mode._kind === 'serverless') {
     between('mode.memorySizeInMb', mode._serverless.memorySizeInMb, 1024, 6144, 1024);
     between('mode.maxConcurrency', mode._serverless.maxConcurrency, 1, 200);
+    const given = mode._serverless as Record<string, unknown>;
+    for (const key of REAL_TIME_ONLY.filter((k) => given[k] !== undefined)) {
+      problems.add(
+        `mode.${key}`,
+        String(given[key]),
+        'a serverless slot has no instance fleets to shift traffic between and no rollback alarms: ' +
+          `give it to ServingMode.realTime({ ${key} }), or remove it`,
+      );
+    }
   } else {
     const rt = mode._realTime;
     problems.checkPattern(
@@ -544,35 +607,24 @@ function validate(slot: ServingSlot, props: ServingSlotProps, mode: ServingMode)
         `give at least minInstances (${rt.minInstances ?? 1})`,
       );
     }
-    const bake = rt.blueGreenBakeTime ?? Duration.minutes(5);
-    if (bake.isUnresolved()) {
-      bakeTimeSeconds = tokenInUnit(bake, (d) => d.toSeconds());
-      if (bakeTimeSeconds === undefined) {
-        problems.add(
-          'mode.blueGreenBakeTime',
-          bake.toHumanString(),
-          "a token bake time must be given in seconds, as CloudFormation's TerminationWaitInSeconds takes it: " +
-            'use Duration.seconds(token)',
-        );
-      }
-    } else {
-      bakeTimeSeconds = bake.toSeconds();
-      if (bakeTimeSeconds > 3600) {
-        problems.add('mode.blueGreenBakeTime', bake.toHumanString(), 'use at most one hour');
-      }
-    }
+    bakeTimeSeconds = waitSeconds(
+      problems,
+      'mode.blueGreenBakeTime',
+      rt.blueGreenBakeTime ?? Duration.minutes(5),
+      'bake time',
+      'TerminationWaitInSeconds',
+    );
+    update = blueGreenUpdate(problems, {
+      trafficShifting: rt.trafficShifting ?? TrafficShifting.allAtOnce(),
+      bakeTimeSeconds,
+      minInstances: rt.minInstances ?? 1,
+      maxInstances: rt.maxInstances ?? 2,
+      slotAlarmNames: slotAlarmNames(slot.endpointName),
+      extraAlarmNames: rt.rollbackAlarmNames,
+    });
     rollbackLatencyMicroseconds =
       problems.latencyMicroseconds('rollbackLatency', props.rollbackLatency ?? Duration.seconds(1)) ?? 0;
   }
   problems.throwIfAny();
-  return { bakeTimeSeconds: bakeTimeSeconds ?? 0, rollbackLatencyMicroseconds };
-}
-
-/** A token Duration's value in the unit `convert` asks for, or undefined when it is in another unit. */
-function tokenInUnit(duration: Duration, convert: (d: Duration) => number): number | undefined {
-  try {
-    return convert(duration);
-  } catch {
-    return undefined;
-  }
+  return { bakeTimeSeconds: bakeTimeSeconds ?? 0, rollbackLatencyMicroseconds, blueGreenUpdate: update };
 }

@@ -106,6 +106,9 @@ describe('parsePlatformConfig', () => {
             maxInstances: 6,
             memorySizeInMb: undefined,
             maxConcurrency: undefined,
+            // The only environment is the last one, production: a canary by default.
+            trafficShifting: { kind: 'canary', size: { unit: 'percent', value: 10 }, waitMinutes: 10 },
+            rollbackAlarmNames: [],
           },
           training: { schedule: 'rate(7 days)', triggerOnNewData: true },
         },
@@ -463,6 +466,9 @@ describe('delivery and per-environment delivery keys', () => {
   });
 });
 
+// What a real-time slot of the last environment (here the only one) shifts traffic with by default.
+const LAST_ENVIRONMENT_CANARY = { kind: 'canary', size: { unit: 'percent', value: 10 }, waitMinutes: 10 };
+
 describe('models', () => {
   const at = 'context\\.mlops\\.environments\\.dev';
   const parse =
@@ -511,6 +517,8 @@ describe('models', () => {
           maxInstances: undefined,
           memorySizeInMb: undefined,
           maxConcurrency: undefined,
+          trafficShifting: LAST_ENVIRONMENT_CANARY,
+          rollbackAlarmNames: [],
         },
         training: { schedule: undefined, triggerOnNewData: true },
       },
@@ -536,6 +544,8 @@ describe('models', () => {
           maxInstances: undefined,
           memorySizeInMb: undefined,
           maxConcurrency: undefined,
+          trafficShifting: LAST_ENVIRONMENT_CANARY,
+          rollbackAlarmNames: [],
         },
         training: { schedule: 'rate(1 day)', triggerOnNewData: true },
       },
@@ -733,5 +743,192 @@ describe('models', () => {
         ]),
       ).toEqual([['fare-amount', 'realTime']]);
     });
+  });
+});
+
+describe('serving.trafficShifting and serving.rollbackAlarmNames (real-time slots)', () => {
+  const realTime = { mode: 'realTime', instanceType: 'ml.m5.large' };
+  const parse =
+    (serving: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    () =>
+      parsePlatformConfig(envs({ dev: { level: 2 }, prod: { level: 2, serving } }, extra));
+  const prodServing = (serving: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    parse(serving, extra)().environments[1].models[0].serving;
+
+  test('the last environment, production, defaults to a 10% canary for 10 minutes; the others shift all at once', () => {
+    // GIVEN three environments whose models all serve in real time, none naming a traffic shifting
+    const config = parsePlatformConfig(
+      envs({
+        dev: { level: 2, models: { 'trip-duration': { serving: realTime }, 'fare-amount': {} } },
+        staging: { level: 2, serving: realTime },
+        prod: {
+          level: 2,
+          models: { 'trip-duration': { serving: realTime }, 'fare-amount': { serving: realTime } },
+        },
+      }),
+    );
+    // THEN only prod's real-time slots get the canary, and a serverless slot gets neither
+    expect(
+      config.environments.flatMap((e) =>
+        e.models.map((m) => [e.name, m.name, m.serving.trafficShifting, m.serving.rollbackAlarmNames]),
+      ),
+    ).toEqual([
+      ['dev', 'trip-duration', { kind: 'allAtOnce' }, []],
+      ['dev', 'fare-amount', undefined, undefined],
+      ['staging', 'trip-duration', { kind: 'allAtOnce' }, []],
+      [
+        'prod',
+        'trip-duration',
+        { kind: 'canary', size: { unit: 'percent', value: 10 }, waitMinutes: 10 },
+        [],
+      ],
+      ['prod', 'fare-amount', { kind: 'canary', size: { unit: 'percent', value: 10 }, waitMinutes: 10 }, []],
+    ]);
+  });
+
+  test.each([
+    ['"allAtOnce"', 'allAtOnce', { kind: 'allAtOnce' }],
+    [
+      'a canary of a percentage',
+      { canary: { percent: 25, waitMinutes: 15 } },
+      { kind: 'canary', size: { unit: 'percent', value: 25 }, waitMinutes: 15 },
+    ],
+    [
+      'a canary of instances',
+      { canary: { instances: 1, waitMinutes: 0 } },
+      { kind: 'canary', size: { unit: 'instances', value: 1 }, waitMinutes: 0 },
+    ],
+    [
+      'linear steps',
+      { linear: { percent: 20, intervalMinutes: 5 } },
+      { kind: 'linear', step: { unit: 'percent', value: 20 }, intervalMinutes: 5 },
+    ],
+  ])('reads %s', (_name, trafficShifting, expected) => {
+    expect(prodServing({ ...realTime, trafficShifting }).trafficShifting).toEqual(expected);
+  });
+
+  test('reads rollback alarm names', () => {
+    expect(
+      prodServing({ ...realTime, rollbackAlarmNames: ['checkout-api-5xx', 'Orders / min'] }),
+    ).toMatchObject({
+      rollbackAlarmNames: ['checkout-api-5xx', 'Orders / min'],
+    });
+  });
+
+  test('-c sets the traffic shifting as text or as JSON', () => {
+    const at = 'mlops:prod:serving.trafficShifting';
+    expect(prodServing(realTime, { [at]: 'allAtOnce' }).trafficShifting).toEqual({ kind: 'allAtOnce' });
+    expect(
+      prodServing(realTime, { [at]: '{"linear":{"percent":50,"intervalMinutes":1}}' }).trafficShifting,
+    ).toEqual({ kind: 'linear', step: { unit: 'percent', value: 50 }, intervalMinutes: 1 });
+  });
+
+  const at = 'context\\.mlops\\.environments\\.prod\\.serving';
+  test.each<[string, Record<string, unknown>, RegExp]>([
+    [
+      'traffic shifting on a serverless slot',
+      { mode: 'serverless', trafficShifting: 'allAtOnce' },
+      new RegExp(
+        `${at}\\.trafficShifting 'allAtOnce' is invalid: it applies to mode realTime only: remove it or change mode`,
+      ),
+    ],
+    [
+      'rollback alarms on a serverless slot',
+      { rollbackAlarmNames: ['a'] },
+      new RegExp(`${at}\\.rollbackAlarmNames '\\["a"\\]' is invalid: it applies to mode realTime only`),
+    ],
+    [
+      'a name that is not a form',
+      { ...realTime, trafficShifting: 'canary' },
+      new RegExp(
+        `${at}\\.trafficShifting 'canary' is invalid: use "allAtOnce", \\{"canary": \\{"percent": 10, "waitMinutes": 10\\}\\} ` +
+          'or \\{"linear": \\{"percent": 20, "intervalMinutes": 5\\}\\}',
+      ),
+    ],
+    [
+      'a canary and a linear at once',
+      {
+        ...realTime,
+        trafficShifting: {
+          canary: { percent: 10, waitMinutes: 1 },
+          linear: { percent: 20, intervalMinutes: 1 },
+        },
+      },
+      new RegExp(`${at}\\.trafficShifting '.*' is invalid: give exactly one of canary or linear`),
+    ],
+    [
+      'a misspelt form',
+      { ...realTime, trafficShifting: { canery: { percent: 10, waitMinutes: 1 } } },
+      new RegExp(`${at}\\.trafficShifting\\.canery is not a known key: did you mean 'canary'`),
+    ],
+    [
+      'a canary above 50%',
+      { ...realTime, trafficShifting: { canary: { percent: 60, waitMinutes: 10 } } },
+      new RegExp(
+        `${at}\\.trafficShifting\\.canary\\.percent '60' is invalid: use a whole number from 1 to 50: SageMaker takes a canary of at most 50% of the fleet`,
+      ),
+    ],
+    [
+      'a linear step below 10%',
+      { ...realTime, trafficShifting: { linear: { percent: 5, intervalMinutes: 10 } } },
+      new RegExp(
+        `${at}\\.trafficShifting\\.linear\\.percent '5' is invalid: use a whole number from 10 to 50: SageMaker takes linear steps of 10% to 50% of the fleet`,
+      ),
+    ],
+    [
+      'a size in percent and in instances',
+      { ...realTime, trafficShifting: { canary: { percent: 10, instances: 1, waitMinutes: 10 } } },
+      new RegExp(
+        `${at}\\.trafficShifting\\.canary '.*' is invalid: give the canary's size as either "percent" \\(1 to 50\\) or "instances" \\(a whole number\\), not both and not neither`,
+      ),
+    ],
+    [
+      'no size',
+      { ...realTime, trafficShifting: { linear: { intervalMinutes: 10 } } },
+      new RegExp(
+        `${at}\\.trafficShifting\\.linear '.*' is invalid: give the size of each step as either "percent"`,
+      ),
+    ],
+    [
+      'no instance',
+      { ...realTime, trafficShifting: { canary: { instances: 0, waitMinutes: 10 } } },
+      new RegExp(`${at}\\.trafficShifting\\.canary\\.instances '0' is invalid: use a positive whole number`),
+    ],
+    [
+      'a wait above an hour',
+      { ...realTime, trafficShifting: { canary: { percent: 10, waitMinutes: 90 } } },
+      new RegExp(
+        `${at}\\.trafficShifting\\.canary\\.waitMinutes '90' is invalid: give a whole number of minutes from 0 to 60 \\(SageMaker waits at most an hour between steps\\)`,
+      ),
+    ],
+    [
+      'no interval',
+      { ...realTime, trafficShifting: { linear: { percent: 20 } } },
+      new RegExp(
+        `${at}\\.trafficShifting\\.linear\\.intervalMinutes \\(undefined\\) is invalid: give a whole number of minutes`,
+      ),
+    ],
+    [
+      'the wait key of the other form',
+      { ...realTime, trafficShifting: { linear: { percent: 20, waitMinutes: 5 } } },
+      new RegExp(`${at}\\.trafficShifting\\.linear\\.waitMinutes is not a known key`),
+    ],
+    [
+      'alarm names that are not a list',
+      { ...realTime, rollbackAlarmNames: 'checkout-api-5xx' },
+      new RegExp(
+        `${at}\\.rollbackAlarmNames 'checkout-api-5xx' is invalid: use a list of CloudWatch alarm names, e.g. \\["checkout-api-5xx"\\]`,
+      ),
+    ],
+    [
+      'a blank alarm name',
+      { ...realTime, rollbackAlarmNames: ['ok', ' '] },
+      new RegExp(
+        `${at}\\.rollbackAlarmNames\\[1\\] ' ' is invalid: use the name of a CloudWatch alarm in the environment's account and region: 1 to 255 characters, not only spaces, without control characters`,
+      ),
+    ],
+  ])('refuses %s, naming the key, the value and the fix', (_name, serving, message) => {
+    expect(parse(serving)).toThrow(MlopsValidationError);
+    expect(parse(serving)).toThrow(message);
   });
 });
