@@ -38,6 +38,14 @@ export interface ReleaseWorkflowTarget {
    * @default - the workflow's account
    */
   readonly account?: string;
+  /**
+   * Wait for a person to approve before releasing to this environment (e.g. prod): the workflow
+   * publishes a task token to `notificationTopic` and waits for `aws stepfunctions
+   * send-task-success` (approve) or `send-task-failure` (reject) with it, up to `approvalTimeout`.
+   *
+   * @default false
+   */
+  readonly manualApproval?: boolean;
 }
 
 /** Props of a ReleaseWorkflow. */
@@ -76,6 +84,13 @@ export interface ReleaseWorkflowProps {
    * @default Duration.hours(1)
    */
   readonly updateTimeout?: Duration;
+  /**
+   * How long a manual approval may wait before the release is abandoned (the environments already
+   * released keep the new model).
+   *
+   * @default Duration.days(3)
+   */
+  readonly approvalTimeout?: Duration;
   /**
    * What happens to the workflow's log groups when they leave the stack.
    *
@@ -162,8 +177,12 @@ export class ReleaseWorkflow extends Construct {
       comment: `Releases an approved version of model ${props.modelName} to ${props.targets
         .map((t) => t.environmentName)
         .join(', then ')}`,
-      // Every target's update may take `timeout`, plus the checks' own time.
-      timeout: Duration.seconds(props.targets.length * (timeout.toSeconds() + 15 * 60)),
+      // Every target's update may take `timeout`, plus the checks' own time, plus any approvals.
+      timeout: Duration.seconds(
+        props.targets.length * (timeout.toSeconds() + 15 * 60) +
+          props.targets.filter((t) => t.manualApproval).length *
+            (props.approvalTimeout ?? Duration.days(3)).toSeconds(),
+      ),
       tracingEnabled: true,
       logs: { destination: machineLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
     });
@@ -265,6 +284,34 @@ export class ReleaseWorkflow extends Construct {
     );
   }
 
+  /** Publishes a task token to the topic and waits for a person to approve or reject with it. */
+  private approvalState(
+    env: string,
+    props: ReleaseWorkflowProps,
+    notify: (id: string, message: string, subject: string) => sfn.INextable & sfn.IChainable,
+    failed: sfn.Fail,
+  ): tasks.SnsPublish {
+    const approval = new tasks.SnsPublish(this, `Approve${pascal(env)}`, {
+      // Checked by validate(): an approval needs the topic.
+      topic: props.notificationTopic!,
+      subject: `Approve the release of model ${props.modelName} to ${env}`,
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      message: approvalMessage(env, props.modelName),
+      taskTimeout: sfn.Timeout.duration(props.approvalTimeout ?? Duration.days(3)),
+      resultPath: sfn.JsonPath.DISCARD,
+      comment: `A person approves (send-task-success) or rejects (send-task-failure) the release to ${env}`,
+    });
+    approval.addCatch(
+      notify(
+        `Notify${pascal(env)}NotApproved`,
+        `States.Format('Release of {} to ${env} was not approved: {}', $.modelPackageArn, $.failure.Cause)`,
+        `Release to ${env} not approved`,
+      ).next(failed),
+      { errors: ['States.ALL'], resultPath: '$.failure' },
+    );
+    return approval;
+  }
+
   private definition(props: ReleaseWorkflowProps, poll: Duration): sfn.IChainable {
     const topic = props.notificationTopic;
     const notify = (id: string, message: string, subject: string): sfn.INextable & sfn.IChainable =>
@@ -301,6 +348,7 @@ export class ReleaseWorkflow extends Construct {
       ).next(failed);
       const onError = (state: tasks.LambdaInvoke) =>
         state.addCatch(refused, { errors: ['States.ALL'], resultPath: '$.failure' });
+      const approval = target.manualApproval ? this.approvalState(env, props, notify, failed) : undefined;
       const start = new tasks.LambdaInvoke(this, `Start${pascal(env)}`, {
         lambdaFunction: this.stepFunction,
         comment: `Checks the package and ${env}, writes its pointer and starts the stack update`,
@@ -346,10 +394,11 @@ export class ReleaseWorkflow extends Construct {
         .otherwise(released);
       check.next(outcome);
       start.next(outcome);
+      const entry = approval ? approval.next(start) : start;
       if (previous) {
-        previous.next(start);
+        previous.next(entry);
       } else {
-        first = start;
+        first = entry;
       }
       previous = released;
     });
@@ -367,6 +416,16 @@ export class ReleaseWorkflow extends Construct {
     }
     return first!;
   }
+}
+
+function approvalMessage(env: string, modelName: string): sfn.TaskInput {
+  return sfn.TaskInput.fromObject({
+    request: `Approve the release of model ${modelName} to ${env}`,
+    modelPackageArn: sfn.JsonPath.stringAt('$.modelPackageArn'),
+    taskToken: sfn.JsonPath.taskToken,
+    approve: "aws stepfunctions send-task-success --task-output '{}' --task-token <taskToken>",
+    reject: "aws stepfunctions send-task-failure --error Rejected --cause '<why>' --task-token <taskToken>",
+  });
 }
 
 function pascal(name: string): string {
@@ -411,6 +470,23 @@ function validate(
   }
   if (!timeout.isUnresolved() && (timeout.toSeconds() < 300 || timeout.toSeconds() > 6 * 3600)) {
     problems.add('updateTimeout', timeout.toHumanString(), 'use 5 minutes to 6 hours');
+  }
+  (props.targets ?? []).forEach((t, i) => {
+    if (t.manualApproval && !props.notificationTopic) {
+      problems.add(
+        `targets[${i}].manualApproval`,
+        true,
+        'the approval request (with its task token) is published to notificationTopic: give one',
+      );
+    }
+  });
+  const approvalTimeout = props.approvalTimeout;
+  if (
+    approvalTimeout &&
+    !approvalTimeout.isUnresolved() &&
+    (approvalTimeout.toSeconds() < 60 || approvalTimeout.toSeconds() > 30 * 86400)
+  ) {
+    problems.add('approvalTimeout', approvalTimeout.toHumanString(), 'use 1 minute to 30 days');
   }
   if (props.notifyOnSuccess && !props.notificationTopic) {
     problems.add('notifyOnSuccess', true, 'give notificationTopic too, or leave notifyOnSuccess out');

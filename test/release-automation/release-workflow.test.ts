@@ -48,7 +48,7 @@ function workflow(props: Partial<ReleaseWorkflowProps> = {}, withTopic = true) {
     modelRegistry: ModelRegistry.fromModelPackageGroupName(stack, 'Registry', 'trips-fare'),
     targets: [
       { environmentName: 'staging', stackName: 'staging-Platform', pointer: pointer('staging') },
-      { environmentName: 'prod', stackName: 'prod-Platform', pointer: pointer('prod') },
+      { environmentName: 'prod', stackName: 'prod-Platform', pointer: pointer('prod'), manualApproval: true },
     ],
     notificationTopic: withTopic ? new sns.Topic(stack, 'Topic', { enforceSSL: true }) : undefined,
     ...props,
@@ -125,6 +125,8 @@ describe('ReleaseWorkflow', () => {
         'NotifyStagingFailed',
         'NotifyStagingRefused',
         'StagingReleased',
+        'ApproveProd',
+        'NotifyProdNotApproved',
         'StartProd',
         'ProdOutcome',
         'WaitProd',
@@ -137,7 +139,20 @@ describe('ReleaseWorkflow', () => {
         'Released',
       ].sort(),
     );
-    expect(states.StagingReleased.Next).toBe('StartProd');
+    expect(states.StagingReleased.Next).toBe('ApproveProd');
+    expect(states.ApproveProd.Next).toBe('StartProd');
+    // The approval request carries the task token and waits for it, at most three days.
+    expect(states.ApproveProd).toMatchObject({
+      Resource: 'arn:aws:states:::sns:publish.waitForTaskToken',
+      TimeoutSeconds: 3 * 86400,
+      Parameters: {
+        Message: {
+          request: 'Approve the release of model fare-amount to prod',
+          'modelPackageArn.$': '$.modelPackageArn',
+          'taskToken.$': '$$.Task.Token',
+        },
+      },
+    });
     expect(states.ProdReleased.Next).toBe('Released');
     // The start names only the target: stack, pointer, region and the group it serves.
     expect((states.StartStaging.Parameters as Json).Payload).toEqual({
@@ -265,6 +280,32 @@ describe('ReleaseWorkflow', () => {
     expect(() => workflow(props)).toThrow(message);
   });
 
+  test('a manual approval without a topic fails naming the target', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'S', { env: ENV });
+    expect(
+      () =>
+        new ReleaseWorkflow(stack, 'Release', {
+          modelName: 'fare-amount',
+          modelRegistry: ModelRegistry.fromModelPackageGroupName(stack, 'Registry', 'trips-fare'),
+          targets: [
+            {
+              environmentName: 'prod',
+              stackName: 'prod-Platform',
+              pointer: ReleasePointer.fromParameterName(
+                stack,
+                'P',
+                '/mlops/prod/serving/fare-amount/model-package-arn',
+              ),
+              manualApproval: true,
+            },
+          ],
+        }),
+    ).toThrow(
+      /targets\[0\]\.manualApproval 'true' is invalid: the approval request \(with its task token\) is published to notificationTopic/,
+    );
+  });
+
   test('notifyOnSuccess without a topic fails naming both', () => {
     expect(() => workflow({ notifyOnSuccess: true }, false)).toThrow(
       /notifyOnSuccess 'true' is invalid: give notificationTopic too/,
@@ -332,7 +373,7 @@ function fakeStep(script: Record<string, Script>, calls: string[]) {
 describe('ReleaseWorkflow executed locally', () => {
   const definition = definitionOf(workflow({ notifyOnSuccess: true }).template);
 
-  async function execute(script: Record<string, Script>) {
+  async function execute(script: Record<string, Script>, approval: 'approve' | 'reject' = 'approve') {
     const calls: string[] = [];
     const published: string[] = [];
     const step = fakeStep(script, calls);
@@ -340,6 +381,17 @@ describe('ReleaseWorkflow executed locally', () => {
     const publish = async (input: { Message: string }) => {
       published.push(input.Message);
       return { MessageId: 'm-1' };
+    };
+    // A person answers the approval request: send-task-success, or send-task-failure.
+    const approve = async (input: { Message: { request: string; taskToken: string } }) => {
+      expect(input.Message.taskToken).toBe('local-task-token');
+      calls.push(`approval requested: ${input.Message.request}`);
+      if (approval === 'reject') {
+        const error = new Error('the canary in staging looked slow');
+        error.name = 'Rejected';
+        throw error;
+      }
+      return {};
     };
     const execution = machine.run(
       { modelPackageArn: PACKAGE },
@@ -355,9 +407,13 @@ describe('ReleaseWorkflow executed locally', () => {
             NotifyProdFailed: publish,
             NotifyProdRefused: publish,
             NotifyReleased: publish,
+            NotifyProdNotApproved: publish,
+            ApproveProd: approve,
           } as never,
           waitTimeOverrides: { WaitStaging: 0, WaitProd: 0 },
         },
+        // The local interpreter has no task tokens of its own: the Context Object supplies one.
+        context: { Task: { Token: 'local-task-token' } },
       },
     );
     try {
@@ -378,6 +434,7 @@ describe('ReleaseWorkflow executed locally', () => {
       'start staging',
       'check staging',
       'check staging',
+      'approval requested: Approve the release of model fare-amount to prod',
       'start prod',
       'check prod',
     ]);
@@ -397,7 +454,12 @@ describe('ReleaseWorkflow executed locally', () => {
   test('a failed prod update: staging keeps the new model, prod was restored by the engine', async () => {
     const run = await execute({ staging: { outcome: 'done' }, prod: { outcome: 'failed', checks: 1 } });
     expect(run.succeeded).toBe(false);
-    expect(run.calls).toEqual(['start staging', 'start prod', 'check prod']);
+    expect(run.calls).toEqual([
+      'start staging',
+      'approval requested: Approve the release of model fare-amount to prod',
+      'start prod',
+      'check prod',
+    ]);
     expect(run.published).toEqual([
       expect.stringMatching(/^Release of .* to prod failed: the update of prod-Platform failed/),
     ]);
@@ -408,5 +470,17 @@ describe('ReleaseWorkflow executed locally', () => {
     expect(run.succeeded).toBe(false);
     expect(run.calls).toEqual(['start staging']);
     expect(run.published).toEqual([expect.stringContaining('[model-package-not-approved]')]);
+  });
+
+  test('a rejected manual approval: staging keeps the new model, prod is never started', async () => {
+    const run = await execute({ staging: { outcome: 'done' }, prod: { outcome: 'done' } }, 'reject');
+    expect(run.succeeded).toBe(false);
+    expect(run.calls).toEqual([
+      'start staging',
+      'approval requested: Approve the release of model fare-amount to prod',
+    ]);
+    expect(run.published).toEqual([
+      `Release of ${PACKAGE} to prod was not approved: the canary in staging looked slow`,
+    ]);
   });
 });
