@@ -17,6 +17,18 @@ import { ReleasePointer } from '../../lib/serving/release-pointer';
 import type { ReleaseStepEvent } from '../../lambda/release-step';
 import type { ReleaseStep } from '../../lambda/shared/release';
 import { formatFindings, nagFindings } from '../support/nag';
+import { XGBOOST_INFERENCE_SPECIFICATION } from '../support/model-package';
+import {
+  CloudFormationClient,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  StackStatus,
+  UpdateStackCommand,
+} from '@aws-sdk/client-cloudformation';
+import { DescribeModelPackageCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { handler } from '../../lambda/release-step';
 
 // aws-local-stepfunctions calls Promise.withResolvers, which Node 22 has and Node 20 lacks.
 if (!('withResolvers' in Promise)) {
@@ -481,6 +493,177 @@ describe('ReleaseWorkflow executed locally', () => {
     ]);
     expect(run.published).toEqual([
       `Release of ${PACKAGE} to prod was not approved: the canary in staging looked slow`,
+    ]);
+  });
+});
+
+describe('ReleaseWorkflow executed locally, its steps run by the real handler against client mocks', () => {
+  const definition = definitionOf(workflow({ notifyOnSuccess: true }).template);
+  const ssm = mockClient(SSMClient);
+  const sageMaker = mockClient(SageMakerClient);
+  const cloudFormation = mockClient(CloudFormationClient);
+
+  /** A serving stack as DescribeStacks shows it: it reads its pointer through an SSM-typed parameter. */
+  const stackIn = (env: string, status: StackStatus, resolved: string) => ({
+    Stacks: [
+      {
+        StackId: `arn:aws:cloudformation:eu-west-1:111111111111:stack/${env}-Platform/0f1e2d3c-0000-4000-8000-${env === 'prod' ? '000000000002' : '000000000001'}`,
+        StackName: `${env}-Platform`,
+        CreationTime: new Date('2026-11-30T09:00:00Z'),
+        StackStatus: status,
+        Parameters: [
+          {
+            ParameterKey: 'Level2fareamountServingModelPackageArnC0FFEE12',
+            ParameterValue: `/mlops/${env}/serving/fare-amount/model-package-arn`,
+            ResolvedValue: resolved,
+          },
+        ],
+      },
+    ],
+  });
+
+  beforeEach(() => {
+    ssm.reset();
+    sageMaker.reset();
+    cloudFormation.reset();
+    jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    jest.spyOn(console, 'info').mockImplementation(() => undefined);
+    jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    sageMaker.on(DescribeModelPackageCommand).resolves({
+      ModelPackageGroupName: 'trips-fare',
+      ModelPackageVersion: 7,
+      ModelPackageArn: PACKAGE,
+      ModelPackageStatus: 'Completed',
+      ModelApprovalStatus: 'Approved',
+      CreationTime: new Date('2026-11-30T10:00:00Z'),
+      InferenceSpecification: XGBOOST_INFERENCE_SPECIFICATION,
+    });
+    for (const env of ['staging', 'prod']) {
+      const name = `/mlops/${env}/serving/fare-amount/model-package-arn`;
+      ssm
+        .on(GetParameterCommand, { Name: name })
+        .resolves({ Parameter: { Name: name, Type: 'String', Value: 'none' } });
+    }
+    ssm.on(PutParameterCommand).resolves({ Version: 2, Tier: 'Standard' });
+    cloudFormation.on(UpdateStackCommand).callsFake((input: { StackName: string }) => ({
+      StackId: stackIn(input.StackName.split('-')[0], 'UPDATE_IN_PROGRESS', 'none').Stacks[0].StackId,
+    }));
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  /** DescribeStacks of one stack answers these, in order, then the last again. */
+  function statuses(env: string, ...answers: Array<ReturnType<typeof stackIn>>) {
+    let mock = cloudFormation.on(DescribeStacksCommand, { StackName: `${env}-Platform` });
+    for (const answer of answers.slice(0, -1)) {
+      mock = mock.resolvesOnce(answer);
+    }
+    mock.resolves(answers[answers.length - 1]);
+  }
+
+  async function run() {
+    const published: string[] = [];
+    const step = async (input: { Payload: ReleaseStepEvent }) => ({ Payload: await handler(input.Payload) });
+    const publish = async (input: { Message: string }) => {
+      published.push(input.Message);
+      return { MessageId: 'm-1' };
+    };
+    const machine = new StateMachine(definition as never);
+    const execution = machine.run(
+      { modelPackageArn: PACKAGE },
+      {
+        overrides: {
+          taskResourceLocalHandlers: {
+            StartStaging: step,
+            CheckStaging: step,
+            StartProd: step,
+            CheckProd: step,
+            ApproveProd: async () => ({}),
+            NotifyStagingFailed: publish,
+            NotifyStagingRefused: publish,
+            NotifyProdFailed: publish,
+            NotifyProdRefused: publish,
+            NotifyProdNotApproved: publish,
+            NotifyReleased: publish,
+          } as never,
+          waitTimeOverrides: { WaitStaging: 0, WaitProd: 0 },
+        },
+        context: { Task: { Token: 'local-task-token' } },
+      },
+    );
+    const succeeded = await execution.result.then(
+      () => true,
+      () => false,
+    );
+    const writes = ssm
+      .commandCalls(PutParameterCommand)
+      .map((c) => [c.args[0].input.Name, c.args[0].input.Value]);
+    return { succeeded, published, writes };
+  }
+
+  test('both environments released: each pointer written once, each stack updated once', async () => {
+    statuses(
+      'staging',
+      stackIn('staging', 'CREATE_COMPLETE', 'none'),
+      stackIn('staging', 'UPDATE_IN_PROGRESS', 'none'),
+      stackIn('staging', 'UPDATE_COMPLETE', PACKAGE),
+    );
+    statuses('prod', stackIn('prod', 'CREATE_COMPLETE', 'none'), stackIn('prod', 'UPDATE_COMPLETE', PACKAGE));
+    const result = await run();
+    expect(result.succeeded).toBe(true);
+    expect(result.writes).toEqual([
+      ['/mlops/staging/serving/fare-amount/model-package-arn', PACKAGE],
+      ['/mlops/prod/serving/fare-amount/model-package-arn', PACKAGE],
+    ]);
+    expect(cloudFormation.commandCalls(UpdateStackCommand).map((c) => c.args[0].input.StackName)).toEqual([
+      'staging-Platform',
+      'prod-Platform',
+    ]);
+    expect(result.published).toEqual([`Released ${PACKAGE} to staging, prod`]);
+  });
+
+  test('a prod update that rolls back: prod pointer restored to its last value, staging keeps the new model', async () => {
+    statuses(
+      'staging',
+      stackIn('staging', 'CREATE_COMPLETE', 'none'),
+      stackIn('staging', 'UPDATE_COMPLETE', PACKAGE),
+    );
+    statuses(
+      'prod',
+      stackIn('prod', 'CREATE_COMPLETE', 'none'),
+      stackIn('prod', 'UPDATE_ROLLBACK_IN_PROGRESS', 'none'),
+      stackIn('prod', 'UPDATE_ROLLBACK_COMPLETE', 'none'),
+    );
+    cloudFormation.on(DescribeStackEventsCommand).callsFake(() => {
+      const token = cloudFormation.commandCalls(UpdateStackCommand).at(-1)!.args[0].input.ClientRequestToken;
+      return {
+        StackEvents: [
+          {
+            StackId: stackIn('prod', 'UPDATE_ROLLBACK_COMPLETE', 'none').Stacks[0].StackId,
+            StackName: 'prod-Platform',
+            EventId: 'e-1',
+            LogicalResourceId: 'Level2fareamountServingEndpoint',
+            ResourceType: 'AWS::SageMaker::Endpoint',
+            ResourceStatus: 'UPDATE_FAILED',
+            ResourceStatusReason: 'Rollback alarm mlops-prod-fare-amount-rollback-errors fired',
+            Timestamp: new Date('2026-11-30T11:00:00Z'),
+            ClientRequestToken: token,
+          },
+        ],
+      };
+    });
+    const result = await run();
+    expect(result.succeeded).toBe(false);
+    expect(result.writes).toEqual([
+      ['/mlops/staging/serving/fare-amount/model-package-arn', PACKAGE],
+      ['/mlops/prod/serving/fare-amount/model-package-arn', PACKAGE],
+      // The engine wrote prod's pointer back: prod serves what it served before.
+      ['/mlops/prod/serving/fare-amount/model-package-arn', 'none'],
+    ]);
+    expect(result.published).toEqual([
+      expect.stringMatching(
+        /^Release of .* to prod failed: .*UPDATE_ROLLBACK_COMPLETE.*rollback-errors fired.*restored/,
+      ),
     ]);
   });
 });
