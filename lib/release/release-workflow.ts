@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -14,7 +14,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
 import { acknowledgeGeneratedPolicyWildcards, acknowledgeWildcards } from '../private/nag-acknowledgements';
-import { ENVIRONMENT_NAME, MODEL_NAME } from '../private/patterns';
+import { ENVIRONMENT_NAME, MODEL_NAME, SAGEMAKER_NAME } from '../private/patterns';
 import { IModelRegistry } from '../registry/model-registry';
 import { IReleasePointer } from '../serving/release-pointer';
 
@@ -46,6 +46,33 @@ export interface ReleaseWorkflowTarget {
    * @default false
    */
   readonly manualApproval?: boolean;
+  /**
+   * After the release, wait `soakTime` and check the environment's health; when it is unhealthy,
+   * release the package it served before again (when it served one) and end the execution failed.
+   *
+   * @default - no health gate: the environment is done when its stack update succeeds
+   */
+  readonly healthCheck?: ReleaseHealthCheck;
+}
+
+/** How a release workflow tells that an environment is healthy after a release. */
+export interface ReleaseHealthCheck {
+  /** The endpoint of the model's serving slot in that environment: it must be InService. */
+  readonly endpointName: string;
+  /**
+   * Alarms that must not be in ALARM at the end of the soak time, e.g. the slot's 5XX and latency
+   * alarms. An alarm that does not exist counts as unhealthy.
+   *
+   * @default - none
+   */
+  readonly alarmNames?: string[];
+  /**
+   * A request the released model must answer (one invocation of the endpoint), e.g. one CSV row
+   * of features.
+   *
+   * @default - no smoke invocation
+   */
+  readonly smokeTest?: { readonly contentType: string; readonly body: string };
 }
 
 /** Props of a ReleaseWorkflow. */
@@ -85,6 +112,12 @@ export interface ReleaseWorkflowProps {
    */
   readonly updateTimeout?: Duration;
   /**
+   * How long an environment serves the new model before its health gate is checked.
+   *
+   * @default Duration.minutes(10)
+   */
+  readonly soakTime?: Duration;
+  /**
    * How long a manual approval may wait before the release is abandoned (the environments already
    * released keep the new model).
    *
@@ -123,6 +156,8 @@ export class ReleaseWorkflow extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   /** The function that runs each release step. */
   public readonly stepFunction: nodejs.NodejsFunction;
+  /** The function that checks an environment's health after a release, when a target has a health gate. */
+  public readonly healthFunction?: nodejs.NodejsFunction;
   /** The function that starts an execution when a version of the registry's group is approved. */
   public readonly triggerFunction: nodejs.NodejsFunction;
   /** The rule on the registry's approvals that invokes `triggerFunction`. */
@@ -166,6 +201,9 @@ export class ReleaseWorkflow extends Construct {
     });
     this.grantReleases(role, props);
 
+    if (props.targets.some((t) => t.healthCheck)) {
+      this.healthFunction = this.createHealthFunction(props, removalPolicy);
+    }
     const definition = this.definition(props, poll);
     const machineLogs = new logs.LogGroup(this, 'ExecutionLogs', {
       retention: logs.RetentionDays.THREE_MONTHS,
@@ -181,7 +219,10 @@ export class ReleaseWorkflow extends Construct {
       timeout: Duration.seconds(
         props.targets.length * (timeout.toSeconds() + 15 * 60) +
           props.targets.filter((t) => t.manualApproval).length *
-            (props.approvalTimeout ?? Duration.days(3)).toSeconds(),
+            (props.approvalTimeout ?? Duration.days(3)).toSeconds() +
+          // A health gate soaks, then may restore, which takes another update.
+          props.targets.filter((t) => t.healthCheck).length *
+            ((props.soakTime ?? Duration.minutes(10)).toSeconds() + timeout.toSeconds() + 15 * 60),
       ),
       tracingEnabled: true,
       logs: { destination: machineLogs, level: sfn.LogLevel.ALL, includeExecutionData: true },
@@ -204,6 +245,200 @@ export class ReleaseWorkflow extends Construct {
       "The state machine invokes the step function's versions (`<arn>:*`), as the Step Functions Lambda " +
         'integration grants, and writes X-Ray traces and log deliveries, which have no resource ARNs.',
     );
+  }
+
+  private createHealthFunction(
+    props: ReleaseWorkflowProps,
+    removalPolicy: RemovalPolicy,
+  ): nodejs.NodejsFunction {
+    const healthLogs = new logs.LogGroup(this, 'HealthLogs', {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy,
+    });
+    const role = new iam.Role(this, 'HealthRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Checks the health of model ${props.modelName} after its releases`,
+    });
+    healthLogs.grantWrite(role);
+    const stack = Stack.of(this);
+    const gated = props.targets.filter((t) => t.healthCheck);
+    const endpointArn = (t: ReleaseWorkflowTarget) =>
+      stack.formatArn({
+        service: 'sagemaker',
+        resource: 'endpoint',
+        // IAM matches SageMaker ARNs in lower case.
+        resourceName: t.healthCheck!.endpointName.toLowerCase(),
+        region: t.region,
+        account: t.account,
+      });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadTheEndpoints',
+        actions: ['sagemaker:DescribeEndpoint'],
+        resources: gated.map(endpointArn),
+      }),
+    );
+    const smoke = gated.filter((t) => t.healthCheck!.smokeTest);
+    if (smoke.length > 0) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'SmokeTestTheEndpoints',
+          actions: ['sagemaker:InvokeEndpoint'],
+          resources: smoke.map(endpointArn),
+        }),
+      );
+    }
+    const alarms = gated.flatMap((t) =>
+      (t.healthCheck!.alarmNames ?? []).map((name) =>
+        stack.formatArn({
+          service: 'cloudwatch',
+          resource: 'alarm',
+          resourceName: name,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          region: t.region,
+          account: t.account,
+        }),
+      ),
+    );
+    if (alarms.length > 0) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadTheAlarms',
+          actions: ['cloudwatch:DescribeAlarms'],
+          resources: alarms,
+        }),
+      );
+    }
+    return new nodejs.NodejsFunction(this, 'Health', {
+      entry: handlerEntry('release-health'),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.minutes(1),
+      role,
+      logGroup: healthLogs,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      description: `Checks the health of model ${props.modelName} after its releases`,
+      environment: { POWERTOOLS_SERVICE_NAME: `release-health-${props.modelName}` },
+      bundling: { minify: true, sourceMap: false, externalModules: ['@aws-sdk/*'] },
+    });
+  }
+
+  /**
+   * Soak, check the health, and when unhealthy release the previous package again: the
+   * environment's last good model.
+   */
+  private healthGate(
+    target: ReleaseWorkflowTarget,
+    props: ReleaseWorkflowProps,
+    notify: (id: string, message: string, subject: string) => sfn.INextable & sfn.IChainable,
+    failed: sfn.Fail,
+    released: sfn.IChainable,
+  ): sfn.IChainable {
+    const env = target.environmentName;
+    const name = pascal(env);
+    const check = target.healthCheck!;
+    const soak = new sfn.Wait(this, `Soak${name}`, {
+      time: sfn.WaitTime.duration(props.soakTime ?? Duration.minutes(10)),
+      comment: `${env} serves the new model for the soak time before its health is checked`,
+    });
+    const health = new tasks.LambdaInvoke(this, `Health${name}`, {
+      lambdaFunction: this.healthFunction!,
+      comment: `Endpoint InService, no alarm in ALARM${check.smokeTest ? ', a smoke invocation answers' : ''}`,
+      payload: sfn.TaskInput.fromObject({
+        region: target.region ?? Stack.of(this).region,
+        endpointName: check.endpointName,
+        alarmNames: check.alarmNames ?? [],
+        ...(check.smokeTest ? { smokeTest: check.smokeTest } : {}),
+      }),
+      resultSelector: { 'healthy.$': '$.Payload.healthy', 'reasons.$': '$.Payload.reasons' },
+      resultPath: '$.health',
+      retryOnServiceExceptions: true,
+    });
+    // A gate that cannot tell counts as unhealthy.
+    const unhealthy = new sfn.Pass(this, `${name}Unhealthy`, {
+      parameters: { Error: 'Unhealthy', 'Cause.$': 'States.JsonToString($.health.reasons)' },
+      resultPath: '$.failure',
+    });
+    const gateFailed = new sfn.Pass(this, `${name}HealthUnknown`, {
+      parameters: { Error: 'Unhealthy', 'Cause.$': '$.failure.Cause' },
+      resultPath: '$.failure',
+    });
+    health.addCatch(gateFailed, { errors: ['States.ALL'], resultPath: '$.failure' });
+
+    // Restore: release the package served before, through the same engine steps.
+    const restoreRequest = {
+      'modelPackageArn.$': '$.step.detail.result.previous',
+      stackName: target.stackName,
+      pointerName: target.pointer.parameterName,
+      region: target.region ?? Stack.of(this).region,
+      modelPackageGroupName: props.modelRegistry.modelPackageGroupName,
+      ...(target.account ? { account: target.account } : {}),
+    };
+    const restoreFailed = notify(
+      `Notify${name}NotRestored`,
+      `States.Format('Release of {} to ${env} is unhealthy ({}), and restoring the previous model failed: {}', $.modelPackageArn, $.failure.Cause, $.restoreFailure.Cause)`,
+      `Release to ${env} unhealthy, not restored`,
+    ).next(failed);
+    const restore = new tasks.LambdaInvoke(this, `Restore${name}`, {
+      lambdaFunction: this.stepFunction,
+      comment: `Releases the package ${env} served before`,
+      payload: sfn.TaskInput.fromObject({ action: 'start', request: restoreRequest }),
+      resultSelector: { 'status.$': '$.Payload.status', 'detail.$': '$.Payload' },
+      resultPath: '$.restore',
+      retryOnServiceExceptions: true,
+    });
+    const restoreCheck = new tasks.LambdaInvoke(this, `CheckRestore${name}`, {
+      lambdaFunction: this.stepFunction,
+      comment: `Reads the restoring stack update of ${env} once`,
+      payload: sfn.TaskInput.fromObject({ action: 'check', 'token.$': '$.restore.detail.token' }),
+      resultSelector: { 'status.$': '$.Payload.status', 'detail.$': '$.Payload' },
+      resultPath: '$.restore',
+      retryOnServiceExceptions: true,
+    });
+    for (const state of [restore, restoreCheck]) {
+      state.addCatch(restoreFailed, { errors: ['States.ALL'], resultPath: '$.restoreFailure' });
+    }
+    const restoreWait = new sfn.Wait(this, `WaitRestore${name}`, {
+      time: sfn.WaitTime.duration(props.pollInterval ?? Duration.seconds(30)),
+    });
+    const restoredNotice = notify(
+      `Notify${name}Restored`,
+      `States.Format('Release of {} to ${env} is unhealthy ({}): ${env} serves {} again', $.modelPackageArn, $.failure.Cause, $.step.detail.result.previous)`,
+      `Release to ${env} unhealthy, previous model restored`,
+    ).next(failed);
+    const restoreUpdateFailed = new sfn.Pass(this, `${name}RestoreUpdateFailed`, {
+      parameters: { Error: 'UpdateFailed', 'Cause.$': '$.restore.detail.failure.message' },
+      resultPath: '$.restoreFailure',
+    }).next(restoreFailed);
+    const restoreOutcome = new sfn.Choice(this, `${name}RestoreOutcome`)
+      .when(sfn.Condition.stringEquals('$.restore.status', 'updating'), restoreWait.next(restoreCheck))
+      .when(sfn.Condition.stringEquals('$.restore.status', 'failed'), restoreUpdateFailed)
+      .otherwise(restoredNotice);
+    restore.next(restoreOutcome);
+    restoreCheck.next(restoreOutcome);
+
+    const nothingToRestore = notify(
+      `Notify${name}NothingToRestore`,
+      `States.Format('Release of {} to ${env} is unhealthy ({}); ${env} served no model before, so it keeps this one: release another version', $.modelPackageArn, $.failure.Cause)`,
+      `Release to ${env} unhealthy`,
+    ).next(failed);
+    const canRestore = new sfn.Choice(this, `${name}CanRestore`)
+      .when(sfn.Condition.stringEquals('$.step.detail.result.previous', 'none'), nothingToRestore)
+      .when(
+        sfn.Condition.stringEqualsJsonPath('$.step.detail.result.previous', '$.modelPackageArn'),
+        nothingToRestore,
+      )
+      .otherwise(restore);
+    unhealthy.next(canRestore);
+    gateFailed.next(canRestore);
+    return soak
+      .next(health)
+      .next(
+        new sfn.Choice(this, `${name}Healthy`)
+          .when(sfn.Condition.booleanEquals('$.health.healthy', true), released)
+          .otherwise(unhealthy),
+      );
   }
 
   private createTrigger(
@@ -391,7 +626,7 @@ export class ReleaseWorkflow extends Construct {
       const outcome = new sfn.Choice(this, `${pascal(env)}Outcome`)
         .when(sfn.Condition.stringEquals('$.step.status', 'updating'), wait.next(check))
         .when(sfn.Condition.stringEquals('$.step.status', 'failed'), updateFailed)
-        .otherwise(released);
+        .otherwise(target.healthCheck ? this.healthGate(target, props, notify, failed, released) : released);
       check.next(outcome);
       start.next(outcome);
       const entry = approval ? approval.next(start) : start;
@@ -478,6 +713,27 @@ function validate(
         true,
         'the approval request (with its task token) is published to notificationTopic: give one',
       );
+    }
+  });
+  const soak = props.soakTime;
+  if (soak && !soak.isUnresolved() && soak.toSeconds() > 24 * 3600) {
+    problems.add('soakTime', soak.toHumanString(), 'use at most 24 hours');
+  }
+  (props.targets ?? []).forEach((t, i) => {
+    const check = t.healthCheck;
+    if (!check) {
+      return;
+    }
+    problems.checkPattern(
+      `targets[${i}].healthCheck.endpointName`,
+      check.endpointName ?? '',
+      SAGEMAKER_NAME,
+      'use the endpoint name of the slot: up to 63 letters, digits and hyphens',
+    );
+    for (const name of check.alarmNames ?? []) {
+      if (!Token.isUnresolved(name) && !(name.length > 0 && name.length <= 255)) {
+        problems.add(`targets[${i}].healthCheck.alarmNames`, name, 'use alarm names of 1 to 255 characters');
+      }
     }
   });
   const approvalTimeout = props.approvalTimeout;

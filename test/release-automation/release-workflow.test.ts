@@ -48,7 +48,14 @@ if (!('withResolvers' in Promise)) {
 const ENV = { account: '111111111111', region: 'eu-west-1' };
 const PACKAGE = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/trips-fare/7';
 
-function workflow(props: Partial<ReleaseWorkflowProps> = {}, withTopic = true) {
+/** Staging's health gate in the health scenarios: the slot's endpoint, its two alarms and a smoke request. */
+const STAGING_HEALTH = {
+  endpointName: 'mlops-staging-fare-amount',
+  alarmNames: ['mlops-staging-fare-amount-rollback-errors', 'mlops-staging-fare-amount-rollback-latency'],
+  smokeTest: { contentType: 'text/csv', body: '3.1,14,2,18.5,132,236' },
+};
+
+function workflow(props: Partial<ReleaseWorkflowProps> = {}, withTopic = true, stagingHealth = false) {
   // Bundling is not the subject here: the CLI's bundling-stacks context skips it.
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const releases = new Stack(app, 'Releases', { env: ENV });
@@ -59,7 +66,12 @@ function workflow(props: Partial<ReleaseWorkflowProps> = {}, withTopic = true) {
     modelName: 'fare-amount',
     modelRegistry: ModelRegistry.fromModelPackageGroupName(stack, 'Registry', 'trips-fare'),
     targets: [
-      { environmentName: 'staging', stackName: 'staging-Platform', pointer: pointer('staging') },
+      {
+        environmentName: 'staging',
+        stackName: 'staging-Platform',
+        pointer: pointer('staging'),
+        ...(stagingHealth ? { healthCheck: STAGING_HEALTH } : {}),
+      },
       { environmentName: 'prod', stackName: 'prod-Platform', pointer: pointer('prod'), manualApproval: true },
     ],
     notificationTopic: withTopic ? new sns.Topic(stack, 'Topic', { enforceSSL: true }) : undefined,
@@ -329,7 +341,7 @@ describe('ReleaseWorkflow', () => {
  * What a fake step function does per environment: `done` at once, `updating` for `checks` checks
  * and then done, a failed update, or a refusal (the engine's ReleaseError, as the handler throws it).
  */
-type Script = { outcome: 'done' | 'failed' | 'refused'; checks?: number };
+type Script = { outcome: 'done' | 'failed' | 'refused'; checks?: number; previous?: string };
 
 function fakeStep(script: Record<string, Script>, calls: string[]) {
   const remaining: Record<string, number> = {};
@@ -371,7 +383,7 @@ function fakeStep(script: Record<string, Script>, calls: string[]) {
         status: 'done',
         result: {
           status: 'released',
-          previous: 'none',
+          previous: plan.previous ?? 'none',
           current: request.modelPackageArn,
           pointerName: request.pointerName,
           stackName: request.stackName,
@@ -663,6 +675,133 @@ describe('ReleaseWorkflow executed locally, its steps run by the real handler ag
     expect(result.published).toEqual([
       expect.stringMatching(
         /^Release of .* to prod failed: .*UPDATE_ROLLBACK_COMPLETE.*rollback-errors fired.*restored/,
+      ),
+    ]);
+  });
+});
+
+describe('ReleaseWorkflow with a health gate, executed locally', () => {
+  const built = workflow({ soakTime: Duration.minutes(15) }, true, true);
+  const definition = definitionOf(built.template);
+  const OLD = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/trips-fare/6';
+
+  test('the definition is valid; staging soaks, then its health is checked before prod', () => {
+    expect(aslValidator(definition).errors).toEqual([]);
+    const states = definition.States as Record<string, Json>;
+    expect(states.SoakStaging).toMatchObject({ Type: 'Wait', Seconds: 900, Next: 'HealthStaging' });
+    expect((states.HealthStaging.Parameters as Json).Payload).toEqual({
+      region: 'eu-west-1',
+      ...STAGING_HEALTH,
+    });
+    expect(states.StagingHealthy).toMatchObject({
+      Choices: [{ Variable: '$.health.healthy', BooleanEquals: true, Next: 'StagingReleased' }],
+      Default: 'StagingUnhealthy',
+    });
+  });
+
+  test('the health function may describe only the gated endpoint and its alarms, and invoke only it', () => {
+    const [policy] = Object.entries(built.template.findResources('AWS::IAM::Policy'))
+      .filter(([id]) => id.includes('HealthRole'))
+      .map(([, p]) => JSON.stringify(p.Properties.PolicyDocument));
+    expect(policy).toContain('endpoint/mlops-staging-fare-amount"');
+    expect(policy).toContain('alarm:mlops-staging-fare-amount-rollback-errors');
+    expect(policy).toContain('sagemaker:InvokeEndpoint');
+    expect(policy).not.toMatch(/endpoint\/\*|"\*"/);
+  });
+
+  test('no cdk-nag findings with the gate', () => {
+    expect(formatFindings(nagFindings(built.app))).toBe('');
+  });
+
+  async function execute(script: Record<string, Script>, healthy: boolean) {
+    const calls: string[] = [];
+    const published: string[] = [];
+    const step = fakeStep(script, calls);
+    const publish = async (input: { Message: string }) => {
+      published.push(input.Message);
+      return { MessageId: 'm-1' };
+    };
+    const health = async (input: { Payload: { endpointName: string } }) => {
+      calls.push(`health ${input.Payload.endpointName}`);
+      return {
+        Payload: healthy
+          ? { healthy: true, reasons: [] }
+          : {
+              healthy: false,
+              reasons: ['alarm mlops-staging-fare-amount-rollback-errors is in ALARM: Threshold Crossed'],
+            },
+      };
+    };
+    const handlers: Record<string, unknown> = {
+      StartStaging: step,
+      CheckStaging: step,
+      StartProd: step,
+      CheckProd: step,
+      RestoreStaging: async (input: { Payload: ReleaseStepEvent }) => {
+        const event = input.Payload as { request: { modelPackageArn: string } };
+        calls.push(`restore staging to ${event.request.modelPackageArn}`);
+        return { Payload: { status: 'updating', token: { request: event.request } } };
+      },
+      CheckRestoreStaging: async () => {
+        calls.push('check restore staging');
+        return { Payload: { status: 'done', result: { status: 'released' } } };
+      },
+      HealthStaging: health,
+      ApproveProd: async () => ({}),
+    };
+    for (const name of Object.keys(definition.States as object).filter((n) => n.startsWith('Notify'))) {
+      handlers[name] = publish;
+    }
+    const execution = new StateMachine(definition as never).run(
+      { modelPackageArn: PACKAGE },
+      {
+        overrides: {
+          taskResourceLocalHandlers: handlers as never,
+          waitTimeOverrides: { WaitStaging: 0, WaitProd: 0, SoakStaging: 0, WaitRestoreStaging: 0 },
+        },
+        context: { Task: { Token: 'local-task-token' } },
+      },
+    );
+    const succeeded = await execution.result.then(
+      () => true,
+      () => false,
+    );
+    return { succeeded, calls, published };
+  }
+
+  test('healthy after the soak: prod follows', async () => {
+    const run = await execute(
+      { staging: { outcome: 'done', previous: OLD }, prod: { outcome: 'done' } },
+      true,
+    );
+    expect(run.succeeded).toBe(true);
+    expect(run.calls).toEqual(['start staging', 'health mlops-staging-fare-amount', 'start prod']);
+  });
+
+  test('unhealthy: staging is given its previous model back, prod is never touched, the reason is notified', async () => {
+    const run = await execute(
+      { staging: { outcome: 'done', previous: OLD }, prod: { outcome: 'done' } },
+      false,
+    );
+    expect(run.succeeded).toBe(false);
+    expect(run.calls).toEqual([
+      'start staging',
+      'health mlops-staging-fare-amount',
+      `restore staging to ${OLD}`,
+      'check restore staging',
+    ]);
+    expect(run.published).toEqual([
+      `Release of ${PACKAGE} to staging is unhealthy (["alarm mlops-staging-fare-amount-rollback-errors is in ALARM: Threshold Crossed"]): staging serves ${OLD} again`,
+    ]);
+  });
+
+  test('unhealthy with no model before: nothing to restore, said so, and prod is never touched', async () => {
+    const run = await execute({ staging: { outcome: 'done' }, prod: { outcome: 'done' } }, false);
+    expect(run.succeeded).toBe(false);
+    expect(run.calls).toEqual(['start staging', 'health mlops-staging-fare-amount']);
+    expect(run.published).toEqual([
+      expect.stringMatching(
+        /to staging is unhealthy .*; staging served no model before, so it keeps this one/,
       ),
     ]);
   });
