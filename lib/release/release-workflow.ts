@@ -172,33 +172,18 @@ export class ReleaseWorkflow extends Construct {
     validate(this, props, poll, timeout);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
-    const stepLogs = new logs.LogGroup(this, 'StepLogs', {
-      retention: logs.RetentionDays.THREE_MONTHS,
-      removalPolicy,
-    });
-    const role = new iam.Role(this, 'StepRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Runs the release steps of model ${props.modelName}`,
-    });
-    stepLogs.grantWrite(role);
-    this.stepFunction = new nodejs.NodejsFunction(this, 'Step', {
-      entry: handlerEntry('release-step'),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
+    const step = this.handlerFunction('Step', 'release-step', removalPolicy, {
+      description: `Starts and checks the releases of model ${props.modelName}`,
       // A step reads and writes a few API objects; the slowest is a stack update's first check.
       timeout: Duration.minutes(2),
-      role,
-      logGroup: stepLogs,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      description: `Starts and checks the releases of model ${props.modelName}`,
       environment: {
         POWERTOOLS_SERVICE_NAME: `release-${props.modelName}`,
         RELEASE_POLL_INTERVAL_SECONDS: String(poll.toSeconds()),
         RELEASE_TIMEOUT_SECONDS: String(timeout.toSeconds()),
       },
-      bundling: { minify: true, sourceMap: false, externalModules: ['@aws-sdk/*'] },
     });
+    this.stepFunction = step.fn;
+    const role = step.role;
     this.grantReleases(role, props);
 
     if (props.targets.some((t) => t.healthCheck)) {
@@ -247,19 +232,51 @@ export class ReleaseWorkflow extends Construct {
     );
   }
 
+  /**
+   * A handler of `lambda/<entry>/`, bundled by esbuild (the runtime's AWS SDK left out), with its
+   * own role and log group: the role gets only what the caller grants.
+   */
+  private handlerFunction(
+    id: string,
+    entry: string,
+    removalPolicy: RemovalPolicy,
+    options: Pick<
+      nodejs.NodejsFunctionProps,
+      'description' | 'timeout' | 'environment' | 'deadLetterQueue' | 'retryAttempts'
+    >,
+  ): { fn: nodejs.NodejsFunction; role: iam.Role } {
+    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy,
+    });
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: options.description,
+    });
+    logGroup.grantWrite(role);
+    const fn = new nodejs.NodejsFunction(this, id, {
+      ...options,
+      entry: handlerEntry(entry),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      role,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      bundling: { minify: true, sourceMap: false, externalModules: ['@aws-sdk/*'] },
+    });
+    return { fn, role };
+  }
+
   private createHealthFunction(
     props: ReleaseWorkflowProps,
     removalPolicy: RemovalPolicy,
   ): nodejs.NodejsFunction {
-    const healthLogs = new logs.LogGroup(this, 'HealthLogs', {
-      retention: logs.RetentionDays.THREE_MONTHS,
-      removalPolicy,
-    });
-    const role = new iam.Role(this, 'HealthRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    const { fn, role } = this.handlerFunction('Health', 'release-health', removalPolicy, {
       description: `Checks the health of model ${props.modelName} after its releases`,
+      timeout: Duration.minutes(1),
+      environment: { POWERTOOLS_SERVICE_NAME: `release-health-${props.modelName}` },
     });
-    healthLogs.grantWrite(role);
     const stack = Stack.of(this);
     const gated = props.targets.filter((t) => t.healthCheck);
     const endpointArn = (t: ReleaseWorkflowTarget) =>
@@ -309,19 +326,7 @@ export class ReleaseWorkflow extends Construct {
         }),
       );
     }
-    return new nodejs.NodejsFunction(this, 'Health', {
-      entry: handlerEntry('release-health'),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
-      timeout: Duration.minutes(1),
-      role,
-      logGroup: healthLogs,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      description: `Checks the health of model ${props.modelName} after its releases`,
-      environment: { POWERTOOLS_SERVICE_NAME: `release-health-${props.modelName}` },
-      bundling: { minify: true, sourceMap: false, externalModules: ['@aws-sdk/*'] },
-    });
+    return fn;
   }
 
   /**
@@ -451,25 +456,9 @@ export class ReleaseWorkflow extends Construct {
       retentionPeriod: Duration.days(14),
       removalPolicy,
     });
-    const triggerLogs = new logs.LogGroup(this, 'TriggerLogs', {
-      retention: logs.RetentionDays.THREE_MONTHS,
-      removalPolicy,
-    });
-    const role = new iam.Role(this, 'TriggerRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Starts the release workflow of model ${props.modelName} on approvals`,
-    });
-    triggerLogs.grantWrite(role);
-    const fn = new nodejs.NodejsFunction(this, 'Trigger', {
-      entry: handlerEntry('release-trigger'),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
-      timeout: Duration.seconds(30),
-      role,
-      logGroup: triggerLogs,
-      loggingFormat: lambda.LoggingFormat.JSON,
+    const { fn, role } = this.handlerFunction('Trigger', 'release-trigger', removalPolicy, {
       description: `Starts the release workflow of model ${props.modelName} when a version is approved`,
+      timeout: Duration.seconds(30),
       // Events the function fails on after Lambda's retries land here, and are alarmed.
       deadLetterQueue,
       retryAttempts: 2,
@@ -480,7 +469,6 @@ export class ReleaseWorkflow extends Construct {
         POWERTOOLS_SERVICE_NAME: `release-trigger-${props.modelName}`,
         POWERTOOLS_METRICS_NAMESPACE: RELEASE_METRICS_NAMESPACE,
       },
-      bundling: { minify: true, sourceMap: false, externalModules: ['@aws-sdk/*'] },
     });
     this.stateMachine.grantStartExecution(role);
     return { fn, deadLetterQueue };

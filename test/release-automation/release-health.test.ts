@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
 import { mockClient } from 'aws-sdk-client-mock';
+import { quietHandlerLogs } from './support/quiet-logs';
 import { handler, HealthCheckEvent } from '../../lambda/release-health';
 
 const sageMaker = mockClient(SageMakerClient);
@@ -42,9 +43,7 @@ beforeEach(() => {
   sageMaker.reset();
   cloudWatch.reset();
   runtime.reset();
-  jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  jest.spyOn(console, 'info').mockImplementation(() => undefined);
-  jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  quietHandlerLogs();
 });
 afterEach(() => jest.restoreAllMocks());
 

@@ -6,6 +6,7 @@ import {
 import { DescribeModelPackageCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
+import { quietHandlerLogs } from './support/quiet-logs';
 import { handler } from '../../lambda/release-step';
 import type { ReleaseRequest } from '../../lambda/shared/release';
 import { XGBOOST_INFERENCE_SPECIFICATION } from '../support/model-package';
@@ -32,10 +33,7 @@ beforeEach(() => {
   ssm.reset();
   sageMaker.reset();
   cloudFormation.reset();
-  // The handler logs JSON lines; keep the test output readable.
-  jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-  jest.spyOn(console, 'info').mockImplementation(() => undefined);
-  jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  quietHandlerLogs();
 });
 
 afterEach(() => jest.restoreAllMocks());

@@ -28,6 +28,7 @@ import {
 import { DescribeModelPackageCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
+import { quietHandlerLogs } from './support/quiet-logs';
 import { handler } from '../../lambda/release-step';
 
 // aws-local-stepfunctions calls Promise.withResolvers, which Node 22 has and Node 20 lacks.
@@ -538,9 +539,7 @@ describe('ReleaseWorkflow executed locally, its steps run by the real handler ag
     ssm.reset();
     sageMaker.reset();
     cloudFormation.reset();
-    jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    jest.spyOn(console, 'info').mockImplementation(() => undefined);
-    jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    quietHandlerLogs();
     sageMaker.on(DescribeModelPackageCommand).resolves({
       ModelPackageGroupName: 'trips-fare',
       ModelPackageVersion: 7,
