@@ -151,6 +151,10 @@ export interface ReleaseWorkflowInput {
  * An EventBridge rule on the registry's approvals invokes a trigger function, which starts one
  * execution per approved version (named after the package ARN, so duplicate events start
  * nothing); an execution can also be started by hand with `{"modelPackageArn": "<ARN>"}`.
+ *
+ * The step role is granted no `iam:PassRole`: updating a stack deployed with CDK's execution role
+ * would need it, and would let a misused role deploy any template. Until the serving stacks get a
+ * serving-only CloudFormation role (docs/adr/0006), the workflow is not in the public API or the app.
  */
 export class ReleaseWorkflow extends Construct {
   public readonly stateMachine: sfn.StateMachine;
