@@ -17,6 +17,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { DefaultDashboardFactory, MonitoringFacade, SnsAlarmActionStrategy } from 'cdk-monitoring-constructs';
 import { Construct, IConstruct } from 'constructs';
 import { productionVariantsOf, propertyOf, resolvedPropertiesOf } from '../private/cfn-properties';
@@ -87,12 +88,13 @@ export interface PlatformMonitoringProps {
 }
 
 /** The kinds of resource PlatformMonitoring watches. */
-export type MonitoredKind = 'lambda' | 'dead-letter-queue' | 'queue' | 'endpoint';
+export type MonitoredKind = 'lambda' | 'dead-letter-queue' | 'queue' | 'endpoint' | 'state-machine';
 
 /**
  * Operational monitoring of one environment (maturity level 1): a dashboard and alarms for every
  * Lambda function (errors, throttles, p99 duration), every dead-letter queue (any message visible)
- * and every other queue (age of the oldest message), plus notifications of failed SageMaker
+ * and every other queue (age of the oldest message), every Step Functions state machine (failed,
+ * timed-out or aborted executions), plus notifications of failed SageMaker
  * pipeline executions and training jobs. Alarms and notifications go to one SNS topic.
  *
  * Built on cdk-monitoring-constructs for the dashboard and alarms. Discovery is this construct's
@@ -174,6 +176,26 @@ export class PlatformMonitoring extends Construct {
       addLatencyP99Alarm: {
         Warning: { maxLatency: Duration.millis(Math.round((limit.toMilliseconds() * percent) / 100)) },
       },
+    });
+  }
+
+  /**
+   * Monitors a Step Functions state machine: any failed, timed-out or aborted execution alarms
+   * (Error), so that a workflow that ends failed (e.g. a release rolled back) always notifies.
+   * Idempotent.
+   */
+  public monitorStateMachine(stateMachine: sfn.IStateMachine, path: string = stateMachine.node.path): void {
+    if (this.monitored.has(path)) {
+      return;
+    }
+    this.monitored.set(path, 'state-machine');
+    this.facade.monitorStepFunction({
+      stateMachine,
+      alarmFriendlyName: friendlyName(path),
+      humanReadableName: friendlyName(path),
+      addFailedExecutionCountAlarm: { Error: { maxErrorCount: 0 } },
+      addTimedOutExecutionCountAlarm: { Error: { maxErrorCount: 0 } },
+      addAbortedExecutionCountAlarm: { Error: { maxErrorCount: 0 } },
     });
   }
 
@@ -495,6 +517,9 @@ class DiscoverMonitoredResources implements IAspect {
         }
       } else if (resource.cfnResourceType === 'AWS::SageMaker::Endpoint') {
         discoverEndpointInto(this.monitoring, resource, path);
+      } else if (resource.cfnResourceType === 'AWS::StepFunctions::StateMachine') {
+        const machine = sfn.StateMachine.fromStateMachineArn(scope, `Discovered${n++}`, resource.ref);
+        this.monitoring.monitorStateMachine(machine, path);
       }
     }
     for (const [stack, paths] of skipped) {
@@ -507,7 +532,12 @@ class DiscoverMonitoredResources implements IAspect {
   }
 }
 
-const MONITORED_TYPES = ['AWS::Lambda::Function', 'AWS::SQS::Queue', 'AWS::SageMaker::Endpoint'];
+const MONITORED_TYPES = [
+  'AWS::Lambda::Function',
+  'AWS::SQS::Queue',
+  'AWS::SageMaker::Endpoint',
+  'AWS::StepFunctions::StateMachine',
+];
 
 function discoverEndpointInto(monitoring: PlatformMonitoring, endpoint: CfnResource, path: string): void {
   const variants = variantNamesOf(endpoint);

@@ -10,6 +10,7 @@ const aslValidator = require('asl-validator') as (definition: unknown) => {
   errors: unknown[];
 };
 import { StateMachine } from 'aws-local-stepfunctions';
+import { PlatformMonitoring } from '../../lib/monitoring/platform-monitoring';
 import { MlopsValidationError } from '../../lib/private/errors';
 import { ModelRegistry } from '../../lib/registry/model-registry';
 import { ReleaseWorkflow, ReleaseWorkflowProps } from '../../lib/release/release-workflow';
@@ -803,5 +804,49 @@ describe('ReleaseWorkflow with a health gate, executed locally', () => {
         /to staging is unhealthy .*; staging served no model before, so it keeps this one/,
       ),
     ]);
+  });
+});
+
+describe('ReleaseWorkflow under the level-1 monitoring', () => {
+  // GIVEN the workflow in a stack with PlatformMonitoring, which discovers what the stack holds
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const releases = new Stack(app, 'Releases', { env: ENV });
+  const stack = new Stack(app, 'Automation', { env: ENV });
+  new ReleaseWorkflow(stack, 'Release', {
+    modelName: 'fare-amount',
+    modelRegistry: ModelRegistry.fromModelPackageGroupName(stack, 'Registry', 'trips-fare'),
+    targets: [
+      {
+        environmentName: 'staging',
+        stackName: 'staging-Platform',
+        pointer: new ReleasePointer(releases, 'Pointer', {
+          environmentName: 'staging',
+          slotName: 'fare-amount',
+        }),
+        healthCheck: { endpointName: 'mlops-staging-fare-amount' },
+      },
+    ],
+  });
+  new PlatformMonitoring(stack, 'Monitoring', { environmentName: 'dev' });
+  const alarms = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')).map((a) =>
+    JSON.stringify(a.Properties),
+  );
+  const alarmsOn = (metric: string, dimension: string) =>
+    alarms.filter((a) => a.includes(`"MetricName":"${metric}"`) && a.includes(dimension));
+
+  test('failed, timed-out and aborted executions of the workflow alarm', () => {
+    for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) {
+      expect({ metric, count: alarmsOn(metric, '"Name":"StateMachineArn"').length }).toEqual({
+        metric,
+        count: 1,
+      });
+    }
+  });
+
+  test('each of its three functions has error alarms, and the trigger dead-letter queue alarms on any message', () => {
+    expect(
+      alarms.filter((a) => a.includes('"MetricName":"Errors"') && a.includes('FunctionName')),
+    ).toHaveLength(3);
+    expect(alarmsOn('ApproximateNumberOfMessagesVisible', 'QueueName')).toHaveLength(1);
   });
 });
