@@ -47,6 +47,15 @@ export interface ReleaseWorkflowTarget {
    */
   readonly manualApproval?: boolean;
   /**
+   * The serving-only CloudFormation role the environment's serving stack is deployed with
+   * (docs/adr/0006). With it, the workflow may update that stack only through this role, and pass
+   * it to CloudFormation only; a stack deployed with another role is refused.
+   *
+   * @default - none: the stack is updated with its own role, which the workflow is not allowed to
+   * pass, so a stack deployed with CDK's execution role cannot be released to by the workflow
+   */
+  readonly cloudFormationRoleArn?: string;
+  /**
    * After the release, wait `soakTime` and check the environment's health; when it is unhealthy,
    * release the package it served before again (when it served one) and end the execution failed.
    *
@@ -383,6 +392,7 @@ export class ReleaseWorkflow extends Construct {
       region: target.region ?? Stack.of(this).region,
       modelPackageGroupName: props.modelRegistry.modelPackageGroupName,
       ...(target.account ? { account: target.account } : {}),
+      ...(target.cloudFormationRoleArn ? { cloudFormationRoleArn: target.cloudFormationRoleArn } : {}),
     };
     const restoreFailed = notify(
       `Notify${name}NotRestored`,
@@ -484,28 +494,61 @@ export class ReleaseWorkflow extends Construct {
       target.pointer.grantWrite(role);
     }
     props.modelRegistry.grantRead(role);
-    const stacks = new iam.PolicyStatement({
-      sid: 'UpdateTheServingStacks',
-      actions: [
-        'cloudformation:DescribeStacks',
-        'cloudformation:DescribeStackEvents',
-        'cloudformation:UpdateStack',
-        'cloudformation:CancelUpdateStack',
-      ],
-      resources: props.targets.map((t) =>
-        stack.formatArn({
-          service: 'cloudformation',
-          resource: 'stack',
-          resourceName: `${t.stackName}/*`,
-          region: t.region,
-          account: t.account,
+    const stackArn = (t: ReleaseWorkflowTarget) =>
+      stack.formatArn({
+        service: 'cloudformation',
+        resource: 'stack',
+        resourceName: `${t.stackName}/*`,
+        region: t.region,
+        account: t.account,
+      });
+    const statements = [
+      new iam.PolicyStatement({
+        sid: 'ReadTheServingStacks',
+        actions: [
+          'cloudformation:DescribeStacks',
+          'cloudformation:DescribeStackEvents',
+          'cloudformation:CancelUpdateStack',
+        ],
+        resources: props.targets.map(stackArn),
+      }),
+    ];
+    // Stacks without a serving-only role are updated with whatever role they have (no PassRole is
+    // granted, so a CDK-deployed stack cannot be updated: docs/adr/0006); stacks with one only
+    // through it, and the role may be passed to CloudFormation and nowhere else.
+    const unscoped = props.targets.filter((t) => !t.cloudFormationRoleArn);
+    if (unscoped.length > 0) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'UpdateTheServingStacks',
+          actions: ['cloudformation:UpdateStack'],
+          resources: unscoped.map(stackArn),
         }),
-      ),
-    });
-    role.addToPrincipalPolicy(stacks);
+      );
+    }
+    props.targets
+      .filter((t) => t.cloudFormationRoleArn)
+      .forEach((t) => {
+        const roleArn = t.cloudFormationRoleArn!;
+        statements.push(
+          new iam.PolicyStatement({
+            sid: `Update${pascal(t.environmentName)}ThroughItsServingRole`,
+            actions: ['cloudformation:UpdateStack'],
+            resources: [stackArn(t)],
+            conditions: { StringEquals: { 'cloudformation:RoleArn': roleArn } },
+          }),
+          new iam.PolicyStatement({
+            sid: `Pass${pascal(t.environmentName)}ServingRoleToCloudFormation`,
+            actions: ['iam:PassRole'],
+            resources: [roleArn],
+            conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+          }),
+        );
+      });
+    statements.forEach((st) => role.addToPrincipalPolicy(st));
     acknowledgeWildcards(
       role,
-      [stacks],
+      statements,
       'A stack ARN ends in an id CloudFormation assigns at creation: the grant names each serving stack and ' +
         'matches only its ids.',
     );
@@ -567,6 +610,7 @@ export class ReleaseWorkflow extends Construct {
         region: target.region ?? Stack.of(this).region,
         modelPackageGroupName: props.modelRegistry.modelPackageGroupName,
         ...(target.account ? { account: target.account } : {}),
+        ...(target.cloudFormationRoleArn ? { cloudFormationRoleArn: target.cloudFormationRoleArn } : {}),
       };
       const refused = notify(
         `Notify${pascal(env)}Refused`,

@@ -850,3 +850,72 @@ describe('ReleaseWorkflow under the level-1 monitoring', () => {
     expect(alarmsOn('ApproximateNumberOfMessagesVisible', 'QueueName')).toHaveLength(1);
   });
 });
+
+describe('ReleaseWorkflow with serving-only CloudFormation roles', () => {
+  const STAGING_ROLE = 'arn:aws:iam::111111111111:role/staging-serving-cfn';
+  const PROD_ROLE = 'arn:aws:iam::222222222222:role/prod-serving-cfn';
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const releases = new Stack(app, 'Releases', { env: ENV });
+  const stack = new Stack(app, 'Automation', { env: ENV });
+  const pointer = (env: string) =>
+    new ReleasePointer(releases, env, { environmentName: env, slotName: 'fare-amount' });
+  new ReleaseWorkflow(stack, 'Release', {
+    modelName: 'fare-amount',
+    modelRegistry: ModelRegistry.fromModelPackageGroupName(stack, 'Registry', 'trips-fare'),
+    targets: [
+      {
+        environmentName: 'staging',
+        stackName: 'staging-Serving',
+        pointer: pointer('staging'),
+        cloudFormationRoleArn: STAGING_ROLE,
+      },
+      {
+        environmentName: 'prod',
+        stackName: 'prod-Serving',
+        pointer: pointer('prod'),
+        account: '222222222222',
+        cloudFormationRoleArn: PROD_ROLE,
+      },
+    ],
+  });
+  const template = Template.fromStack(stack);
+  const [statements] = Object.entries(template.findResources('AWS::IAM::Policy'))
+    .filter(([id]) => id.includes('StepRole'))
+    .map(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+
+  test('each stack may be updated only through its serving role, and each role passed only to CloudFormation', () => {
+    const updates = statements.filter((s) => JSON.stringify(s.Action).includes('cloudformation:UpdateStack'));
+    expect(updates.map((s) => s.Condition)).toEqual([
+      { StringEquals: { 'cloudformation:RoleArn': STAGING_ROLE } },
+      { StringEquals: { 'cloudformation:RoleArn': PROD_ROLE } },
+    ]);
+    const passes = statements.filter((s) => JSON.stringify(s.Action).includes('iam:PassRole'));
+    expect(passes).toEqual([
+      expect.objectContaining({
+        Resource: STAGING_ROLE,
+        Condition: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+      }),
+      expect.objectContaining({
+        Resource: PROD_ROLE,
+        Condition: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+      }),
+    ]);
+    // The only parameters it may write are the two pointers.
+    const writes = statements.filter((s) => JSON.stringify(s.Action).includes('ssm:PutParameter'));
+    expect(JSON.stringify(writes.map((s) => s.Resource))).toMatch(
+      /^\[[^\]]*parameter\/mlops\/staging\/serving\/fare-amount\/model-package-arn[^\]]*\][^[]*\[[^\]]*parameter\/mlops\/prod\/serving\/fare-amount\/model-package-arn/,
+    );
+  });
+
+  test('the engine is told the role, so a stack deployed with another one is refused', () => {
+    const states = definitionOf(template).States as Record<string, Json>;
+    expect(((states.StartProd.Parameters as Json).Payload as Json).request).toMatchObject({
+      account: '222222222222',
+      cloudFormationRoleArn: PROD_ROLE,
+    });
+  });
+
+  test('no cdk-nag findings', () => {
+    expect(formatFindings(nagFindings(app))).toBe('');
+  });
+});

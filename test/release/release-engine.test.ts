@@ -889,3 +889,53 @@ describe('startRelease and checkRelease: one call per step', () => {
     expect(pointerWrites().map((w) => w.Value)).toEqual([ARN, 'none']);
   });
 });
+
+describe('a serving-only CloudFormation role (cloudFormationRoleArn)', () => {
+  const ROLE = 'arn:aws:iam::123456789012:role/dev-serving-cfn';
+  const withRole = (roleArn?: string) => {
+    const shape = stack('CREATE_COMPLETE');
+    return { Stacks: [{ ...shape.Stacks[0], RoleARN: roleArn }] };
+  };
+
+  test('the update runs with that role when the stack is deployed with it', async () => {
+    givenReleasable();
+    givenStackStatuses(withRole(ROLE), {
+      Stacks: [{ ...withRole(ROLE).Stacks[0], StackStatus: 'UPDATE_COMPLETE' }],
+    });
+    await releaseModel(request({ cloudFormationRoleArn: ROLE }), deps());
+    expect(stackUpdates()).toEqual([
+      expect.objectContaining({ StackName: STACK, RoleARN: ROLE, UsePreviousTemplate: true }),
+    ]);
+  });
+
+  test.each([
+    [
+      'another role',
+      'arn:aws:iam::123456789012:role/cdk-hnb659fds-cfn-exec-role-123456789012-us-east-1',
+      'role arn:aws:iam::123456789012:role/cdk-hnb659fds-cfn-exec-role',
+    ],
+    ['no role', undefined, 'no service role'],
+  ])('a stack deployed with %s is refused before anything is written', async (_case, deployedWith, said) => {
+    givenReleasable();
+    givenStackStatuses(withRole(deployedWith));
+    const error = await releaseError(releaseModel(request({ cloudFormationRoleArn: ROLE }), deps()));
+    expect(error.code).toBe('stack-role-mismatch');
+    expect(error.message).toContain(`stack ${STACK} is deployed with ${said}`);
+    expect(error.message).toContain(
+      `but releases to it use ${ROLE}: deploy the stack with that role first; nothing was changed`,
+    );
+    expect(pointerWrites()).toEqual([]);
+    expect(stackUpdates()).toEqual([]);
+  });
+
+  test('a role that is not an IAM role ARN is refused before any AWS call', async () => {
+    const error = await releaseError(
+      releaseModel(request({ cloudFormationRoleArn: 'arn:aws:iam::123456789012:user/alice' }), deps()),
+    );
+    expect(error.code).toBe('invalid-request');
+    expect(error.message).toMatch(
+      /^cloudFormationRoleArn 'arn:aws:iam::123456789012:user\/alice' is invalid: name an IAM role/,
+    );
+    expect([...ssm.calls(), ...sageMaker.calls(), ...cloudFormation.calls()]).toHaveLength(0);
+  });
+});

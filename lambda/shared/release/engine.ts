@@ -58,6 +58,14 @@ export interface ReleaseRequest {
    */
   readonly account?: string;
   /**
+   * The CloudFormation service role the stack is updated with: a role that can manage only serving
+   * resources (docs/adr/0006), so that the release can change nothing else. The stack must already
+   * be deployed with it; a stack with another role, or none, is refused before anything is written.
+   *
+   * @default - the stack's own role, whatever it is (the CLI, with an operator's credentials)
+   */
+  readonly cloudFormationRoleArn?: string;
+  /**
    * The command that deploys the stack, quoted by the messages that ask for a deployment, e.g.
    * `npx cdk deploy 'dev/*'`.
    *
@@ -219,6 +227,7 @@ export async function startRelease(
   const previous = await readPointer(deps.ssm, target);
   const stack = await describeStack(deps.cloudFormation, target);
   checkAccount(stack, target);
+  checkStackRole(stack, target);
   const status = stack.StackStatus ?? 'UNKNOWN';
   if (status === 'REVIEW_IN_PROGRESS') {
     throw new ReleaseError(
@@ -283,6 +292,7 @@ export async function startRelease(
         Capabilities: RELEASE_STACK_CAPABILITIES,
         DisableRollback: false,
         ClientRequestToken: clientRequestToken,
+        ...(target.cloudFormationRoleArn ? { RoleARN: target.cloudFormationRoleArn } : {}),
       }),
     );
   } catch (error) {
@@ -414,6 +424,14 @@ function checkRequest(request: ReleaseRequest): ReleaseRequest {
         `(1-63 letters, digits and hyphens), or leave it out`,
     );
   }
+  const role: unknown = request.cloudFormationRoleArn;
+  if (role !== undefined && !(typeof role === 'string' && IAM_ROLE_ARN.test(role))) {
+    throw new ReleaseError(
+      'invalid-request',
+      `cloudFormationRoleArn ${describeValue(role)} is invalid: name an IAM role, ` +
+        `arn:<partition>:iam::<account>:role/<name>, or leave it out`,
+    );
+  }
   const arn = parseModelPackageArn(request.modelPackageArn);
   if (group !== undefined && !sameGroup(arn.group, group)) {
     throw new ReleaseError(
@@ -437,6 +455,20 @@ function deployFirst(target: ReleaseRequest): string {
   return target.deployCommand
     ? `deploy the environment first: ${target.deployCommand}`
     : `deploy the stack and its release pointer first`;
+}
+
+/** An IAM role ARN, paths included. */
+const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+
+function checkStackRole(stack: CloudFormationStack, target: ReleaseRequest): void {
+  const expected = target.cloudFormationRoleArn;
+  if (expected !== undefined && stack.RoleARN !== expected) {
+    throw new ReleaseError(
+      'stack-role-mismatch',
+      `stack ${target.stackName} is deployed with ${stack.RoleARN ? `role ${stack.RoleARN}` : 'no service role'}, ` +
+        `but releases to it use ${expected}: deploy the stack with that role first; nothing was changed`,
+    );
+  }
 }
 
 function checkAccount(stack: CloudFormationStack, target: ReleaseRequest): void {

@@ -7,6 +7,7 @@ export type ReleaseErrorCode =
   | 'no-serving-slot'
   | 'invalid-model-package-arn'
   | 'wrong-model-group'
+  | 'stack-role-mismatch'
   | 'region-mismatch'
   | 'account-mismatch'
   | 'model-package-not-found'
