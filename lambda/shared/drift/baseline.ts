@@ -23,7 +23,7 @@ export interface NumericFeature {
 export interface CategoricalFeature {
   readonly kind: 'categorical';
   readonly name: string;
-  /** The baseline's categories, in the order of its `proportions` object. */
+  /** The baseline's categories, in the key order of its parsed `proportions` object. */
   readonly categories: readonly string[];
   /** The training share per category, aligned with `categories`. */
   readonly proportions: readonly number[];
@@ -70,13 +70,14 @@ function finiteNumber(value: unknown, field: string): number {
   return value;
 }
 
-function shares(values: readonly unknown[], field: string): number[] {
-  const result = values.map((value, i) => {
-    const share = finiteNumber(value, `${field}[${i}]`);
-    if (share < 0 || share > 1) fail(`${field}[${i}]`, `must be a share between 0 and 1, not ${share}`);
-    return share;
-  });
+function share(value: unknown, field: string): number {
+  const result = finiteNumber(value, field);
+  if (result < 0 || result > 1) fail(field, `must be a share between 0 and 1, not ${result}`);
   return result;
+}
+
+function shares(values: readonly unknown[], field: string): number[] {
+  return values.map((value, i) => share(value, `${field}[${i}]`));
 }
 
 function checkSum(total: number, field: string): void {
@@ -127,7 +128,7 @@ function categoricalFeature(name: string, body: Record<string, unknown>): Catego
     categories.map((category) => (body.proportions as Record<string, unknown>)[category]),
     `${field}.proportions`,
   );
-  const [other] = shares([body.other], `${field}.other`);
+  const other = share(body.other, `${field}.other`);
   checkSum(categoryShares.reduce((a, b) => a + b, 0) + other, `${field}.proportions and .other`);
   return { kind: 'categorical', name, categories, proportions: categoryShares, other };
 }
