@@ -11,8 +11,8 @@ train/validation/test, and writes:
 
 - train/validation/test CSVs in the built-in XGBoost layout: label first, no header;
 - baseline/baseline.json: per-feature distributions of the training split, which the drift job
-  compares captured inference data against (for the fare target with `feature_order`, the model's
-  input columns in order);
+  compares captured inference data against, with `feature_order`, the model's input columns in
+  order;
 - report/preprocessing.json: rows read, kept and dropped per reason.
 
 With MLflow tracking on (see tracking.py), it also logs its options as params (`preprocess.seed`,
@@ -256,11 +256,15 @@ def baseline(train: pd.DataFrame, options: Optional[Options] = None) -> dict:
             "proportions": {str(k): float(v) for k, v in top.items()},
             "other": float(max(0.0, 1.0 - top.sum())),
         }
-    body = {"schema_version": BASELINE_SCHEMA_VERSION, "rows": int(len(train)), "label": options.label, "features": features}
-    if options.target != LABEL:
-        # JSON objects are unordered (and written with sorted keys): the model's input order is a list.
-        body["feature_order"] = options.features
-    return body
+    # JSON objects are unordered (and written with sorted keys): the model's input order is a list,
+    # which the drift job maps the columns of captured CSV requests with.
+    return {
+        "schema_version": BASELINE_SCHEMA_VERSION,
+        "rows": int(len(train)),
+        "label": options.label,
+        "features": features,
+        "feature_order": options.features,
+    }
 
 
 def read_input(path: str) -> pd.DataFrame:

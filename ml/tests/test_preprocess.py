@@ -203,13 +203,15 @@ def test_fare_target_needs_the_fare_column(tmp_path, capsys):
         preprocess.clean(df.astype(str), preprocess.Options(target="fare_amount"), preprocess.Report())
 
 
-def test_duration_baseline_has_no_feature_order_key_and_the_report_its_five_reasons(tmp_path):
-    # The trip duration model's outputs keep their released shape.
+def test_duration_baseline_has_the_model_input_order_and_the_report_its_five_reasons(tmp_path):
+    # The trip duration baseline names the model's input columns in order too: the drift job maps
+    # captured CSV requests with it.
     out = tmp_path / "out"
     preprocess.run(write(trips(), tmp_path), str(out))
     baseline = json.loads((out / "baseline" / "baseline.json").read_text())
-    assert sorted(baseline) == ["features", "label", "rows", "schema_version"]
-    assert sorted(baseline["features"]) == ["DOLocationID", "PULocationID", "pickup_hour", "pickup_weekday", "trip_distance"]
+    assert sorted(baseline) == ["feature_order", "features", "label", "rows", "schema_version"]
+    assert baseline["feature_order"] == ["trip_distance", "pickup_hour", "pickup_weekday", "PULocationID", "DOLocationID"]
+    assert sorted(baseline["features"]) == sorted(baseline["feature_order"])
     assert preprocess.Options().drop_reasons == [
         "unparseable_timestamp",
         "missing_or_non_numeric_value",
