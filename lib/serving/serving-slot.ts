@@ -122,6 +122,31 @@ export interface RealTimeServingOptions {
    * @default - only the slot's own alarms: 5XX errors and p99 model latency
    */
   readonly rollbackAlarmNames?: string[];
+  /**
+   * Capture requests and responses (JSON Lines, SageMaker's capture format) to the artifact store's
+   * `capture/` prefix, encrypted with the store's key, for drift detection and model quality.
+   * SageMaker writes them under `capture/<endpoint>/<variant>/yyyy/mm/dd/hh/`. Clients that pass
+   * an inference id (`InferenceId` of InvokeEndpoint) can later have ground truth joined to them.
+   *
+   * @default - no data capture
+   */
+  readonly dataCapture?: DataCaptureOptions;
+}
+
+/** Data capture of a real-time serving slot. */
+export interface DataCaptureOptions {
+  /**
+   * The share of requests captured, 1 to 100 percent.
+   *
+   * @default 100
+   */
+  readonly samplingPercentage?: number;
+  /**
+   * Capture the responses too (the predictions, which model quality joins with ground truth).
+   *
+   * @default true
+   */
+  readonly captureResponses?: boolean;
 }
 
 /** How a serving slot serves: serverless (scales to zero) or real-time instances. */
@@ -400,7 +425,30 @@ export class ServingSlot extends ServingSlotBase {
             maxConcurrency: mode._serverless.maxConcurrency ?? 5,
           },
         };
-    const config = new sagemaker.CfnEndpointConfig(this, 'EndpointConfig', { productionVariants: [variant] });
+    const capture = realTime?.dataCapture;
+    if (capture) {
+      // The endpoint writes the capture files with the model's role.
+      props.artifactStore.grantWrite(this.role, ArtifactStorePrefix.CAPTURE.keyPattern);
+    }
+    const config = new sagemaker.CfnEndpointConfig(this, 'EndpointConfig', {
+      productionVariants: [variant],
+      dataCaptureConfig: capture
+        ? {
+            enableCapture: true,
+            initialSamplingPercentage: capture.samplingPercentage ?? 100,
+            destinationS3Uri: props.artifactStore.s3UrlFor(ArtifactStorePrefix.CAPTURE).replace(/\/$/, ''),
+            kmsKeyId: props.artifactStore.encryptionKey?.keyArn,
+            captureOptions: [
+              { captureMode: 'Input' },
+              ...(capture.captureResponses === false ? [] : [{ captureMode: 'Output' }]),
+            ],
+            captureContentTypeHeader: {
+              csvContentTypes: ['text/csv'],
+              jsonContentTypes: ['application/json'],
+            },
+          }
+        : undefined,
+    });
 
     if (realTime) {
       this.rollbackAlarms.push(
@@ -534,7 +582,11 @@ interface CheckedSlot {
 }
 
 /** Options only a real-time slot takes, refused at run time for callers that the types do not reach. */
-const REAL_TIME_ONLY: ReadonlyArray<keyof RealTimeServingOptions> = ['trafficShifting', 'rollbackAlarmNames'];
+const REAL_TIME_ONLY: ReadonlyArray<keyof RealTimeServingOptions> = [
+  'trafficShifting',
+  'rollbackAlarmNames',
+  'dataCapture',
+];
 
 function validate(slot: ServingSlot, props: ServingSlotProps, mode: ServingMode): CheckedSlot {
   const problems = new ProblemCollector(`ServingSlot '${slot.node.path}'`);
@@ -581,13 +633,23 @@ function validate(slot: ServingSlot, props: ServingSlotProps, mode: ServingMode)
     for (const key of REAL_TIME_ONLY.filter((k) => given[k] !== undefined)) {
       problems.add(
         `mode.${key}`,
-        String(given[key]),
-        'a serverless slot has no instance fleets to shift traffic between and no rollback alarms: ' +
-          `give it to ServingMode.realTime({ ${key} }), or remove it`,
+        key === 'dataCapture' ? JSON.stringify(given[key]) : String(given[key]),
+        key === 'dataCapture'
+          ? 'SageMaker serverless endpoints do not capture data: use ServingMode.realTime({ dataCapture }), or remove it'
+          : 'a serverless slot has no instance fleets to shift traffic between and no rollback alarms: ' +
+              `give it to ServingMode.realTime({ ${key} }), or remove it`,
       );
     }
   } else {
     const rt = mode._realTime;
+    const sampling = rt.dataCapture?.samplingPercentage;
+    if (
+      sampling !== undefined &&
+      !Token.isUnresolved(sampling) &&
+      !(Number.isInteger(sampling) && sampling >= 1 && sampling <= 100)
+    ) {
+      problems.add('mode.dataCapture.samplingPercentage', sampling, 'use a whole number from 1 to 100');
+    }
     problems.checkPattern(
       'mode.instanceType',
       rt.instanceType,

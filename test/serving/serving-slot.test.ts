@@ -468,3 +468,53 @@ describe('ServingSlot with a model registry of another account', () => {
     });
   });
 });
+
+describe('ServingSlot data capture (real-time)', () => {
+  const captured = slotStack({
+    mode: ServingMode.realTime({ dataCapture: { samplingPercentage: 25 } }),
+  });
+
+  test('requests and responses go to the capture prefix, encrypted with the store key, at the sampling rate', () => {
+    captured.template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      DataCaptureConfig: {
+        EnableCapture: true,
+        InitialSamplingPercentage: 25,
+        DestinationS3Uri: {
+          'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^StoreBucket') }, '/capture']],
+        },
+        KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^StoreKey'), 'Arn'] },
+        CaptureOptions: [{ CaptureMode: 'Input' }, { CaptureMode: 'Output' }],
+        CaptureContentTypeHeader: { CsvContentTypes: ['text/csv'], JsonContentTypes: ['application/json'] },
+      },
+    });
+  });
+
+  test('the model role may write the capture prefix, and nothing else of the store', () => {
+    const policies = JSON.stringify(captured.template.findResources('AWS::IAM::Policy'));
+    expect(policies).toContain('/capture/*');
+    expect(policies).toContain('s3:PutObject');
+    expect(formatFindings(nagFindings(captured.app))).toBe('');
+  });
+
+  test('without data capture the endpoint config has none; responses can be left out', () => {
+    realTime.template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      DataCaptureConfig: Match.absent(),
+    });
+    const inputOnly = slotStack({ mode: ServingMode.realTime({ dataCapture: { captureResponses: false } }) });
+    inputOnly.template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+      DataCaptureConfig: Match.objectLike({
+        InitialSamplingPercentage: 100,
+        CaptureOptions: [{ CaptureMode: 'Input' }],
+      }),
+    });
+  });
+
+  test('a sampling rate outside 1-100, or capture on a serverless slot, fails naming the prop', () => {
+    expect(() =>
+      slotStack({ mode: ServingMode.realTime({ dataCapture: { samplingPercentage: 0 } }) }),
+    ).toThrow(/mode\.dataCapture\.samplingPercentage '0' is invalid: use a whole number from 1 to 100/);
+    expect(() => slotStack({ mode: ServingMode.serverless({ dataCapture: {} } as never) })).toThrow(
+      /mode\.dataCapture '\{\}' is invalid: SageMaker serverless endpoints do not capture data/,
+    );
+  });
+});
