@@ -7,6 +7,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { perRegion } from '../shared/per-region';
 import { errorMessage, isAwsError } from '../shared/release/errors';
 
 /** What the state machine passes: the environment's endpoint, its alarms and an optional smoke test. */
@@ -32,20 +33,11 @@ interface Clients {
   readonly cloudWatch: CloudWatchClient;
   readonly runtime: SageMakerRuntimeClient;
 }
-const clientsByRegion = new Map<string, Clients>();
-
-function clientsFor(region: string): Clients {
-  let clients = clientsByRegion.get(region);
-  if (!clients) {
-    clients = {
-      sageMaker: new SageMakerClient({ region }),
-      cloudWatch: new CloudWatchClient({ region }),
-      runtime: new SageMakerRuntimeClient({ region }),
-    };
-    clientsByRegion.set(region, clients);
-  }
-  return clients;
-}
+const clientsFor = perRegion((region): Clients => ({
+  sageMaker: new SageMakerClient({ region }),
+  cloudWatch: new CloudWatchClient({ region }),
+  runtime: new SageMakerRuntimeClient({ region }),
+}));
 
 function isHealthCheckEvent(event: unknown): event is HealthCheckEvent {
   const e = event as HealthCheckEvent | undefined;

@@ -17,6 +17,7 @@ import {
   ReleaseToken,
   startRelease,
 } from '../shared/release';
+import { perRegion } from '../shared/per-region';
 
 /** What the state machine passes: the target to start a release on, or the token of one running. */
 export type ReleaseStepEvent =
@@ -26,20 +27,11 @@ export type ReleaseStepEvent =
 const logger = new Logger();
 
 /** Clients per target region, created once per container. */
-const clientsByRegion = new Map<string, Pick<ReleaseDependencies, 'ssm' | 'sageMaker' | 'cloudFormation'>>();
-
-function clientsFor(region: string): Pick<ReleaseDependencies, 'ssm' | 'sageMaker' | 'cloudFormation'> {
-  let clients = clientsByRegion.get(region);
-  if (!clients) {
-    clients = {
-      ssm: new SSMClient({ region }),
-      sageMaker: new SageMakerClient({ region }),
-      cloudFormation: new CloudFormationClient({ region }),
-    };
-    clientsByRegion.set(region, clients);
-  }
-  return clients;
-}
+const clientsFor = perRegion((region): Pick<ReleaseDependencies, 'ssm' | 'sageMaker' | 'cloudFormation'> => ({
+  ssm: new SSMClient({ region }),
+  sageMaker: new SageMakerClient({ region }),
+  cloudFormation: new CloudFormationClient({ region }),
+}));
 
 function secondsFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];

@@ -385,36 +385,24 @@ export class ReleaseWorkflow extends Construct {
     health.addCatch(gateFailed, { errors: ['States.ALL'], resultPath: '$.failure' });
 
     // Restore: release the package served before, through the same engine steps.
-    const restoreRequest = {
-      'modelPackageArn.$': '$.step.detail.result.previous',
-      stackName: target.stackName,
-      pointerName: target.pointer.parameterName,
-      region: target.region ?? Stack.of(this).region,
-      modelPackageGroupName: props.modelRegistry.modelPackageGroupName,
-      ...(target.account ? { account: target.account } : {}),
-      ...(target.cloudFormationRoleArn ? { cloudFormationRoleArn: target.cloudFormationRoleArn } : {}),
-    };
+    const restoreRequest = this.releaseRequest(target, props, '$.step.detail.result.previous');
     const restoreFailed = notify(
       `Notify${name}NotRestored`,
       `States.Format('Release of {} to ${env} is unhealthy ({}), and restoring the previous model failed: {}', $.modelPackageArn, $.failure.Cause, $.restoreFailure.Cause)`,
       `Release to ${env} unhealthy, not restored`,
     ).next(failed);
-    const restore = new tasks.LambdaInvoke(this, `Restore${name}`, {
-      lambdaFunction: this.stepFunction,
-      comment: `Releases the package ${env} served before`,
-      payload: sfn.TaskInput.fromObject({ action: 'start', request: restoreRequest }),
-      resultSelector: { 'status.$': '$.Payload.status', 'detail.$': '$.Payload' },
-      resultPath: '$.restore',
-      retryOnServiceExceptions: true,
-    });
-    const restoreCheck = new tasks.LambdaInvoke(this, `CheckRestore${name}`, {
-      lambdaFunction: this.stepFunction,
-      comment: `Reads the restoring stack update of ${env} once`,
-      payload: sfn.TaskInput.fromObject({ action: 'check', 'token.$': '$.restore.detail.token' }),
-      resultSelector: { 'status.$': '$.Payload.status', 'detail.$': '$.Payload' },
-      resultPath: '$.restore',
-      retryOnServiceExceptions: true,
-    });
+    const restore = this.stepTask(
+      `Restore${name}`,
+      `Releases the package ${env} served before`,
+      { action: 'start', request: restoreRequest },
+      '$.restore',
+    );
+    const restoreCheck = this.stepTask(
+      `CheckRestore${name}`,
+      `Reads the restoring stack update of ${env} once`,
+      { action: 'check', 'token.$': '$.restore.detail.token' },
+      '$.restore',
+    );
     for (const state of [restore, restoreCheck]) {
       state.addCatch(restoreFailed, { errors: ['States.ALL'], resultPath: '$.restoreFailure' });
     }
@@ -554,6 +542,40 @@ export class ReleaseWorkflow extends Construct {
     );
   }
 
+  /** The engine's request for `target`, with the package ARN read from `modelPackageArnPath`. */
+  private releaseRequest(
+    target: ReleaseWorkflowTarget,
+    props: ReleaseWorkflowProps,
+    modelPackageArnPath: string,
+  ): Record<string, unknown> {
+    return {
+      'modelPackageArn.$': modelPackageArnPath,
+      stackName: target.stackName,
+      pointerName: target.pointer.parameterName,
+      region: target.region ?? Stack.of(this).region,
+      modelPackageGroupName: props.modelRegistry.modelPackageGroupName,
+      ...(target.account ? { account: target.account } : {}),
+      ...(target.cloudFormationRoleArn ? { cloudFormationRoleArn: target.cloudFormationRoleArn } : {}),
+    };
+  }
+
+  /** One call of the step function (`start` or `check`), its ReleaseStep kept at `resultPath`. */
+  private stepTask(
+    id: string,
+    comment: string,
+    payload: Record<string, unknown>,
+    resultPath: string,
+  ): tasks.LambdaInvoke {
+    return new tasks.LambdaInvoke(this, id, {
+      lambdaFunction: this.stepFunction,
+      comment,
+      payload: sfn.TaskInput.fromObject(payload),
+      resultSelector: { 'status.$': '$.Payload.status', 'detail.$': '$.Payload' },
+      resultPath,
+      retryOnServiceExceptions: true,
+    });
+  }
+
   /** Publishes a task token to the topic and waits for a person to approve or reject with it. */
   private approvalState(
     env: string,
@@ -603,15 +625,7 @@ export class ReleaseWorkflow extends Construct {
     let previous: sfn.INextable | undefined;
     props.targets.forEach((target) => {
       const env = target.environmentName;
-      const request: Record<string, unknown> = {
-        'modelPackageArn.$': '$.modelPackageArn',
-        stackName: target.stackName,
-        pointerName: target.pointer.parameterName,
-        region: target.region ?? Stack.of(this).region,
-        modelPackageGroupName: props.modelRegistry.modelPackageGroupName,
-        ...(target.account ? { account: target.account } : {}),
-        ...(target.cloudFormationRoleArn ? { cloudFormationRoleArn: target.cloudFormationRoleArn } : {}),
-      };
+      const request = this.releaseRequest(target, props, '$.modelPackageArn');
       const refused = notify(
         `Notify${pascal(env)}Refused`,
         `States.Format('Release of {} to ${env} failed: {}', $.modelPackageArn, $.failure.Cause)`,
@@ -620,23 +634,19 @@ export class ReleaseWorkflow extends Construct {
       const onError = (state: tasks.LambdaInvoke) =>
         state.addCatch(refused, { errors: ['States.ALL'], resultPath: '$.failure' });
       const approval = target.manualApproval ? this.approvalState(env, props, notify, failed) : undefined;
-      const start = new tasks.LambdaInvoke(this, `Start${pascal(env)}`, {
-        lambdaFunction: this.stepFunction,
-        comment: `Checks the package and ${env}, writes its pointer and starts the stack update`,
-        payload: sfn.TaskInput.fromObject({ action: 'start', request }),
-        resultSelector: { 'status.$': '$.Payload.status', 'detail.$': '$.Payload' },
-        resultPath: '$.step',
-        retryOnServiceExceptions: true,
-      });
+      const start = this.stepTask(
+        `Start${pascal(env)}`,
+        `Checks the package and ${env}, writes its pointer and starts the stack update`,
+        { action: 'start', request },
+        '$.step',
+      );
       onError(start);
-      const check = new tasks.LambdaInvoke(this, `Check${pascal(env)}`, {
-        lambdaFunction: this.stepFunction,
-        comment: `Reads the stack update of ${env} once`,
-        payload: sfn.TaskInput.fromObject({ action: 'check', 'token.$': '$.step.detail.token' }),
-        resultSelector: { 'status.$': '$.Payload.status', 'detail.$': '$.Payload' },
-        resultPath: '$.step',
-        retryOnServiceExceptions: true,
-      });
+      const check = this.stepTask(
+        `Check${pascal(env)}`,
+        `Reads the stack update of ${env} once`,
+        { action: 'check', 'token.$': '$.step.detail.token' },
+        '$.step',
+      );
       onError(check);
       const wait = new sfn.Wait(this, `Wait${pascal(env)}`, {
         time: sfn.WaitTime.duration(poll),

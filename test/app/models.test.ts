@@ -124,9 +124,11 @@ describe('several models per environment', () => {
     }
   });
 
+  // dev as cdk.json configures it, built once for the comparisons below.
+  const two = logicalIds(devStage());
+
   test('adding a third model leaves every logical id of the first two unchanged', () => {
     // GIVEN dev with its two models, then with a third
-    const two = logicalIds(devStage());
     const three = logicalIds(devStage({ 'mlops:dev:models.fare-amount-v2.workload': 'fare-amount' }));
     // THEN every resource and output of the two-model dev is still there, with the same type
     const kept = Object.entries(two).filter(([id, type]) => three[id] === type);
@@ -142,7 +144,6 @@ describe('several models per environment', () => {
   });
 
   test('removing a model leaves the other one unchanged', () => {
-    const two = logicalIds(devStage());
     const one = logicalIds(
       devStage({
         'mlops:dev:models': JSON.stringify({ 'fare-amount': {} }),

@@ -26,6 +26,17 @@ const request = (overrides: Partial<ReleaseRequest> = {}): ReleaseRequest => ({
   ...overrides,
 });
 
+/** DescribeModelPackage's answer for the version, as its API reference shapes it. */
+const modelPackage = (approval: 'Approved' | 'PendingManualApproval') => ({
+  ModelPackageGroupName: 'trips-fare',
+  ModelPackageVersion: 7,
+  ModelPackageArn: ARN,
+  ModelPackageStatus: 'Completed' as const,
+  ModelApprovalStatus: approval,
+  CreationTime: new Date('2026-11-30T10:00:00Z'),
+  InferenceSpecification: XGBOOST_INFERENCE_SPECIFICATION,
+});
+
 const awsCalls = () =>
   [ssm, sageMaker, cloudFormation].flatMap((client) => client.calls().map((c) => c.args[0].constructor.name));
 
@@ -53,15 +64,7 @@ describe('release step handler', () => {
   });
 
   test('a package pending approval is refused and nothing is written', async () => {
-    sageMaker.on(DescribeModelPackageCommand).resolves({
-      ModelPackageGroupName: 'trips-fare',
-      ModelPackageVersion: 7,
-      ModelPackageArn: ARN,
-      ModelPackageStatus: 'Completed',
-      ModelApprovalStatus: 'PendingManualApproval',
-      CreationTime: new Date('2026-11-30T10:00:00Z'),
-      InferenceSpecification: XGBOOST_INFERENCE_SPECIFICATION,
-    });
+    sageMaker.on(DescribeModelPackageCommand).resolves(modelPackage('PendingManualApproval'));
     const error = (await handler({ action: 'start', request: request() }).catch((e: Error) => e)) as Error;
     expect(error.name).toBe('ReleaseRefused');
     expect(error.message).toMatch(/^\[model-package-not-approved\]/);
@@ -82,15 +85,7 @@ describe('release step handler', () => {
   });
 
   test('an AWS failure other than a refusal is thrown as it is, for the state machine to retry or catch', async () => {
-    sageMaker.on(DescribeModelPackageCommand).resolves({
-      ModelPackageGroupName: 'trips-fare',
-      ModelPackageVersion: 7,
-      ModelPackageArn: ARN,
-      ModelPackageStatus: 'Completed',
-      ModelApprovalStatus: 'Approved',
-      CreationTime: new Date('2026-11-30T10:00:00Z'),
-      InferenceSpecification: XGBOOST_INFERENCE_SPECIFICATION,
-    });
+    sageMaker.on(DescribeModelPackageCommand).resolves(modelPackage('Approved'));
     ssm.on(GetParameterCommand).rejects(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }));
     cloudFormation.on(DescribeStacksCommand).resolves({ Stacks: [] });
     const error = (await handler({ action: 'start', request: request() }).catch((e: Error) => e)) as Error;

@@ -13,7 +13,11 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import { PlatformMonitoring } from '../../lib/monitoring/platform-monitoring';
 import { MlopsValidationError } from '../../lib/private/errors';
 import { ModelRegistry } from '../../lib/registry/model-registry';
-import { ReleaseWorkflow, ReleaseWorkflowProps } from '../../lib/release/release-workflow';
+import {
+  ReleaseWorkflow,
+  ReleaseWorkflowProps,
+  ReleaseWorkflowTarget,
+} from '../../lib/release/release-workflow';
 import { ReleasePointer } from '../../lib/serving/release-pointer';
 import type { ReleaseStepEvent } from '../../lambda/release-step';
 import type { ReleaseStep } from '../../lambda/shared/release';
@@ -80,6 +84,32 @@ function workflow(props: Partial<ReleaseWorkflowProps> = {}, withTopic = true, s
     ...props,
   });
   return { app, stack, construct, template: Template.fromStack(stack) };
+}
+
+/**
+ * A workflow releasing to staging alone, in an app of its own; bundling is on only when asked,
+ * the subject of one test.
+ */
+function stagingWorkflow(target: Partial<ReleaseWorkflowTarget> = {}, bundle = false) {
+  const app = new App(bundle ? {} : { context: { 'aws:cdk:bundling-stacks': [] } });
+  const releases = new Stack(app, 'Releases', { env: ENV });
+  const stack = new Stack(app, 'Automation', { env: ENV });
+  new ReleaseWorkflow(stack, 'Release', {
+    modelName: 'fare-amount',
+    modelRegistry: ModelRegistry.fromModelPackageGroupName(stack, 'Registry', 'trips-fare'),
+    targets: [
+      {
+        environmentName: 'staging',
+        stackName: 'staging-Platform',
+        pointer: new ReleasePointer(releases, 'Pointer', {
+          environmentName: 'staging',
+          slotName: 'fare-amount',
+        }),
+        ...target,
+      },
+    ],
+  });
+  return { app, stack };
 }
 
 type Json = Record<string, unknown>;
@@ -255,23 +285,7 @@ describe('ReleaseWorkflow', () => {
 
   test('both handlers bundle with esbuild, without Docker', () => {
     // GIVEN the workflow synthesized with bundling on
-    const app = new App();
-    const stack = new Stack(app, 'Bundled', { env: ENV });
-    const releases = new Stack(app, 'BundledReleases', { env: ENV });
-    new ReleaseWorkflow(stack, 'Release', {
-      modelName: 'fare-amount',
-      modelRegistry: ModelRegistry.fromModelPackageGroupName(stack, 'Registry', 'trips-fare'),
-      targets: [
-        {
-          environmentName: 'staging',
-          stackName: 'staging-Platform',
-          pointer: new ReleasePointer(releases, 'Pointer', {
-            environmentName: 'staging',
-            slotName: 'fare-amount',
-          }),
-        },
-      ],
-    });
+    const { app } = stagingWorkflow({}, true);
     const assembly = app.synth();
     // THEN each function's asset holds one minified index.js, with the AWS SDK left to the runtime
     const bundles = fs
@@ -307,27 +321,7 @@ describe('ReleaseWorkflow', () => {
   });
 
   test('a manual approval without a topic fails naming the target', () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new Stack(app, 'S', { env: ENV });
-    expect(
-      () =>
-        new ReleaseWorkflow(stack, 'Release', {
-          modelName: 'fare-amount',
-          modelRegistry: ModelRegistry.fromModelPackageGroupName(stack, 'Registry', 'trips-fare'),
-          targets: [
-            {
-              environmentName: 'prod',
-              stackName: 'prod-Platform',
-              pointer: ReleasePointer.fromParameterName(
-                stack,
-                'P',
-                '/mlops/prod/serving/fare-amount/model-package-arn',
-              ),
-              manualApproval: true,
-            },
-          ],
-        }),
-    ).toThrow(
+    expect(() => stagingWorkflow({ manualApproval: true })).toThrow(
       /targets\[0\]\.manualApproval 'true' is invalid: the approval request \(with its task token\) is published to notificationTopic/,
     );
   });
@@ -809,24 +803,7 @@ describe('ReleaseWorkflow with a health gate, executed locally', () => {
 
 describe('ReleaseWorkflow under the level-1 monitoring', () => {
   // GIVEN the workflow in a stack with PlatformMonitoring, which discovers what the stack holds
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const releases = new Stack(app, 'Releases', { env: ENV });
-  const stack = new Stack(app, 'Automation', { env: ENV });
-  new ReleaseWorkflow(stack, 'Release', {
-    modelName: 'fare-amount',
-    modelRegistry: ModelRegistry.fromModelPackageGroupName(stack, 'Registry', 'trips-fare'),
-    targets: [
-      {
-        environmentName: 'staging',
-        stackName: 'staging-Platform',
-        pointer: new ReleasePointer(releases, 'Pointer', {
-          environmentName: 'staging',
-          slotName: 'fare-amount',
-        }),
-        healthCheck: { endpointName: 'mlops-staging-fare-amount' },
-      },
-    ],
-  });
+  const { stack } = stagingWorkflow({ healthCheck: { endpointName: 'mlops-staging-fare-amount' } });
   new PlatformMonitoring(stack, 'Monitoring', { environmentName: 'dev' });
   const alarms = Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')).map((a) =>
     JSON.stringify(a.Properties),
