@@ -2,7 +2,7 @@ import { IConstruct } from 'constructs';
 import { Capability } from './capability';
 import { AlwaysOnResource, findAlwaysOnResources } from './always-on';
 import { isMaturityLevel, MAX_MATURITY_LEVEL, MaturityLevel, maturityLevelName } from './maturity-level';
-import { ModelSummary, modelRegisteredOn, registerModel } from './model-summary';
+import { attributeToModel, ModelSummary, modelRegisteredOn, registerModel } from './model-summary';
 import { ProblemCollector } from '../private/errors';
 
 /** Capabilities registered per providing construct. */
@@ -133,6 +133,13 @@ export class MaturityContract {
    */
   public static registerModel(scope: IConstruct, summary: ModelSummary): void {
     registerModel(scope, summary);
+  }
+  /**
+   * Records that the constructs below `scope`, outside the model's own scope, belong to the model
+   * named `modelName` (e.g. its serving slot in a serving stack), for the report's always-on list.
+   */
+  public static attributeToModel(scope: IConstruct, modelName: string): void {
+    attributeToModel(scope, modelName);
   }
 
   /** The capabilities `construct` itself registered (not its children). */

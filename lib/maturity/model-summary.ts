@@ -34,6 +34,14 @@ export function registerModel(scope: IConstruct, summary: ModelSummary): void {
   });
 }
 
+/** Scopes outside a model's own that hold its resources (e.g. its slot in a serving stack). */
+const owners = new WeakMap<IConstruct, string>();
+
+/** Records that the constructs below `scope` belong to the model named `name`, registered elsewhere. */
+export function attributeToModel(scope: IConstruct, name: string): void {
+  owners.set(scope, name);
+}
+
 /** The model registered on `construct` itself, if any. */
 export function modelRegisteredOn(construct: IConstruct): ModelSummary | undefined {
   return models.get(construct);
@@ -43,9 +51,9 @@ export function modelRegisteredOn(construct: IConstruct): ModelSummary | undefin
 export function modelOf(construct: IConstruct): string | undefined {
   const scopes = construct.node.scopes;
   for (let i = scopes.length - 1; i >= 0; i--) {
-    const model = models.get(scopes[i]);
-    if (model) {
-      return model.name;
+    const model = models.get(scopes[i])?.name ?? owners.get(scopes[i]);
+    if (model !== undefined) {
+      return model;
     }
   }
   return undefined;

@@ -241,35 +241,37 @@ export class PlatformMonitoring extends Construct {
    * A created slot's alarms carry its `released` condition. Idempotent.
    *
    * Discovery calls this for every ServingSlot of the stack, and then leaves the slot's endpoint
-   * to it. The slot must be in this construct's stack (its condition is); for a slot of another
-   * stack, import it here with `ServingSlot.fromEndpointName`.
+   * to it. A ServingSlot of another stack (e.g. a serving stack) gets its alarms in that stack,
+   * named after its endpoint and notifying this topic; its widgets go on this dashboard.
    */
   public monitorServingSlot(slot: IServingSlot): void {
     const path = slot instanceof ServingSlot ? slot.endpoint.node.path : slot.node.path;
     if (this.monitored.has(path)) {
       return;
     }
-    if (Stack.of(slot) !== Stack.of(this)) {
-      throw new MlopsValidationError(`PlatformMonitoring '${this.node.path}'`, [
-        `serving slot ${slot.node.path} is in stack ${Stack.of(slot).stackName}, not in this one: its alarms would ` +
-          "need that stack's condition and outputs. Give that stack its own PlatformMonitoring, or import the slot " +
-          'here with ServingSlot.fromEndpointName()',
-      ]);
-    }
+    // A created slot of another stack (e.g. the environment's serving stack) gets its alarms in that
+    // stack, beside the condition they carry; an imported slot gets them here.
+    const elsewhere = slot instanceof ServingSlot && Stack.of(slot) !== Stack.of(this);
     this.monitored.set(path, 'endpoint');
     const released = slot instanceof ServingSlot ? slot.released : undefined;
     let alarms: cloudwatch.Alarm[];
     if (slot instanceof ServingSlot && slot.rollbackAlarms.length > 0) {
       alarms = slot.rollbackAlarms;
     } else {
-      const scope = this.alarmScopeFor(path);
+      const scope = elsewhere ? new Construct(slot, 'Alarms') : this.alarmScopeFor(path);
       const variant = slot.variantName;
+      // Named after the endpoint in another stack, so that a role managing only that stack's
+      // alarms can name them (docs/adr/0006).
+      const name = (suffix: string) =>
+        elsewhere && !Token.isUnresolved(slot.endpointName) ? `${slot.endpointName}-${suffix}` : undefined;
       alarms = [
         slot.metric5xxErrors().createAlarm(scope, `${variant}Errors`, {
+          alarmName: name('errors'),
           alarmDescription: `${path} variant ${variant}: 5XX invocation errors`,
           ...ENDPOINT_ERRORS_ALARM,
         }),
         slot.metricModelLatency().createAlarm(scope, `${variant}Latency`, {
+          alarmName: name('latency'),
           alarmDescription: `${path} variant ${variant}: p99 model latency above ${this.endpointLatency.toHumanString()}`,
           threshold: this.endpointLatencyMicroseconds,
           ...ENDPOINT_LATENCY_ALARM,

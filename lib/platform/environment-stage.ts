@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { MaturityContract } from '../maturity/maturity-contract';
 import { MaturityLevel } from '../maturity/maturity-level';
 import { MODEL_NAME } from '../private/patterns';
-import { PLATFORM_STACK_ID, RELEASE_STACK_ID } from '../serving/naming';
+import { PLATFORM_STACK_ID, RELEASE_STACK_ID, SERVING_STACK_ID } from '../serving/naming';
 import { ReleasePointer } from '../serving/release-pointer';
 import { DEFAULT_MODEL_NAME, PlatformEnvironmentOptions, PlatformStack } from './platform-stack';
 
@@ -25,6 +25,12 @@ export class EnvironmentStage extends Stage {
    * stack, which reads the pointers when it deploys.
    */
   public readonly release?: Stack;
+  /**
+   * The stack of the models' serving slots (level 2 and up), deployed after the platform stack:
+   * SageMaker models, endpoint configs, endpoints, their autoscaling and alarms, and nothing else,
+   * so that a release updates it through a role that can change only serving (docs/adr/0006).
+   */
+  public readonly serving?: Stack;
   /** Each model's release pointer, by model name (level 2 and up). */
   public readonly releasePointers: { readonly [modelName: string]: ReleasePointer } = {};
 
@@ -68,9 +74,15 @@ export class EnvironmentStage extends Stage {
       );
       this.releasePointers = releasePointers;
     }
+    if (environment.level >= MaturityLevel.AUTOMATED_TRAINING) {
+      this.serving = new Stack(this, SERVING_STACK_ID, {
+        description: `cdk-mlops-maturity serving, environment ${name}: the endpoints serving each model's released version`,
+      });
+    }
     this.platform = new PlatformStack(this, PLATFORM_STACK_ID, {
       ...environment,
       releasePointers,
+      servingScope: this.serving,
       description: `cdk-mlops-maturity platform, environment ${name} (maturity level ${environment.level})`,
     });
   }

@@ -171,6 +171,15 @@ export interface PlatformStackProps extends StackProps, PlatformEnvironmentOptio
    * @default - none; required from level 2, one per model (EnvironmentStage creates them)
    */
   readonly releasePointers?: { [modelName: string]: IReleasePointer };
+  /**
+   * Where the models' serving slots go: a stack deployed after this one that holds serving and
+   * nothing else, so that a release can update it through a role that may change only serving
+   * (docs/adr/0006). Each slot's model role stays in this stack, and this stack's monitoring
+   * watches the slots.
+   *
+   * @default - the slots are in this stack (EnvironmentStage gives its serving stack)
+   */
+  readonly servingScope?: Construct;
 }
 
 /**
@@ -224,8 +233,13 @@ export class PlatformStack extends Stack {
           },
           servingOptions: { endpointName: model.endpointName, mode: model.servingMode },
         })),
+        servingScope: props.servingScope,
       });
       this.level2 = level2;
+      // Discovery watches this stack only; slots of the serving stack get their alarms there.
+      for (const model of level2.models.filter((m) => Stack.of(m.servingSlot) !== this)) {
+        this.level1?.monitoring.monitorServingSlot(model.servingSlot);
+      }
       new CfnOutput(this, 'MlflowTrackingArn', {
         description: 'MLFLOW_TRACKING_URI for notebooks (with the sagemaker-mlflow plugin)',
         value: level2.experimentTracking.trackingArn,

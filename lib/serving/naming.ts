@@ -18,8 +18,14 @@ export const NO_MODEL_RELEASED = 'none';
 /** The construct id, and stack name suffix, of an environment's stack holding its release pointers. */
 export const RELEASE_STACK_ID = 'Release';
 
-/** The construct id, and stack name suffix, of an environment's platform stack (which serves). */
+/** The construct id, and stack name suffix, of an environment's platform stack. */
 export const PLATFORM_STACK_ID = 'Platform';
+
+/**
+ * The construct id, and stack name suffix, of an environment's serving stack: its serving slots and
+ * nothing else, which a release updates.
+ */
+export const SERVING_STACK_ID = 'Serving';
 
 /**
  * The SSM parameter holding the model package ARN an environment's serving slot serves, or

@@ -216,6 +216,16 @@ export interface ServingSlotProps {
    * @default - the whole `models/` prefix
    */
   readonly modelArtifactsFolder?: string;
+  /**
+   * The role the model runs as, assumed by `sagemaker.amazonaws.com`: give one created in another
+   * stack to keep IAM out of the slot's stack, e.g. a serving stack deployed with a role that may
+   * not manage IAM (docs/adr/0006). The slot still grants it what serving needs (model artifacts,
+   * capture writes, registry reads, image pulls); the grants go to the role's own policy, in the
+   * role's stack.
+   *
+   * @default - a role created in the slot
+   */
+  readonly role?: iam.IRole;
 }
 
 /** The one variant of the slot; blue/green updates require the name to stay the same. */
@@ -329,8 +339,8 @@ export class ServingSlot extends ServingSlotBase {
   public readonly released: CfnCondition;
   /** The model package ARN the stack was deployed with, or `none`. */
   public readonly modelPackageArn: string;
-  /** The role the model runs as. */
-  public readonly role: iam.Role;
+  /** The role the model runs as: `role`, or the one the slot created. */
+  public readonly role: iam.IRole;
   /** The endpoint, conditional on `released`. */
   public readonly endpoint: sagemaker.CfnEndpoint;
   /** Alarms that roll a blue/green update back (real-time only). */
@@ -367,10 +377,12 @@ export class ServingSlot extends ServingSlotBase {
       expression: Fn.conditionNot(Fn.conditionEquals(pointer.valueAsString, NO_MODEL_RELEASED)),
     });
 
-    this.role = new iam.Role(this, 'ModelRole', {
-      assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
-      description: `Runs the model served by ${this.endpointName}`,
-    });
+    this.role =
+      props.role ??
+      new iam.Role(this, 'ModelRole', {
+        assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+        description: `Runs the model served by ${this.endpointName}`,
+      });
     props.artifactStore.grantRead(
       this.role,
       props.modelArtifactsFolder
@@ -391,7 +403,7 @@ export class ServingSlot extends ServingSlotBase {
       }),
       new iam.PolicyStatement({ sid: 'EcrLogin', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] }),
     ];
-    pull.forEach((s) => this.role.addToPolicy(s));
+    pull.forEach((s) => this.role.addToPrincipalPolicy(s));
     acknowledgeWildcards(
       this.role,
       pull,

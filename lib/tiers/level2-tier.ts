@@ -24,6 +24,13 @@ export interface Level2TierProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Where the models' serving slots go, e.g. a stack that holds serving and nothing else (see
+   * PlatformModel's `servingScope`).
+   *
+   * @default - each under its model
+   */
+  readonly servingScope?: Construct;
   /** Options of the experiment tracking. @default - a serverless MLflow App */
   readonly experimentTrackingOptions?: Omit<ExperimentTrackingProps, 'artifactStore'>;
 }
@@ -62,6 +69,7 @@ export class Level2Tier extends Construct {
           artifactStore: props.artifactStore,
           experimentTracking: this.experimentTracking,
           removalPolicy,
+          servingScope: props.servingScope,
         }),
     );
     MaturityContract.provide(this, Capability.MULTIPLE_MODELS);

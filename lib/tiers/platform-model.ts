@@ -1,4 +1,5 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { Capability } from '../maturity/capability';
 import { MaturityContract } from '../maturity/maturity-contract';
@@ -57,6 +58,14 @@ export interface PlatformModelProps extends PlatformModelOptions {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Where the model's serving slot goes, e.g. a stack of its own, so that the stack holds serving
+   * and nothing else (docs/adr/0006). The slot is created there under the model's name; when that
+   * scope is in another stack, the model's role is created here, so the slot's stack holds no IAM.
+   *
+   * @default - under this construct, as `Serving`
+   */
+  readonly servingScope?: Construct;
 }
 
 /**
@@ -95,9 +104,17 @@ export class PlatformModel extends Construct {
 
     const mode = props.servingOptions?.mode ?? ServingMode.serverless();
     const folder = props.workloadOptions?.artifactFolder ?? props.modelName;
-    this.servingSlot = new ServingSlot(this, 'Serving', {
+    const servingScope = props.servingScope ?? this;
+    const elsewhere = Stack.of(servingScope) !== Stack.of(this);
+    this.servingSlot = new ServingSlot(servingScope, elsewhere ? props.modelName : 'Serving', {
       // Its own pipeline's model artifacts, and no other model's.
       modelArtifactsFolder: folder,
+      role: elsewhere
+        ? new iam.Role(this, 'ModelRole', {
+            assumedBy: new iam.ServicePrincipal('sagemaker.amazonaws.com'),
+            description: `Runs the model ${props.modelName} in its serving slot`,
+          })
+        : undefined,
       ...props.servingOptions,
       mode,
       artifactStore: props.artifactStore,
@@ -105,6 +122,9 @@ export class PlatformModel extends Construct {
       modelRegistry: this.modelRegistry,
     });
     MaturityContract.provide(this.servingSlot, Capability.ONE_COMMAND_DEPLOYMENT);
+    if (elsewhere) {
+      MaturityContract.attributeToModel(this.servingSlot, props.modelName);
+    }
 
     MaturityContract.registerModel(this, {
       name: props.modelName,

@@ -25,10 +25,10 @@ function endpointsAndAlarms(template: Record<string, unknown>) {
 describe('deployment guardrails of the default app', () => {
   // GIVEN the default app, as cdk synth writes it
   const { stacks } = loadSynthesizedApp();
-  const platform = (env: string) => stacks.find((s) => s.stackName === `${env}-Platform`)!.template;
+  const serving = (env: string) => stacks.find((s) => s.stackName === `${env}-Serving`)!.template;
 
   test('prod updates each model with a 10% canary for 10 minutes, rolling back on its alarms by name', () => {
-    const { endpoints, alarms } = endpointsAndAlarms(platform('prod'));
+    const { endpoints, alarms } = endpointsAndAlarms(serving('prod'));
     expect(Object.keys(endpoints).sort()).toEqual(['mlops-prod-fare-amount', 'mlops-prod-trip-duration']);
     for (const [name, endpoint] of Object.entries(endpoints)) {
       const config = endpoint.DeploymentConfig as {
@@ -54,14 +54,14 @@ describe('deployment guardrails of the default app', () => {
   });
 
   test('staging updates all at once; dev, serverless, has no blue/green policy', () => {
-    for (const endpoint of Object.values(endpointsAndAlarms(platform('staging')).endpoints)) {
+    for (const endpoint of Object.values(endpointsAndAlarms(serving('staging')).endpoints)) {
       expect(endpoint.DeploymentConfig).toMatchObject({
         BlueGreenUpdatePolicy: {
           TrafficRoutingConfiguration: { Type: 'ALL_AT_ONCE', WaitIntervalInSeconds: 0 },
         },
       });
     }
-    const dev = Object.values(endpointsAndAlarms(platform('dev')).endpoints);
+    const dev = Object.values(endpointsAndAlarms(serving('dev')).endpoints);
     expect(dev).toHaveLength(2);
     expect(dev.map((e) => e.DeploymentConfig)).toEqual([undefined, undefined]);
   });
@@ -86,7 +86,7 @@ describe('the config reaches the slot', () => {
       }),
     );
     // THEN the endpoint shifts in those steps and also watches that alarm
-    const template = Template.fromStack(stages[0].platform);
+    const template = Template.fromStack(stages[0].serving!);
     const { endpoints } = endpointsAndAlarms(template.toJSON());
     const config = endpoints['mlops-prod-trip-duration'].DeploymentConfig as {
       BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: unknown };
@@ -116,7 +116,7 @@ describe('the config reaches the slot', () => {
       );
     expect(build).toThrow(MlopsValidationError);
     expect(build).toThrow(
-      /ServingSlot 'prod\/Platform\/Level2\/trip-duration\/Serving': mode\.trafficShifting\.size 'CapacitySize\.instances\(1\)' is invalid: 1 instance is more than half of the 1 instance the variant runs at minInstances \(it would shift all traffic at once\)/,
+      /ServingSlot 'prod\/Serving\/trip-duration': mode\.trafficShifting\.size 'CapacitySize\.instances\(1\)' is invalid: 1 instance is more than half of the 1 instance the variant runs at minInstances \(it would shift all traffic at once\)/,
     );
   });
 });

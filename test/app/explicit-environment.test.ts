@@ -27,7 +27,7 @@ describe('the app with an explicit account and region', () => {
     const all = [assembly, ...assembly.nestedAssemblies.map((n) => n.nestedAssembly)];
     expect(all.flatMap((a) => a.manifest.missing ?? [])).toEqual([]);
     const stacks = new CloudAssembly(outdir).nestedAssemblies.flatMap((n) => n.nestedAssembly.stacks);
-    expect(stacks.map((s) => s.stackName).sort()).toEqual(['dev-Platform', 'dev-Release']);
+    expect(stacks.map((s) => s.stackName).sort()).toEqual(['dev-Platform', 'dev-Release', 'dev-Serving']);
     for (const stack of stacks) {
       expect(stack.environment).toMatchObject({ account: '111111111111', region: 'eu-west-1' });
       expect(JSON.stringify(stack.template)).not.toMatch(/dummy/i);

@@ -17,10 +17,12 @@ const stackOf = (name: string) => {
 };
 const dev = stackOf('dev-Platform');
 const devRelease = stackOf('dev-Release');
+const devServing = stackOf('dev-Serving');
 // The name the release command writes, spelt out: a change to it strands deployed pointers.
 const DEV_POINTER = '/mlops/dev/serving/trip-duration/model-package-arn';
 const DEV_POINTERS = [DEV_POINTER, '/mlops/dev/serving/fare-amount/model-package-arn'];
-const ofType = (type: string) => Object.entries(dev.Resources).filter(([, r]) => r.Type === type);
+const ofType = (type: string, template = dev) =>
+  Object.entries(template.Resources).filter(([, r]) => r.Type === type);
 
 /** The trip-duration model's definition body. */
 function definitionBody() {
@@ -31,12 +33,21 @@ function definitionBody() {
 }
 
 describe('level 2 in the dev environment', () => {
-  test('the template holds the MLflow app and, per model, a training pipeline, a model package group and a serving slot', () => {
+  test('the platform stack holds the MLflow app and, per model, a training pipeline, a model package group and the model role; the serving stack the slot', () => {
     expect(ofType('AWS::SageMaker::Pipeline')).toHaveLength(2);
     expect(ofType('AWS::SageMaker::MlflowApp')).toHaveLength(1);
     expect(ofType('AWS::SageMaker::ModelPackageGroup')).toHaveLength(2);
-    expect(ofType('AWS::SageMaker::Endpoint')).toHaveLength(2);
     expect(ofType('AWS::SageMaker::MlflowTrackingServer')).toHaveLength(0);
+    expect(ofType('AWS::SageMaker::Endpoint')).toHaveLength(0);
+    expect(ofType('AWS::SageMaker::Endpoint', devServing)).toHaveLength(2);
+    expect(ofType('AWS::SageMaker::Model', devServing)).toHaveLength(2);
+    // The model roles stay with the platform: the serving stack holds no IAM.
+    expect(
+      ofType('AWS::IAM::Role')
+        .map(([id]) => id)
+        .filter((id) => /^Level2(tripduration|fareamount)ModelRole[0-9A-F]{8}$/.test(id)),
+    ).toHaveLength(2);
+    expect(Object.values(devServing.Resources).filter((r) => r.Type.startsWith('AWS::IAM::'))).toEqual([]);
   });
 
   test("each model's release pointer lives in dev-Release and its slot reads it by name", () => {
@@ -45,7 +56,7 @@ describe('level 2 in the dev environment', () => {
       DEV_POINTERS.map((Name) => expect.objectContaining({ Name, Value: 'none' })),
     );
     for (const name of DEV_POINTERS) {
-      const ssmParameters = Object.values(dev.Parameters).filter(
+      const ssmParameters = Object.values(devServing.Parameters).filter(
         (p) => p.Type === 'AWS::SSM::Parameter::Value<String>' && p.Default === name,
       );
       expect(ssmParameters).toHaveLength(1);
@@ -60,7 +71,9 @@ describe('level 2 in the dev environment', () => {
         .map((p) => [p.Properties!.Name as string, p.Properties!.Value as string]),
     );
     expect(Object.keys(ssm).sort()).toEqual([...DEV_POINTERS].sort());
-    const created = Object.values(createdResources(dev, { ssm }));
+    const created = [dev, devServing].flatMap((template) =>
+      Object.values(createdResources(template, { ssm })),
+    );
     expect(created.filter((t) => t.startsWith('AWS::SageMaker::') && /Model$|Endpoint/.test(t))).toEqual([]);
     expect(created).not.toContain('AWS::ApplicationAutoScaling::ScalableTarget');
     // The only SageMaker resources left are the pipeline, registry, MLflow app and Studio: none bills idle.
@@ -75,7 +88,7 @@ describe('level 2 in the dev environment', () => {
 
   test("every model's endpoint has error and latency alarms that exist only with it", () => {
     for (const env of ['dev', 'staging', 'prod']) {
-      const template = stackOf(`${env}-Platform`);
+      const template = stackOf(`${env}-Serving`);
       const endpoints = Object.values(template.Resources).filter(
         (r) => r.Type === 'AWS::SageMaker::Endpoint',
       );

@@ -97,18 +97,8 @@ describe('maturity report of the default app', () => {
       expect(
         byName[name].conditionalAlwaysOnResources.map((r) => [r.type, r.path, r.conditional, r.model]),
       ).toEqual([
-        [
-          'AWS::SageMaker::Endpoint',
-          `${name}/Platform/Level2/trip-duration/Serving/Endpoint`,
-          true,
-          'trip-duration',
-        ],
-        [
-          'AWS::SageMaker::Endpoint',
-          `${name}/Platform/Level2/fare-amount/Serving/Endpoint`,
-          true,
-          'fare-amount',
-        ],
+        ['AWS::SageMaker::Endpoint', `${name}/Serving/trip-duration/Endpoint`, true, 'trip-duration'],
+        ['AWS::SageMaker::Endpoint', `${name}/Serving/fare-amount/Endpoint`, true, 'fare-amount'],
       ]);
     }
   });
@@ -126,7 +116,7 @@ describe('maturity report of the default app', () => {
       /\| fare-amount \| `prod-Platform-Level2-fare-amount-Training-[^`]+` \| `prod-platform-level2-fare-amount-modelregistry-[0-9a-f]{8}` \| `mlops-prod-fare-amount` \| realTime \|/,
     );
     expect(markdown).toContain(
-      '- `AWS::SageMaker::Endpoint` at `prod/Platform/Level2/fare-amount/Serving/Endpoint` (model fare-amount): real-time endpoint instances bill per hour',
+      '- `AWS::SageMaker::Endpoint` at `prod/Serving/fare-amount/Endpoint` (model fare-amount): real-time endpoint instances bill per hour',
     );
   });
 });

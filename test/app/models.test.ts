@@ -14,7 +14,7 @@ type Resources = Record<string, { Type: string }>;
 /** Logical id -> type of every resource and output of a stage's stacks. */
 function logicalIds(stage: EnvironmentStage): Record<string, string> {
   const ids: Record<string, string> = {};
-  for (const stack of [stage.release!, stage.platform]) {
+  for (const stack of [stage.release!, stage.platform, stage.serving!]) {
     const template = Template.fromStack(stack).toJSON() as { Resources: Resources; Outputs?: object };
     for (const [id, resource] of Object.entries(template.Resources)) {
       ids[`${stack.stackName}/${id}`] = resource.Type;
@@ -45,10 +45,13 @@ describe('several models per environment', () => {
       const template = Template.fromJSON(platform.template);
       template.resourceCountIs('AWS::SageMaker::Pipeline', 2);
       template.resourceCountIs('AWS::SageMaker::ModelPackageGroup', 2);
-      template.resourceCountIs('AWS::SageMaker::Endpoint', 2);
       template.resourceCountIs('AWS::SageMaker::MlflowApp', 1);
+      const serving = Template.fromJSON(
+        stacks.find((s) => s.stackName === `${environment}-Serving`)!.template,
+      );
+      serving.resourceCountIs('AWS::SageMaker::Endpoint', 2);
       for (const model of ['trip-duration', 'fare-amount']) {
-        template.hasResourceProperties('AWS::SageMaker::Endpoint', {
+        serving.hasResourceProperties('AWS::SageMaker::Endpoint', {
           EndpointName: `mlops-${environment}-${model}`,
         });
       }
@@ -140,6 +143,9 @@ describe('several models per environment', () => {
     ]);
     expect(added.filter((id) => three[id] === 'AWS::SSM::Parameter')).toEqual([
       expect.stringMatching(/^dev-Release\/Pointerfareamountv2[0-9A-F]{8}$/),
+    ]);
+    expect(added.filter((id) => three[id] === 'AWS::SageMaker::Endpoint')).toEqual([
+      expect.stringMatching(/^dev-Serving\/fareamountv2Endpoint[0-9A-F]{8}$/),
     ]);
   });
 

@@ -37,12 +37,13 @@ describe('createPlatformApp', () => {
     const { stages } = createPlatformApp(withContext({}));
     const [dev, , prod] = stages;
     const template = Template.fromStack(prod.platform);
+    const serving = Template.fromStack(prod.serving!);
     // THEN prod's one model (the shorthand form) serves from its named endpoint, on the configured instances
-    template.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: 'mlops-prod-trip-duration' });
-    template.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+    serving.hasResourceProperties('AWS::SageMaker::Endpoint', { EndpointName: 'mlops-prod-trip-duration' });
+    serving.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
       ProductionVariants: [Match.objectLike({ InstanceType: 'ml.c5.xlarge', InitialInstanceCount: 2 })],
     });
-    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+    serving.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
       MinCapacity: 2,
       MaxCapacity: 4,
     });
@@ -53,13 +54,13 @@ describe('createPlatformApp', () => {
     const devTemplate = Template.fromStack(dev.platform);
     devTemplate.hasResource('AWS::SageMaker::Domain', { DeletionPolicy: 'Delete' });
     devTemplate.hasResourceProperties('AWS::SageMaker::UserProfile', { UserProfileName: 'data-scientist' });
-    devTemplate.hasResourceProperties('AWS::SageMaker::EndpointConfig', {
+    Template.fromStack(dev.serving!).hasResourceProperties('AWS::SageMaker::EndpointConfig', {
       ProductionVariants: [Match.objectLike({ ServerlessConfig: Match.anyValue() })],
     });
-    expect(stages.map((s) => [s.platform.stackName, s.release?.stackName])).toEqual([
-      ['dev-Platform', 'dev-Release'],
-      ['staging-Platform', 'staging-Release'],
-      ['prod-Platform', 'prod-Release'],
+    expect(stages.map((s) => [s.release?.stackName, s.platform.stackName, s.serving?.stackName])).toEqual([
+      ['dev-Release', 'dev-Platform', 'dev-Serving'],
+      ['staging-Release', 'staging-Platform', 'staging-Serving'],
+      ['prod-Release', 'prod-Platform', 'prod-Serving'],
     ]);
   });
 

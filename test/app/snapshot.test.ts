@@ -10,10 +10,13 @@ describe('snapshots of every environment', () => {
       '(platform)/Delivery',
       'dev/dev-Platform',
       'dev/dev-Release',
+      'dev/dev-Serving',
       'prod/prod-Platform',
       'prod/prod-Release',
+      'prod/prod-Serving',
       'staging/staging-Platform',
       'staging/staging-Release',
+      'staging/staging-Serving',
     ]);
   });
 

@@ -98,25 +98,32 @@ describe('PlatformMonitoring in an app without Stages', () => {
     expect([...tier.monitoring.monitoredResources.keys()]).toEqual([]);
   });
 
-  test('a slot or a condition of another stack, given explicitly, fails with the fix', () => {
+  test('a slot of another stack, given explicitly, is alarmed in its own stack (a real-time one by its rollback alarms); a condition of another stack fails with the fix', () => {
     // GIVEN a slot in B and monitoring in A
     const { app, a, tier } = twoStackApp(false);
     const slot = app.node.findAll().find((c): c is ServingSlot => c instanceof ServingSlot)!;
-    // THEN monitoring it from A fails, pointing at the importer
-    expect(() => tier.monitoring.monitorServingSlot(slot)).toThrow(
-      /serving slot B\/Slot is in stack B, not in this one.*ServingSlot\.fromEndpointName\(\)/,
-    );
-    // AND an endpoint alarmed under B's condition fails too
+    // WHEN A's monitoring watches it, and an imported slot in A
+    tier.monitoring.monitorServingSlot(slot);
+    tier.monitoring.monitorServingSlot(ServingSlot.fromEndpointName(a, 'Imported', 'taxi'));
+    // AND an endpoint alarmed under B's condition fails, naming the stack
     expect(() =>
       tier.monitoring.monitorEndpoint('taxi', ['AllTraffic'], 'B/Endpoint', slot.released),
     ).toThrow(/condition B\/Slot\/Released of endpoint B\/Endpoint is defined in stack B/);
-    // AND an imported slot in A is monitored, unconditionally
-    tier.monitoring.monitorServingSlot(ServingSlot.fromEndpointName(a, 'Imported', 'taxi'));
-    Template.fromStack(a).resourcePropertiesCountIs(
-      'AWS::CloudWatch::Alarm',
-      { Dimensions: Match.arrayWith([{ Name: 'EndpointName', Value: 'taxi' }]) },
-      2,
-    );
+    // THEN the slot's alarms are in B, under its condition, named after the endpoint, notifying A's topic
+    const alarms = Template.fromStack(Stack.of(slot)).findResources('AWS::CloudWatch::Alarm');
+    expect(
+      Object.values(alarms).map((r) => [r.Condition, r.Properties.AlarmName, r.Properties.MetricName]),
+    ).toEqual([
+      [expect.stringMatching(/^SlotReleased/), `${slot.endpointName}-rollback-errors`, 'Invocation5XXErrors'],
+      [expect.stringMatching(/^SlotReleased/), `${slot.endpointName}-rollback-latency`, 'ModelLatency'],
+    ]);
+    expect(JSON.stringify(Object.values(alarms).map((r) => r.Properties.AlarmActions))).toMatch(/AlarmTopic/);
+    // AND A holds only the imported slot's two alarms, unconditional
+    const inA = Template.fromStack(a).findResources('AWS::CloudWatch::Alarm');
+    expect(Object.values(inA).map((r) => [r.Condition, JSON.stringify(r.Properties.Dimensions)])).toEqual([
+      [undefined, expect.stringContaining('{"Name":"EndpointName","Value":"taxi"}')],
+      [undefined, expect.stringContaining('{"Name":"EndpointName","Value":"taxi"}')],
+    ]);
   });
 });
 

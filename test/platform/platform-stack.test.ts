@@ -345,7 +345,7 @@ describe('PlatformStack', () => {
 });
 
 describe('EnvironmentStage', () => {
-  test('level 2: a Release stack with the pointer, then the platform stack reading it', () => {
+  test('level 2: a Release stack with the pointer, the platform stack, then the serving stack reading the pointer', () => {
     // GIVEN
     const app = new App();
     const stage = new EnvironmentStage(app, 'staging', {
@@ -357,7 +357,19 @@ describe('EnvironmentStage', () => {
     // THEN
     expect(stage.platform.stackName).toBe('staging-Platform');
     expect(stage.release?.stackName).toBe('staging-Release');
-    expect(stage.platform.dependencies.map((s) => s.stackName)).toEqual(['staging-Release']);
+    expect(stage.platform.dependencies.map((s) => s.stackName)).toEqual([]);
+    // The serving stack reads the pointer and runs the models as the platform's model roles.
+    expect(stage.serving?.stackName).toBe('staging-Serving');
+    const serving = Template.fromStack(stage.serving!);
+    serving.resourceCountIs('AWS::SageMaker::Endpoint', 1);
+    expect(
+      Object.values(serving.toJSON().Resources as Record<string, { Type: string }>).map((r) => r.Type),
+    ).not.toContain('AWS::IAM::Role');
+    // Known once synthesis has resolved the references.
+    expect(stage.serving!.dependencies.map((s) => s.stackName).sort()).toEqual([
+      'staging-Platform',
+      'staging-Release',
+    ]);
     Template.fromStack(stage.release!).hasResourceProperties('AWS::SSM::Parameter', {
       Name: '/mlops/staging/serving/trip-duration/model-package-arn',
       Value: 'none',

@@ -54,7 +54,7 @@ const GROUP = modelPackageGroupOf(buildPlatformAppForRelease(CONTEXT), MODEL);
 const OTHER_GROUP = 'fare-amount';
 const POINTER = releasePointerParameterName('dev', MODEL);
 // The stack the platform app names for environment dev (see bin/release-target.ts).
-const STACK = 'dev-Platform';
+const STACK = 'dev-Serving';
 const SERVED_PARAMETER = '/emulator/dev/served-model-package-arn';
 
 // A slot in a stack of a user's own, with its own stack name and pointer.
@@ -97,7 +97,7 @@ const TEMPLATE = servingTemplate(POINTER, '/emulator/dev');
 function target(modelPackageArn: string, env = 'dev'): ReleaseRequest {
   return {
     modelPackageArn,
-    stackName: `${env}-Platform`,
+    stackName: `${env}-Serving`,
     pointerName: releasePointerParameterName(env, MODEL),
     region: REGION,
     deployCommand: `npx cdk deploy '${env}/*'`,
@@ -229,7 +229,7 @@ async function answerLikeCloudFormation(moto: string): Promise<string> {
 function modelPackageGroupOf(platform: PlatformApp, model: string): string {
   const slot = platform.app.node
     .findAll()
-    .find((c): c is ServingSlot => c instanceof ServingSlot && c.node.path.endsWith(`/${model}/Serving`));
+    .find((c): c is ServingSlot => c instanceof ServingSlot && c.node.path.endsWith(`/Serving/${model}`));
   const group = slot?.modelRegistry?.modelPackageGroupName;
   if (group === undefined || Token.isUnresolved(group)) {
     throw new Error(`the app has no serving slot of model ${model} with a literal model package group`);
@@ -346,7 +346,7 @@ describe('release against the AWS API emulator', () => {
     );
     const noStack = await releaseModel(request, deps()).catch((e: unknown) => e);
     expect((noStack as ReleaseError).message).toBe(
-      `stack staging-Platform does not exist in ${REGION}: deploy the environment first: npx cdk deploy 'staging/*'`,
+      `stack staging-Serving does not exist in ${REGION}: deploy the environment first: npx cdk deploy 'staging/*'`,
     );
     expect(await pointer(releasePointerParameterName('staging', MODEL))).toMatchObject({
       value: NO_MODEL_RELEASED,

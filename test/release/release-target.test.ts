@@ -43,7 +43,7 @@ function groupOf(app: PlatformApp, environment: string, model: string): string {
   const slot = app.stages
     .find((s) => s.node.id === environment)
     ?.node.findAll()
-    .find((c): c is ServingSlot => c instanceof ServingSlot && c.node.path.endsWith(`/${model}/Serving`));
+    .find((c): c is ServingSlot => c instanceof ServingSlot && c.node.path.endsWith(`/Serving/${model}`));
   const group = slot?.modelRegistry?.modelPackageGroupName;
   if (group === undefined) {
     throw new Error(`no slot with a model registry for model ${model} of ${environment}`);
@@ -80,7 +80,7 @@ describe('resolveEnvironmentTarget: the platform app names the stack, the pointe
       modelName: 'trip-duration',
       request: {
         modelPackageArn: DEV_ARN,
-        stackName: 'dev-Platform',
+        stackName: 'dev-Serving',
         pointerName: '/mlops/dev/serving/trip-duration/model-package-arn',
         region: 'us-east-1',
         account: undefined,
@@ -96,7 +96,7 @@ describe('resolveEnvironmentTarget: the platform app names the stack, the pointe
 
   test("an environment with an account and a region: the stack's region and account", () => {
     expect(resolve({ environment: 'prod', modelPackageArn: PROD_ARN }).request).toMatchObject({
-      stackName: 'prod-Platform',
+      stackName: 'prod-Serving',
       pointerName: '/mlops/prod/serving/trip-duration/model-package-arn',
       region: 'eu-west-1',
       account: '123456789012',
@@ -134,7 +134,7 @@ describe("resolveEnvironmentTarget: the repository's cdk.json, two models per en
       modelName,
       request: {
         modelPackageArn,
-        stackName: `${environment}-Platform`,
+        stackName: `${environment}-Serving`,
         pointerName: `/mlops/${environment}/serving/${modelName}/model-package-arn`,
         region: 'us-east-1',
         account: undefined,
