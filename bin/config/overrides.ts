@@ -4,7 +4,8 @@ import { OVERRIDE_PREFIX, SELECT_CONTEXT_KEY } from './types';
 
 /**
  * Applies the `-c mlops:<environment>:<key>[.<key>]=<value>` overrides (and `mlops:delivery:<key>`)
- * in `context` to copies of the configured environments and delivery block.
+ * and `mlops:release:<key>` in `context` to copies of the configured environments and the delivery
+ * and release blocks.
  */
 export function applyOverrides(
   context: Record<string, unknown>,
@@ -24,12 +25,13 @@ export function applyOverrides(
       );
       continue;
     }
-    if (envName === 'delivery') {
-      // `-c mlops:delivery:<key>=<value>` sets a key of the delivery block.
-      if (!isObject(deliveryHolder.delivery)) {
-        deliveryHolder.delivery = deliveryHolder.delivery === false ? { enabled: false } : {};
+    if (envName === 'delivery' || envName === 'release') {
+      // `-c mlops:delivery:<key>=<value>` sets a key of the delivery block, `mlops:release:<key>` of
+      // the release block.
+      if (!isObject(deliveryHolder[envName])) {
+        deliveryHolder[envName] = deliveryHolder[envName] === false ? { enabled: false } : {};
       }
-      (deliveryHolder.delivery as Json)[keyPath] = parseOverrideValue(`delivery.${keyPath}`, value);
+      (deliveryHolder[envName] as Json)[keyPath] = parseOverrideValue(`${envName}.${keyPath}`, value);
       continue;
     }
     const env = environments[envName];
@@ -74,6 +76,7 @@ const TEXT_KEYS = new Set([
   'delivery.branch',
   'delivery.account',
   'delivery.region',
+  'release.source',
 ]);
 
 /** The text keys of one model, `models.<name>.<key>`. */

@@ -1,9 +1,12 @@
 import { ProblemCollector } from '../../lib/private/errors';
 import { parseDelivery, parseEnvironment } from './blocks';
 import { applyOverrides } from './overrides';
+import { parseRelease } from './release';
 import { Json, isObject } from './read';
 import { unknownKey } from './suggest';
 import { CONFIG_CONTEXT_KEY, EnvironmentConfig, PlatformConfig, SELECT_CONTEXT_KEY } from './types';
+
+const ROOT_KEYS = ['environments', 'delivery', 'release'];
 
 /**
  * Parses and validates the platform config from an app's context.
@@ -32,11 +35,14 @@ export function parsePlatformConfig(context: Record<string, unknown>): PlatformC
     problems.throwIfAny();
   }
   if (root) {
-    for (const key of Object.keys(root).filter((k) => k !== 'environments' && k !== 'delivery')) {
-      problems.addMessage(unknownKey(`context.${CONFIG_CONTEXT_KEY}`, key, ['environments', 'delivery']));
+    for (const key of Object.keys(root).filter((k) => !ROOT_KEYS.includes(k))) {
+      problems.addMessage(unknownKey(`context.${CONFIG_CONTEXT_KEY}`, key, ROOT_KEYS));
     }
   }
-  const deliveryRaw: Json = { delivery: structuredClone(root?.delivery) };
+  const deliveryRaw: Json = {
+    delivery: structuredClone(root?.delivery),
+    release: structuredClone(root?.release),
+  };
 
   const environments = structuredClone(rawEnvironments) as Record<string, unknown>;
   applyOverrides(context, environments, deliveryRaw, problems);
@@ -64,11 +70,14 @@ export function parsePlatformConfig(context: Record<string, unknown>): PlatformC
         'its own: set delivery.account and delivery.region (and bootstrap the targets with --trust that account)',
     );
   }
+  // Over every environment: a workflow in one names the stacks and roles of the others.
+  const release = parseRelease(deliveryRaw.release, parsed, problems);
   const selected = selectEnvironments(context[SELECT_CONTEXT_KEY], parsed, problems);
   problems.throwIfAny();
   return {
     environments: selected,
     delivery,
+    release,
     selected: context[SELECT_CONTEXT_KEY] !== undefined,
     workspaceHome: parsed.find((e) => e.workspace.enabled)?.name,
   };

@@ -153,8 +153,42 @@ export interface PlatformConfig {
   /** The environments to build: all of them, or those selected with `-c mlops:env`. */
   readonly environments: EnvironmentConfig[];
   readonly delivery: DeliveryConfig;
+  /** The release automation, over every configured environment (also those not selected). */
+  readonly release: ReleaseConfig;
   /** True when `-c mlops:env` selected a subset of the environments. */
   readonly selected: boolean;
   /** The first configured environment with a workspace, which serves those without one. */
   readonly workspaceHome?: string;
+}
+
+/** Where a release workflow runs, or releases to: an environment and where it deploys. */
+export interface ReleaseEnvironmentConfig {
+  readonly environment: string;
+  /** The environment's account; unset means the CLI's at deploy time, the same as the others'. */
+  readonly account?: string;
+  /** The environment's region; unset means the CLI's at deploy time. */
+  readonly region?: string;
+}
+
+/** One environment a release is promoted to, in order. */
+export interface ReleaseTargetConfig extends ReleaseEnvironmentConfig {
+  /** Whether a person approves each release to it first. */
+  readonly manualApproval: boolean;
+}
+
+/** The release automation (level 3): approvals in the source's registry released through the targets. */
+export interface ReleaseConfig {
+  readonly enabled: boolean;
+  /** The environment whose registry approvals start releases; absent when the automation is off. */
+  readonly source?: ReleaseEnvironmentConfig;
+  /** The environments released to, in promotion order; empty when the automation is off. */
+  readonly targets: ReleaseTargetConfig[];
+  /** Minutes a released environment serves before its health gate. */
+  readonly soakMinutes: number;
+  /** Hours a manual approval may wait. */
+  readonly approvalTimeoutHours: number;
+  /** Per model, one request the released model must answer in each target. */
+  readonly smokeTests: {
+    readonly [modelName: string]: { readonly contentType: string; readonly body: string };
+  };
 }
