@@ -21,6 +21,8 @@ export class ArtifactStorePrefix {
   public static readonly PIPELINES = new ArtifactStorePrefix('pipelines/');
   /** Endpoint data capture (JSON Lines). */
   public static readonly CAPTURE = new ArtifactStorePrefix('capture/');
+  /** Ground-truth labels keyed by inference id (JSON Lines), joined with the capture for model quality. */
+  public static readonly GROUND_TRUTH = new ArtifactStorePrefix('ground-truth/');
   /** Evaluation, baseline and monitoring reports. */
   public static readonly REPORTS = new ArtifactStorePrefix('reports/');
   /** Experiment tracking (MLflow) artifacts. */
@@ -28,7 +30,15 @@ export class ArtifactStorePrefix {
 
   /** Every documented prefix. */
   public static all(): ArtifactStorePrefix[] {
-    return [this.DATA, this.MODELS, this.PIPELINES, this.CAPTURE, this.REPORTS, this.EXPERIMENTS];
+    return [
+      this.DATA,
+      this.MODELS,
+      this.PIPELINES,
+      this.CAPTURE,
+      this.GROUND_TRUTH,
+      this.REPORTS,
+      this.EXPERIMENTS,
+    ];
   }
 
   private constructor(

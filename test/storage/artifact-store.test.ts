@@ -368,13 +368,14 @@ describe('ArtifactStore prefixes and helpers', () => {
   const bucketRef = { Ref: logicalId(store.bucket) };
   const bucketArn = getAtt(store.bucket);
 
-  test('documents six prefixes, each a folder with a key pattern', () => {
+  test('documents seven prefixes, each a folder with a key pattern', () => {
     // THEN
     expect(ArtifactStorePrefix.all().map((p) => [p.prefix, p.keyPattern])).toEqual([
       ['data/', 'data/*'],
       ['models/', 'models/*'],
       ['pipelines/', 'pipelines/*'],
       ['capture/', 'capture/*'],
+      ['ground-truth/', 'ground-truth/*'],
       ['reports/', 'reports/*'],
       ['experiments/', 'experiments/*'],
     ]);
