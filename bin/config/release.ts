@@ -24,7 +24,8 @@ const CONTENT_TYPE = /^[a-z]+\/[a-z0-9.+-]+$/;
  * - `source`: the environment whose registry approvals start releases. Default: the first
  *   environment that trains (level 2 and up).
  * - `promotion`: the environments released to, in order. Default: the environments after the
- *   source that train, in config order.
+ *   source that train, in config order. Each of the source's models is promoted to those of them
+ *   that run a model of the same name.
  * - `manualApproval`: the environments a person approves each release to first. Default: the last of
  *   `promotion` (production) when it is below level 4.
  * - `soakMinutes` (default 10): how long a released environment serves before its health gate.
@@ -120,20 +121,6 @@ export function parseRelease(
     return off;
   }
 
-  // Every promoted model needs a slot of the same name in each environment it is promoted to.
-  for (const target of promotion) {
-    for (const model of source.models) {
-      if (!target.models.some((m) => m.name === model.name)) {
-        problems.add(
-          `context.${CONFIG_CONTEXT_KEY}.environments.${target.name}.models`,
-          target.models.map((m) => m.name),
-          `environment '${target.name}' is promoted to from '${source.name}', which has model '${model.name}': ` +
-            `add a model named '${model.name}' to it, or remove '${target.name}' from ${at}.promotion`,
-        );
-      }
-    }
-  }
-
   const last = promotion[promotion.length - 1];
   let approved: string[] = last.level < MaturityLevel.FULL_AUTOMATION ? [last.name] : [];
   if (block.manualApproval !== undefined) {
@@ -169,6 +156,8 @@ export function parseRelease(
     account: env.account,
     region: env.region,
     manualApproval: approved.includes(env.name),
+    // A model is promoted to the environments that run a model of the same name.
+    models: source!.models.map((m) => m.name).filter((name) => env.models.some((m) => m.name === name)),
   }));
   return {
     enabled: true,

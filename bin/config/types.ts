@@ -174,6 +174,8 @@ export interface ReleaseEnvironmentConfig {
 export interface ReleaseTargetConfig extends ReleaseEnvironmentConfig {
   /** Whether a person approves each release to it first. */
   readonly manualApproval: boolean;
+  /** The source's models promoted to it: those it runs a model of the same name for. */
+  readonly models: string[];
 }
 
 /** The release automation (level 3): approvals in the source's registry released through the targets. */
