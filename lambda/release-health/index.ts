@@ -1,13 +1,15 @@
 // The health gate of a release, for the release workflow's state machine: after a release and its
 // soak time, an environment is healthy when its endpoint is InService, none of the slot's alarms is
-// in ALARM, and, when configured, a smoke invocation with a known payload answers.
+// in ALARM, and, when configured, a smoke invocation with a known payload answers. With a
+// `releaseRoleArn`, every call is made through a session of that role (the environment's release
+// role, possibly in another account).
 //
-// Environment: POWERTOOLS_SERVICE_NAME (logs).
+// Environment: POWERTOOLS_SERVICE_NAME (logs), MODEL_NAME (in the release role's session name).
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeEndpointCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
-import { perRegion } from '../shared/per-region';
+import { IAM_ROLE_ARN, perRegion, releaseSessionName } from '../shared/per-region';
 import { errorMessage, isAwsError } from '../shared/release/errors';
 
 /** What the state machine passes: the environment's endpoint, its alarms and an optional smoke test. */
@@ -18,6 +20,12 @@ export interface HealthCheckEvent {
   readonly alarmNames: string[];
   /** A request the released model must answer, e.g. one CSV row of features. */
   readonly smokeTest?: { readonly contentType: string; readonly body: string };
+  /**
+   * The environment's release role, assumed for every call.
+   *
+   * @default - the function's own role
+   */
+  readonly releaseRoleArn?: string;
 }
 
 /** The gate's verdict: healthy, or the reasons it is not. */
@@ -33,11 +41,14 @@ interface Clients {
   readonly cloudWatch: CloudWatchClient;
   readonly runtime: SageMakerRuntimeClient;
 }
-const clientsFor = perRegion((region): Clients => ({
-  sageMaker: new SageMakerClient({ region }),
-  cloudWatch: new CloudWatchClient({ region }),
-  runtime: new SageMakerRuntimeClient({ region }),
-}));
+const clientsFor = perRegion(
+  (region, credentials): Clients => ({
+    sageMaker: new SageMakerClient({ region, credentials }),
+    cloudWatch: new CloudWatchClient({ region, credentials }),
+    runtime: new SageMakerRuntimeClient({ region, credentials }),
+  }),
+  releaseSessionName,
+);
 
 function isHealthCheckEvent(event: unknown): event is HealthCheckEvent {
   const e = event as HealthCheckEvent | undefined;
@@ -47,7 +58,9 @@ function isHealthCheckEvent(event: unknown): event is HealthCheckEvent {
     Array.isArray(e.alarmNames) &&
     e.alarmNames.every((n) => typeof n === 'string') &&
     (e.smokeTest === undefined ||
-      (typeof e.smokeTest.contentType === 'string' && typeof e.smokeTest.body === 'string'))
+      (typeof e.smokeTest.contentType === 'string' && typeof e.smokeTest.body === 'string')) &&
+    (e.releaseRoleArn === undefined ||
+      (typeof e.releaseRoleArn === 'string' && IAM_ROLE_ARN.test(e.releaseRoleArn)))
   );
 }
 
@@ -56,11 +69,12 @@ export async function handler(event: HealthCheckEvent): Promise<HealthCheckResul
     // Only the state machine invokes this function, so a bad event is a defect there: fail loudly.
     logger.error('malformed health check event', { event });
     throw new Error(
-      'health check event must be {"region", "endpointName", "alarmNames": [...], "smokeTest"?: {"contentType", "body"}}, ' +
+      'health check event must be {"region", "endpointName", "alarmNames": [...], "smokeTest"?: {"contentType", "body"}, ' +
+        '"releaseRoleArn"?: <IAM role ARN>}, ' +
         `got ${JSON.stringify(event)?.slice(0, 200)}`,
     );
   }
-  const { sageMaker, cloudWatch, runtime } = clientsFor(event.region);
+  const { sageMaker, cloudWatch, runtime } = clientsFor(event.region, event.releaseRoleArn);
   const reasons: string[] = [];
 
   let inService = false;

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -17,6 +17,7 @@ import { acknowledgeGeneratedPolicyWildcards, acknowledgeWildcards } from '../pr
 import { ENVIRONMENT_NAME, MODEL_NAME, SAGEMAKER_NAME } from '../private/patterns';
 import { IModelRegistry } from '../registry/model-registry';
 import { IReleasePointer } from '../serving/release-pointer';
+import { releaseOrchestratorPath } from './release-role';
 
 /** One environment a release workflow promotes to, in order. */
 export interface ReleaseWorkflowTarget {
@@ -47,14 +48,27 @@ export interface ReleaseWorkflowTarget {
    */
   readonly manualApproval?: boolean;
   /**
-   * The serving-only CloudFormation role the environment's serving stack is deployed with
-   * (docs/adr/0006). With it, the workflow may update that stack only through this role, and pass
-   * it to CloudFormation only; a stack deployed with another role is refused.
+   * The environment's serving-only CloudFormation role (docs/adr/0006, `ServingDeployRole`): every
+   * release updates the serving stack through it, whatever role the stack was last deployed with.
+   * The workflow (or the release role) may update that stack only through this role, and pass it to
+   * CloudFormation only.
    *
    * @default - none: the stack is updated with its own role, which the workflow is not allowed to
    * pass, so a stack deployed with CDK's execution role cannot be released to by the workflow
    */
   readonly cloudFormationRoleArn?: string;
+  /**
+   * The environment's release role (`ReleaseRole`), e.g. in another account: imported with
+   * `iam.Role.fromRoleArn(this, 'ProdRelease', 'arn:aws:iam::222222222222:role/mlops-prod-release')`.
+   * With it, the step and health functions make every call for this environment through a session
+   * of that role, and are granted nothing in the environment themselves: only `sts:AssumeRole` on
+   * it. Needs `cloudFormationRoleArn` (the role may update the stack only through it) and the
+   * workflow's `sourceEnvironmentName` (the role trusts only the workflows of that environment).
+   *
+   * @default - none: the functions' own roles are granted the environment's pointer, stack,
+   * registry, endpoint and alarms directly (the environment must be in the workflow's account)
+   */
+  readonly releaseRole?: iam.IRole;
   /**
    * After the release, wait `soakTime` and check the environment's health; when it is unhealthy,
    * release the package it served before again (when it served one) and end the execution failed.
@@ -134,6 +148,14 @@ export interface ReleaseWorkflowProps {
    */
   readonly approvalTimeout?: Duration;
   /**
+   * The environment the workflow belongs to, e.g. `dev`, where the registry is. The step and health
+   * functions' roles get the IAM path `/mlops-release-orchestrator/<sourceEnvironmentName>/`, which is
+   * what the targets' release roles trust. Changing it replaces those roles.
+   *
+   * @default - the roles have no path; no target may have a `releaseRole`
+   */
+  readonly sourceEnvironmentName?: string;
+  /**
    * What happens to the workflow's log groups when they leave the stack.
    *
    * @default RemovalPolicy.RETAIN
@@ -161,9 +183,12 @@ export interface ReleaseWorkflowInput {
  * execution per approved version (named after the package ARN, so duplicate events start
  * nothing); an execution can also be started by hand with `{"modelPackageArn": "<ARN>"}`.
  *
- * The step role is granted no `iam:PassRole`: updating a stack deployed with CDK's execution role
- * would need it, and would let a misused role deploy any template. Until the serving stacks get a
- * serving-only CloudFormation role (docs/adr/0006), the workflow is not in the public API or the app.
+ * Least privilege (docs/adr/0006): a target with a `cloudFormationRoleArn` is updated only through
+ * that serving-only role, the only role the workflow may pass (to CloudFormation only); a target
+ * without one gets no `iam:PassRole` at all, since passing CDK's execution role would let a misused
+ * role deploy any template. A target with a `releaseRole` is reached only through that role, whose
+ * own grants stop at the environment's serving resources; the workflow's roles then hold nothing
+ * in that environment but `sts:AssumeRole`.
  */
 export class ReleaseWorkflow extends Construct {
   public readonly stateMachine: sfn.StateMachine;
@@ -185,6 +210,9 @@ export class ReleaseWorkflow extends Construct {
     validate(this, props, poll, timeout);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
+    const rolePath = props.sourceEnvironmentName
+      ? releaseOrchestratorPath(props.sourceEnvironmentName)
+      : undefined;
     const step = this.handlerFunction('Step', 'release-step', removalPolicy, {
       description: `Starts and checks the releases of model ${props.modelName}`,
       // A step reads and writes a few API objects; the slowest is a stack update's first check.
@@ -193,14 +221,16 @@ export class ReleaseWorkflow extends Construct {
         POWERTOOLS_SERVICE_NAME: `release-${props.modelName}`,
         RELEASE_POLL_INTERVAL_SECONDS: String(poll.toSeconds()),
         RELEASE_TIMEOUT_SECONDS: String(timeout.toSeconds()),
+        MODEL_NAME: props.modelName,
       },
+      rolePath,
     });
     this.stepFunction = step.fn;
     const role = step.role;
     this.grantReleases(role, props);
 
     if (props.targets.some((t) => t.healthCheck)) {
-      this.healthFunction = this.createHealthFunction(props, removalPolicy);
+      this.healthFunction = this.createHealthFunction(props, removalPolicy, rolePath);
     }
     const definition = this.definition(props, poll);
     const machineLogs = new logs.LogGroup(this, 'ExecutionLogs', {
@@ -253,10 +283,13 @@ export class ReleaseWorkflow extends Construct {
     id: string,
     entry: string,
     removalPolicy: RemovalPolicy,
-    options: Pick<
+    {
+      rolePath,
+      ...options
+    }: Pick<
       nodejs.NodejsFunctionProps,
       'description' | 'timeout' | 'environment' | 'deadLetterQueue' | 'retryAttempts'
-    >,
+    > & { rolePath?: string },
   ): { fn: nodejs.NodejsFunction; role: iam.Role } {
     const logGroup = new logs.LogGroup(this, `${id}Logs`, {
       retention: logs.RetentionDays.THREE_MONTHS,
@@ -265,6 +298,7 @@ export class ReleaseWorkflow extends Construct {
     const role = new iam.Role(this, `${id}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: options.description,
+      path: rolePath,
     });
     logGroup.grantWrite(role);
     const fn = new nodejs.NodejsFunction(this, id, {
@@ -284,14 +318,25 @@ export class ReleaseWorkflow extends Construct {
   private createHealthFunction(
     props: ReleaseWorkflowProps,
     removalPolicy: RemovalPolicy,
+    rolePath: string | undefined,
   ): nodejs.NodejsFunction {
     const { fn, role } = this.handlerFunction('Health', 'release-health', removalPolicy, {
       description: `Checks the health of model ${props.modelName} after its releases`,
       timeout: Duration.minutes(1),
-      environment: { POWERTOOLS_SERVICE_NAME: `release-health-${props.modelName}` },
+      environment: {
+        POWERTOOLS_SERVICE_NAME: `release-health-${props.modelName}`,
+        MODEL_NAME: props.modelName,
+      },
+      rolePath,
     });
     const stack = Stack.of(this);
-    const gated = props.targets.filter((t) => t.healthCheck);
+    const gatedTargets = props.targets.filter((t) => t.healthCheck);
+    grantAssumeReleaseRoles(role, gatedTargets);
+    // A target with a release role is checked through it: nothing is granted here for it.
+    const gated = gatedTargets.filter((t) => !t.releaseRole);
+    if (gated.length === 0) {
+      return fn;
+    }
     const endpointArn = (t: ReleaseWorkflowTarget) =>
       stack.formatArn({
         service: 'sagemaker',
@@ -368,6 +413,7 @@ export class ReleaseWorkflow extends Construct {
         endpointName: check.endpointName,
         alarmNames: check.alarmNames ?? [],
         ...(check.smokeTest ? { smokeTest: check.smokeTest } : {}),
+        ...(target.releaseRole ? { releaseRoleArn: target.releaseRole.roleArn } : {}),
       }),
       resultSelector: { 'healthy.$': '$.Payload.healthy', 'reasons.$': '$.Payload.reasons' },
       resultPath: '$.health',
@@ -394,13 +440,13 @@ export class ReleaseWorkflow extends Construct {
     const restore = this.stepTask(
       `Restore${name}`,
       `Releases the package ${env} served before`,
-      { action: 'start', request: restoreRequest },
+      { action: 'start', request: restoreRequest, ...releaseRoleOf(target) },
       '$.restore',
     );
     const restoreCheck = this.stepTask(
       `CheckRestore${name}`,
       `Reads the restoring stack update of ${env} once`,
-      { action: 'check', 'token.$': '$.restore.detail.token' },
+      { action: 'check', 'token.$': '$.restore.detail.token', ...releaseRoleOf(target) },
       '$.restore',
     );
     for (const state of [restore, restoreCheck]) {
@@ -478,7 +524,13 @@ export class ReleaseWorkflow extends Construct {
 
   private grantReleases(role: iam.IRole, props: ReleaseWorkflowProps): void {
     const stack = Stack.of(this);
-    for (const target of props.targets) {
+    grantAssumeReleaseRoles(role, props.targets);
+    // Targets with a release role are released through it: nothing is granted here for them.
+    const direct = props.targets.filter((t) => !t.releaseRole);
+    if (direct.length === 0) {
+      return;
+    }
+    for (const target of direct) {
       target.pointer.grantWrite(role);
     }
     props.modelRegistry.grantRead(role);
@@ -498,13 +550,13 @@ export class ReleaseWorkflow extends Construct {
           'cloudformation:DescribeStackEvents',
           'cloudformation:CancelUpdateStack',
         ],
-        resources: props.targets.map(stackArn),
+        resources: direct.map(stackArn),
       }),
     ];
     // Stacks without a serving-only role are updated with whatever role they have (no PassRole is
     // granted, so a CDK-deployed stack cannot be updated: docs/adr/0006); stacks with one only
     // through it, and the role may be passed to CloudFormation and nowhere else.
-    const unscoped = props.targets.filter((t) => !t.cloudFormationRoleArn);
+    const unscoped = direct.filter((t) => !t.cloudFormationRoleArn);
     if (unscoped.length > 0) {
       statements.push(
         new iam.PolicyStatement({
@@ -514,7 +566,7 @@ export class ReleaseWorkflow extends Construct {
         }),
       );
     }
-    props.targets
+    direct
       .filter((t) => t.cloudFormationRoleArn)
       .forEach((t) => {
         const roleArn = t.cloudFormationRoleArn!;
@@ -634,17 +686,18 @@ export class ReleaseWorkflow extends Construct {
       const onError = (state: tasks.LambdaInvoke) =>
         state.addCatch(refused, { errors: ['States.ALL'], resultPath: '$.failure' });
       const approval = target.manualApproval ? this.approvalState(env, props, notify, failed) : undefined;
+      const role = releaseRoleOf(target);
       const start = this.stepTask(
         `Start${pascal(env)}`,
         `Checks the package and ${env}, writes its pointer and starts the stack update`,
-        { action: 'start', request },
+        { action: 'start', request, ...role },
         '$.step',
       );
       onError(start);
       const check = this.stepTask(
         `Check${pascal(env)}`,
         `Reads the stack update of ${env} once`,
-        { action: 'check', 'token.$': '$.step.detail.token' },
+        { action: 'check', 'token.$': '$.step.detail.token', ...role },
         '$.step',
       );
       onError(check);
@@ -696,6 +749,25 @@ export class ReleaseWorkflow extends Construct {
       previous!.next(done);
     }
     return first!;
+  }
+}
+
+/** The step and health events' field naming a target's release role, when it has one. */
+function releaseRoleOf(target: ReleaseWorkflowTarget): { releaseRoleArn?: string } {
+  return target.releaseRole ? { releaseRoleArn: target.releaseRole.roleArn } : {};
+}
+
+/** Lets `role` assume the release roles of `targets`, and nothing else of theirs. */
+function grantAssumeReleaseRoles(role: iam.IRole, targets: ReleaseWorkflowTarget[]): void {
+  const releaseRoles = targets.flatMap((t) => (t.releaseRole ? [t.releaseRole.roleArn] : []));
+  if (releaseRoles.length > 0) {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'AssumeTheReleaseRoles',
+        actions: ['sts:AssumeRole'],
+        resources: [...new Set(releaseRoles)],
+      }),
+    );
   }
 }
 
@@ -790,6 +862,43 @@ function validate(
   ) {
     problems.add('approvalTimeout', approvalTimeout.toHumanString(), 'use 1 minute to 30 days');
   }
+  problems.checkPattern(
+    'sourceEnvironmentName',
+    props.sourceEnvironmentName,
+    ENVIRONMENT_NAME,
+    'use 1-20 lower-case letters, digits and hyphens, starting with a letter',
+  );
+  const stack = Stack.of(workflow);
+  (props.targets ?? []).forEach((t, i) => {
+    if (t.releaseRole && !props.sourceEnvironmentName) {
+      problems.add(
+        'sourceEnvironmentName',
+        props.sourceEnvironmentName,
+        `targets[${i}] (${t.environmentName}) has a releaseRole, which trusts only the workflows of one ` +
+          "environment: give the workflow's environment, e.g. 'dev'",
+      );
+    }
+    if (t.releaseRole && !t.cloudFormationRoleArn) {
+      problems.add(
+        `targets[${i}].cloudFormationRoleArn`,
+        t.cloudFormationRoleArn,
+        "give the environment's serving deploy role: its release role may update the serving stack only through it",
+      );
+    }
+    const elsewhere =
+      t.account !== undefined &&
+      !Token.isUnresolved(t.account) &&
+      !Token.isUnresolved(stack.account) &&
+      t.account !== stack.account;
+    if (elsewhere && !t.releaseRole) {
+      Annotations.of(workflow).addWarningV2(
+        'cdk-mlops-maturity:releaseWithoutReleaseRole',
+        `targets[${i}] (${t.environmentName}) is in account ${t.account}, but the workflow's roles are in ` +
+          `${stack.account}: without a releaseRole its grants cannot reach that account, so its releases fail. ` +
+          'Give it the ReleaseRole of that environment.',
+      );
+    }
+  });
   if (props.notifyOnSuccess && !props.notificationTopic) {
     problems.add('notifyOnSuccess', true, 'give notificationTopic too, or leave notifyOnSuccess out');
   }

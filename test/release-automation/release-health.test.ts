@@ -5,6 +5,7 @@ import {
   SageMakerServiceException,
 } from '@aws-sdk/client-sagemaker';
 import { InvokeEndpointCommand, SageMakerRuntimeClient } from '@aws-sdk/client-sagemaker-runtime';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { quietHandlerLogs } from './support/quiet-logs';
 import { handler, HealthCheckEvent } from '../../lambda/release-health';
@@ -12,6 +13,7 @@ import { handler, HealthCheckEvent } from '../../lambda/release-health';
 const sageMaker = mockClient(SageMakerClient);
 const cloudWatch = mockClient(CloudWatchClient);
 const runtime = mockClient(SageMakerRuntimeClient);
+const sts = mockClient(STSClient);
 
 const ENDPOINT = 'mlops-staging-fare-amount';
 const ALARMS = ['mlops-staging-fare-amount-rollback-errors', 'mlops-staging-fare-amount-rollback-latency'];
@@ -43,6 +45,7 @@ beforeEach(() => {
   sageMaker.reset();
   cloudWatch.reset();
   runtime.reset();
+  sts.reset();
   quietHandlerLogs();
 });
 afterEach(() => jest.restoreAllMocks());
@@ -124,5 +127,52 @@ describe('release health check handler', () => {
   test('a malformed event is a defect of the caller: thrown, nothing called', async () => {
     await expect(handler({ region: 'eu-west-1' } as never)).rejects.toThrow(/health check event must be/);
     expect([...sageMaker.calls(), ...cloudWatch.calls(), ...runtime.calls()]).toHaveLength(0);
+  });
+});
+
+describe('release health check handler with a release role', () => {
+  const ROLE = 'arn:aws:iam::222222222222:role/mlops-staging-release';
+  afterEach(() => delete process.env.MODEL_NAME);
+
+  test("the endpoint, its alarms and the smoke invocation are all reached through the environment's role", async () => {
+    // GIVEN the environment's release role, whose sessions AssumeRole answers
+    process.env.MODEL_NAME = 'fare-amount';
+    sts.on(AssumeRoleCommand, { RoleArn: ROLE }).resolves({
+      Credentials: {
+        AccessKeyId: 'ASIASTAGING',
+        SecretAccessKey: 'secret',
+        SessionToken: 'token',
+        // Far ahead, so that no renewal happens during the test.
+        Expiration: new Date('2999-01-01T00:00:00Z'),
+      },
+    });
+    sageMaker.on(DescribeEndpointCommand).resolves(endpoint('InService'));
+    cloudWatch
+      .on(DescribeAlarmsCommand)
+      .resolves({ MetricAlarms: [alarm(ALARMS[0], 'OK'), alarm(ALARMS[1], 'OK')] });
+    runtime.on(InvokeEndpointCommand).resolves({ Body: new TextEncoder().encode('14.72') as never });
+    // WHEN the gate runs with it (in a region no other test of this file uses: clients are kept)
+    const smokeTest = { contentType: 'text/csv', body: '3.1,14,2,18.5,132,236' };
+    await expect(
+      handler(event({ region: 'eu-central-2', smokeTest, releaseRoleArn: ROLE })),
+    ).resolves.toEqual({ healthy: true, reasons: [] });
+    // THEN each of its three calls was signed with that session's credentials
+    const calls = [...sageMaker.calls(), ...cloudWatch.calls(), ...runtime.calls()];
+    expect(calls).toHaveLength(3);
+    const keys: string[] = [];
+    for (const call of calls) {
+      keys.push((await (call.thisValue as SageMakerClient).config.credentials()).accessKeyId);
+    }
+    expect(keys).toEqual(['ASIASTAGING', 'ASIASTAGING', 'ASIASTAGING']);
+    expect(sts.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input)).toEqual([
+      { RoleArn: ROLE, RoleSessionName: 'release-fare-amount' },
+    ]);
+  });
+
+  test('a release role that is not an IAM role ARN is a defect of the caller: thrown, nothing called', async () => {
+    await expect(handler(event({ releaseRoleArn: 'mlops-staging-release' }))).rejects.toThrow(
+      /health check event must be .*"releaseRoleArn"\?: <IAM role ARN>/,
+    );
+    expect([...sageMaker.calls(), ...cloudWatch.calls(), ...runtime.calls(), ...sts.calls()]).toHaveLength(0);
   });
 });

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 // asl-validator ships no types: its default export takes a definition and returns the findings.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -323,6 +324,34 @@ describe('ReleaseWorkflow', () => {
   test('a manual approval without a topic fails naming the target', () => {
     expect(() => stagingWorkflow({ manualApproval: true })).toThrow(
       /targets\[0\]\.manualApproval 'true' is invalid: the approval request \(with its task token\) is published to notificationTopic/,
+    );
+  });
+
+  test('a release role needs the serving role and the source environment, each named', () => {
+    const releaseRole = (stack: Stack) =>
+      iam.Role.fromRoleArn(stack, 'StagingRelease', 'arn:aws:iam::111111111111:role/mlops-staging-release');
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Automation', { env: ENV });
+    expect(
+      () =>
+        new ReleaseWorkflow(stack, 'Release', {
+          modelName: 'fare-amount',
+          modelRegistry: ModelRegistry.fromModelPackageGroupName(stack, 'Registry', 'trips-fare'),
+          targets: [
+            {
+              environmentName: 'staging',
+              stackName: 'staging-Serving',
+              pointer: ReleasePointer.fromParameterName(
+                stack,
+                'Pointer',
+                '/mlops/staging/serving/fare-amount/model-package-arn',
+              ),
+              releaseRole: releaseRole(stack),
+            },
+          ],
+        }),
+    ).toThrow(
+      /sourceEnvironmentName \(undefined\) is invalid: targets\[0\] \(staging\) has a releaseRole.*\n.*targets\[0\]\.cloudFormationRoleArn \(undefined\) is invalid: give the environment's serving deploy role/,
     );
   });
 
@@ -884,7 +913,7 @@ describe('ReleaseWorkflow with serving-only CloudFormation roles', () => {
     );
   });
 
-  test('the engine is told the role, so a stack deployed with another one is refused', () => {
+  test('the engine is told the role, so every update runs through it, whatever the stack was deployed with', () => {
     const states = definitionOf(template).States as Record<string, Json>;
     expect(((states.StartProd.Parameters as Json).Payload as Json).request).toMatchObject({
       account: '222222222222',
@@ -894,5 +923,12 @@ describe('ReleaseWorkflow with serving-only CloudFormation roles', () => {
 
   test('no cdk-nag findings', () => {
     expect(formatFindings(nagFindings(app))).toBe('');
+  });
+
+  test('a target in another account without a release role is warned about: its grants cannot reach it', () => {
+    Annotations.fromStack(stack).hasWarning(
+      '/Automation/Release',
+      Match.stringLikeRegexp('targets\\[1\\] \\(prod\\) is in account 222222222222.*Give it the ReleaseRole'),
+    );
   });
 });

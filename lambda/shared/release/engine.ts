@@ -58,9 +58,11 @@ export interface ReleaseRequest {
    */
   readonly account?: string;
   /**
-   * The CloudFormation service role the stack is updated with: a role that can manage only serving
-   * resources (docs/adr/0006), so that the release can change nothing else. The stack must already
-   * be deployed with it; a stack with another role, or none, is refused before anything is written.
+   * The CloudFormation service role the stack is updated with (`RoleARN` on UpdateStack): a role
+   * that can manage only serving resources (docs/adr/0006), so that the release can change nothing
+   * else. The stack may have been deployed with another role: `cdk deploy` deploys it with CDK's
+   * execution role, and each release then updates it through this one. CloudFormation keeps the
+   * role of the last update for the stack's later operations, a rollback included.
    *
    * @default - the stack's own role, whatever it is (the CLI, with an operator's credentials)
    */
@@ -227,7 +229,6 @@ export async function startRelease(
   const previous = await readPointer(deps.ssm, target);
   const stack = await describeStack(deps.cloudFormation, target);
   checkAccount(stack, target);
-  checkStackRole(stack, target);
   const status = stack.StackStatus ?? 'UNKNOWN';
   if (status === 'REVIEW_IN_PROGRESS') {
     throw new ReleaseError(
@@ -459,17 +460,6 @@ function deployFirst(target: ReleaseRequest): string {
 
 /** An IAM role ARN, paths included. */
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
-
-function checkStackRole(stack: CloudFormationStack, target: ReleaseRequest): void {
-  const expected = target.cloudFormationRoleArn;
-  if (expected !== undefined && stack.RoleARN !== expected) {
-    throw new ReleaseError(
-      'stack-role-mismatch',
-      `stack ${target.stackName} is deployed with ${stack.RoleARN ? `role ${stack.RoleARN}` : 'no service role'}, ` +
-        `but releases to it use ${expected}: deploy the stack with that role first; nothing was changed`,
-    );
-  }
-}
 
 function checkAccount(stack: CloudFormationStack, target: ReleaseRequest): void {
   // arn:<partition>:cloudformation:<region>:<account>:stack/<name>/<id>
