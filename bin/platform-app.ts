@@ -4,6 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import {
   CapacityConfig,
   EnvironmentConfig,
+  ModelConfig,
   parsePlatformConfig,
   PlatformConfig,
   TrafficShiftingConfig,
@@ -42,9 +43,12 @@ export function createPlatformApp(props: AppProps = {}): PlatformApp {
   // Every synth, not only the tests, fails on an unacknowledged AwsSolutions finding.
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
-  const stages = config.environments.map(
-    (env) => new EnvironmentStage(app, env.name, environmentStageProps(env)),
-  );
+  const stages: EnvironmentStage[] = [];
+  for (const env of config.environments) {
+    stages.push(
+      new EnvironmentStage(app, env.name, releaseProps(config, env, stages, environmentStageProps(env))),
+    );
+  }
   // Per stage and stack, not on the app: CDK Pipelines synthesizes each stage on its own.
   for (const scope of stages) {
     Aspects.of(scope).add(new RedundantDependsOnLintAcknowledgement());
@@ -92,11 +96,104 @@ export function environmentStageProps(env: EnvironmentConfig): EnvironmentStageP
   };
 }
 
+/**
+ * A model's endpoint name: literal per model, since a generated one would change with the construct
+ * path, and the release workflows of other environments name it.
+ */
+function endpointNameOf(environment: string, model: string): string {
+  return `mlops-${environment}-${model}`;
+}
+
+/**
+ * The alarms of a model's slot that a release's health gate checks: a real-time slot's own
+ * rollback alarms, or those its environment's monitoring gives a serverless slot in the serving
+ * stack (both named after the endpoint; see ServingSlot and PlatformMonitoring).
+ */
+function slotAlarmNamesOf(environment: string, model: ModelConfig): string[] {
+  const endpoint = endpointNameOf(environment, model.name);
+  return model.serving.mode === 'realTime'
+    ? [`${endpoint}-rollback-errors`, `${endpoint}-rollback-latency`]
+    : [`${endpoint}-errors`, `${endpoint}-latency`];
+}
+
+/**
+ * Adds the release automation of `config.release` to an environment's props: the source gets a
+ * workflow per model, each target its release access. A target needs the source's model package
+ * group names, read from the source's stage (built in a scratch app when it is not in this one,
+ * e.g. under a `-c mlops:env` selection: the names derive from construct paths alone).
+ */
+function releaseProps(
+  config: PlatformConfig,
+  env: EnvironmentConfig,
+  built: readonly EnvironmentStage[],
+  props: EnvironmentStageProps,
+): EnvironmentStageProps {
+  const { release } = config;
+  if (!release.enabled || !release.source || env.level < MaturityLevel.AUTOMATED_TRAINING) {
+    return props;
+  }
+  const source = release.source;
+  if (env.name === source.environment) {
+    return {
+      ...props,
+      releaseAutomation: {
+        targets: release.targets.map((target) => {
+          const targetEnv = config.allEnvironments.find((e) => e.name === target.environment)!;
+          return {
+            environmentName: target.environment,
+            account: target.account,
+            region: target.region,
+            manualApproval: target.manualApproval,
+            models: Object.fromEntries(
+              targetEnv.models
+                .filter((m) => target.models.includes(m.name))
+                .map((m) => [
+                  m.name,
+                  {
+                    endpointName: endpointNameOf(target.environment, m.name),
+                    alarmNames: slotAlarmNamesOf(target.environment, m),
+                  },
+                ]),
+            ),
+          };
+        }),
+        soakTime: Duration.minutes(release.soakMinutes),
+        approvalTimeout: Duration.hours(release.approvalTimeoutHours),
+        smokeTests: release.smokeTests,
+      },
+    };
+  }
+  const target = release.targets.find((t) => t.environment === env.name);
+  if (!target) {
+    return props;
+  }
+  const sourceStage =
+    built.find((s) => s.stageName === source.environment) ??
+    new EnvironmentStage(
+      new App({ context: { 'aws:cdk:bundling-stacks': [] } }),
+      source.environment,
+      environmentStageProps(config.allEnvironments.find((e) => e.name === source.environment)!),
+    );
+  return {
+    ...props,
+    releaseSource: {
+      environmentName: source.environment,
+      account: source.account,
+      region: source.region,
+      modelPackageGroupNames: Object.fromEntries(
+        target.models.map((m) => [
+          m,
+          sourceStage.platform.level2!.model(m).modelRegistry.modelPackageGroupName,
+        ]),
+      ),
+    },
+  };
+}
+
 function modelOptions(env: EnvironmentConfig): EnvironmentModelOptions[] {
   return env.models.map(({ name, workload, maxRmse, maxFare, serving, training }) => ({
     modelName: name,
-    // A literal name per model: a generated one would change with the construct path.
-    endpointName: `mlops-${env.name}-${name}`,
+    endpointName: endpointNameOf(env.name, name),
     target: WORKLOAD_TARGETS[workload],
     maxRmse,
     maxFare,

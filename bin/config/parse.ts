@@ -76,6 +76,7 @@ export function parsePlatformConfig(context: Record<string, unknown>): PlatformC
   problems.throwIfAny();
   return {
     environments: selected,
+    allEnvironments: parsed,
     delivery,
     release,
     selected: context[SELECT_CONTEXT_KEY] !== undefined,

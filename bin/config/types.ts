@@ -152,6 +152,8 @@ export interface EnvironmentConfig {
 export interface PlatformConfig {
   /** The environments to build: all of them, or those selected with `-c mlops:env`. */
   readonly environments: EnvironmentConfig[];
+  /** Every configured environment, selected or not, in config order. */
+  readonly allEnvironments: EnvironmentConfig[];
   readonly delivery: DeliveryConfig;
   /** The release automation, over every configured environment (also those not selected). */
   readonly release: ReleaseConfig;

@@ -45,6 +45,8 @@ export class EnvironmentStage extends Stage {
         workspace: props.workspace,
         gitHubDeployRole: props.gitHubDeployRole,
         models: props.models,
+        releaseSource: props.releaseSource,
+        releaseAutomation: props.releaseAutomation,
       };
     const name = environment.environmentName;
     this.contract = MaturityContract.declare(this, {

@@ -1,4 +1,4 @@
-import { CfnOutput, Fn, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Fn, RemovalPolicy, Stack, StackProps, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,7 +7,15 @@ import { GitHubOidcDeployRoleProps } from '../delivery/github-oidc-deploy-role';
 import { isMaturityLevel, MaturityLevel } from '../maturity/maturity-level';
 import { ProblemCollector } from '../private/errors';
 import { ENVIRONMENT_NAME, GITHUB_OIDC_PROVIDER_ARN, SUBNET_ID, VPC_ID } from '../private/patterns';
+import { ReleaseRole } from '../release/release-role';
+import { ReleaseWorkflow } from '../release/release-workflow';
 import { IReleasePointer } from '../serving/release-pointer';
+import {
+  acceptReleases,
+  automateReleases,
+  EnvironmentReleaseAutomation,
+  EnvironmentReleaseSource,
+} from './release-automation';
 import { ReferenceTarget } from '../training/reference-workload';
 import { ServingMode } from '../serving/serving-slot';
 import { Level0Tier } from '../tiers/level0-tier';
@@ -161,6 +169,27 @@ export interface PlatformEnvironmentOptions {
    * @default - at level 2 and up, one model named `trip-duration` with the reference workload's defaults
    */
   readonly models?: EnvironmentModelOptions[];
+
+  /**
+   * The environment whose approved model versions are released to this one by its release
+   * automation (level 2 and up, with a serving stack of its own): the environment gets a release
+   * role trusted only by that environment's release workflows, and a serving-only CloudFormation
+   * role they update its serving stack through (docs/adr/0006). Registers `release-on-approval`
+   * and `staged-promotion`.
+   *
+   * @default - no release automation releases here
+   */
+  readonly releaseSource?: EnvironmentReleaseSource;
+
+  /**
+   * Release this environment's approved model versions to other environments, in order (level 2
+   * and up): one release workflow per model that a target runs, started by the model's registry
+   * approvals, notifying this environment's alarm topic. The targets' account ids also get read
+   * access to the models' registry groups and artifacts.
+   *
+   * @default - no release automation
+   */
+  readonly releaseAutomation?: EnvironmentReleaseAutomation;
 }
 
 /** Props of a PlatformStack. */
@@ -191,6 +220,10 @@ export class PlatformStack extends Stack {
   public readonly level1?: Level1Tier;
   /** The Level 2 tier, when the environment's level is 2 or more. */
   public readonly level2?: Level2Tier;
+  /** The release role the source's workflows release through, with `releaseSource`. */
+  public readonly releaseRole?: ReleaseRole;
+  /** The release workflows, one per model released elsewhere, with `releaseAutomation`. */
+  public readonly releaseWorkflows: ReleaseWorkflow[] = [];
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
@@ -224,6 +257,9 @@ export class PlatformStack extends Stack {
         models: models.map((model) => ({
           modelName: model.modelName,
           releasePointer: props.releasePointers![model.modelName],
+          modelRegistryOptions: {
+            crossAccountReadAccounts: targetAccounts(this, props.releaseAutomation, model.modelName),
+          },
           workloadOptions: {
             target: model.target,
             maxRmse: model.maxRmse,
@@ -244,6 +280,23 @@ export class PlatformStack extends Stack {
         description: 'MLFLOW_TRACKING_URI for notebooks (with the sagemaker-mlflow plugin)',
         value: level2.experimentTracking.trackingArn,
       });
+      if (props.releaseSource) {
+        this.releaseRole = acceptReleases(new Construct(this, 'ReleaseAccess'), props.releaseSource, {
+          environmentName: name,
+          models: level2.models,
+          artifactStore: this.level0.artifactStore,
+          servingStack: Stack.of(props.servingScope!),
+        });
+      }
+      if (props.releaseAutomation) {
+        this.releaseWorkflows = automateReleases(this, props.releaseAutomation, {
+          environmentName: name,
+          models: level2.models,
+          artifactStore: this.level0.artifactStore,
+          notificationTopic: this.level1!.monitoring.alarmTopic,
+          removalPolicy,
+        });
+      }
       for (const model of level2.models) {
         // Output ids derive from the model's name, like its resources'.
         const scope = new Construct(this, `Outputs-${model.modelName}`);
@@ -293,9 +346,111 @@ export class PlatformStack extends Stack {
   }
 }
 
+/** The accounts, other than this stack's, that `automation` releases the model to. */
+function targetAccounts(
+  stack: Stack,
+  automation: EnvironmentReleaseAutomation | undefined,
+  modelName: string,
+): string[] | undefined {
+  const accounts = [
+    ...new Set(
+      (automation?.targets ?? [])
+        .filter((t) => t.models[modelName] && t.account !== undefined && !Token.isUnresolved(t.account))
+        .map((t) => t.account!)
+        .filter((a) => a !== stack.account),
+    ),
+  ];
+  return accounts.length > 0 ? accounts : undefined;
+}
+
 /** The environment's models: those given, or the default one. */
 function modelsOf(props: PlatformEnvironmentOptions): EnvironmentModelOptions[] {
   return props.models ?? [{ modelName: DEFAULT_MODEL_NAME }];
+}
+
+/** Checks the release automation props against the environment's models and stacks. */
+function checkRelease(problems: ProblemCollector, props: PlatformStackProps, models: string[]): void {
+  const source = props.releaseSource;
+  if (source) {
+    problems.checkPattern(
+      'releaseSource.environmentName',
+      source.environmentName ?? '',
+      ENVIRONMENT_NAME,
+      'name the environment whose release workflows release here',
+    );
+    if (source.environmentName === props.environmentName) {
+      problems.add(
+        'releaseSource.environmentName',
+        source.environmentName,
+        'an environment does not release to itself: name the environment whose approvals are released here',
+      );
+    }
+    if (!props.servingScope) {
+      problems.add(
+        'releaseSource',
+        source.environmentName,
+        'the release role may update only a stack that holds serving alone: give servingScope, a stack of its own ' +
+          '(EnvironmentStage does this)',
+      );
+    }
+    const groups = Object.keys(source.modelPackageGroupNames ?? {});
+    if (groups.length === 0) {
+      problems.add(
+        'releaseSource.modelPackageGroupNames',
+        source.modelPackageGroupNames,
+        "name the source's model package group of each model released here, by model name",
+      );
+    }
+    for (const model of groups.filter((m) => !models.includes(m))) {
+      problems.add(
+        `releaseSource.modelPackageGroupNames['${model}']`,
+        source.modelPackageGroupNames[model],
+        `this environment has no model '${model}': use one of ${models.map((m) => `'${m}'`).join(', ')}`,
+      );
+    }
+  }
+  const automation = props.releaseAutomation;
+  if (automation) {
+    if (!Array.isArray(automation.targets) || automation.targets.length === 0) {
+      problems.add(
+        'releaseAutomation.targets',
+        automation.targets,
+        'name at least one environment to release to',
+      );
+      return;
+    }
+    automation.targets.forEach((target, index) => {
+      const at = `releaseAutomation.targets[${index}]`;
+      problems.checkPattern(
+        `${at}.environmentName`,
+        target.environmentName ?? '',
+        ENVIRONMENT_NAME,
+        'name an environment',
+      );
+      if (target.environmentName === props.environmentName) {
+        problems.add(
+          `${at}.environmentName`,
+          target.environmentName,
+          'an environment does not release to itself: remove it',
+        );
+      }
+      const released = Object.keys(target.models ?? {});
+      if (released.length === 0) {
+        problems.add(`${at}.models`, target.models, 'name the models released there, with their endpoints');
+      }
+      for (const model of released.filter((m) => !models.includes(m))) {
+        problems.add(
+          `${at}.models['${model}']`,
+          target.models[model],
+          `this environment has no model '${model}' to release: use one of ${models.map((m) => `'${m}'`).join(', ')}`,
+        );
+      }
+    });
+    const names = automation.targets.map((t) => t.environmentName);
+    for (const repeated of names.filter((n, i) => names.indexOf(n) !== i)) {
+      problems.add('releaseAutomation.targets', repeated, 'name each environment once');
+    }
+  }
 }
 
 /** Checks the props together and returns the removal policy to apply. */
@@ -322,7 +477,7 @@ function validateProps(stack: PlatformStack, props: PlatformStackProps): Removal
     );
   }
   if (level < MaturityLevel.AUTOMATED_TRAINING) {
-    for (const key of ['models', 'releasePointers'] as const) {
+    for (const key of ['models', 'releasePointers', 'releaseSource', 'releaseAutomation'] as const) {
       if (props[key] !== undefined) {
         problems.add(
           key,
@@ -355,6 +510,7 @@ function validateProps(stack: PlatformStack, props: PlatformStackProps): Removal
         );
       }
     }
+    checkRelease(problems, props, names);
     for (const extra of Object.keys(pointers).filter((n) => !models.some((m) => m.modelName === n))) {
       problems.add(
         `releasePointers['${extra}']`,

@@ -183,6 +183,24 @@ abstract class ModelRegistryBase extends Resource implements IModelRegistry {
   }
 }
 
+/** Where an imported model package group is: its name, account and region. */
+export interface ModelRegistryAttributes {
+  /** The group's name, as created. */
+  readonly modelPackageGroupName: string;
+  /**
+   * The group's account.
+   *
+   * @default - this stack's account
+   */
+  readonly account?: string;
+  /**
+   * The group's region.
+   *
+   * @default - this stack's region
+   */
+  readonly region?: string;
+}
+
 /**
  * The platform's model registry (maturity level 2, capability `model-registry`): a SageMaker model
  * package group, retained by default, with typed grants and EventBridge rules for its packages'
@@ -203,6 +221,29 @@ export class ModelRegistry extends ModelRegistryBase {
       });
     }
     return new Import(scope, id);
+  }
+
+  /**
+   * Imports a model package group by name, in the account and region given (each defaulting to
+   * this stack's), e.g. the registry of another environment whose releases this one serves. Unlike
+   * an import by ARN, the name stays as given, so event rules match it exactly.
+   */
+  public static fromModelPackageGroupAttributes(
+    scope: Construct,
+    id: string,
+    attrs: ModelRegistryAttributes,
+  ): IModelRegistry {
+    class Import extends ModelRegistryBase {
+      public readonly modelPackageGroupName = attrs.modelPackageGroupName;
+      public readonly modelPackageGroupArn = Stack.of(scope).formatArn({
+        service: 'sagemaker',
+        account: attrs.account,
+        region: attrs.region,
+        resource: 'model-package-group',
+        resourceName: nameInArn(attrs.modelPackageGroupName),
+      });
+    }
+    return new Import(scope, id, { account: attrs.account, region: attrs.region });
   }
 
   /**

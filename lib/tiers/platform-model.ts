@@ -79,6 +79,8 @@ export class PlatformModel extends Construct {
   public readonly modelRegistry: ModelRegistry;
   public readonly workload: ReferenceWorkload;
   public readonly servingSlot: ServingSlot;
+  /** The model's folder in the artifact store: its pipeline writes under `<prefix><folder>/`. */
+  public readonly artifactFolder: string;
 
   constructor(scope: Construct, id: string, props: PlatformModelProps) {
     super(scope, id);
@@ -104,6 +106,7 @@ export class PlatformModel extends Construct {
 
     const mode = props.servingOptions?.mode ?? ServingMode.serverless();
     const folder = props.workloadOptions?.artifactFolder ?? props.modelName;
+    this.artifactFolder = folder;
     const servingScope = props.servingScope ?? this;
     const elsewhere = Stack.of(servingScope) !== Stack.of(this);
     this.servingSlot = new ServingSlot(servingScope, elsewhere ? props.modelName : 'Serving', {
