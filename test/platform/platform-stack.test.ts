@@ -305,6 +305,57 @@ describe('PlatformStack', () => {
         },
         /gitHubDeployRole\.providerArn 'arn:aws:iam::111122223333:role\/x' is invalid/,
       ],
+      [
+        'a release source without a serving stack of its own',
+        {
+          environmentName: 'staging',
+          level: MaturityLevel.AUTOMATED_TRAINING,
+          releaseSource: { environmentName: 'dev', modelPackageGroupNames: { 'trip-duration': 'dev-group' } },
+        },
+        /releaseSource 'dev' is invalid: the release role may update only a stack that holds serving alone: give servingScope/,
+      ],
+      [
+        'a release source naming a model the environment lacks',
+        {
+          environmentName: 'staging',
+          level: MaturityLevel.AUTOMATED_TRAINING,
+          releaseSource: { environmentName: 'dev', modelPackageGroupNames: { churn: 'dev-churn' } },
+        },
+        /releaseSource\.modelPackageGroupNames\['churn'\] 'dev-churn' is invalid: this environment has no model 'churn': use one of 'trip-duration'/,
+      ],
+      [
+        'a release source at level 1',
+        {
+          environmentName: 'staging',
+          level: MaturityLevel.DEVOPS,
+          releaseSource: { environmentName: 'dev', modelPackageGroupNames: {} },
+        },
+        /releaseSource .* is invalid: it applies from level 2/,
+      ],
+      [
+        'release automation to itself, twice, with an unknown model',
+        {
+          environmentName: 'dev',
+          level: MaturityLevel.AUTOMATED_TRAINING,
+          releaseAutomation: {
+            targets: [
+              { environmentName: 'dev', models: { 'trip-duration': { endpointName: 'e' } } },
+              { environmentName: 'prod', models: { churn: { endpointName: 'e' } } },
+              { environmentName: 'prod', models: { 'trip-duration': { endpointName: 'e' } } },
+            ],
+          },
+        },
+        /releaseAutomation\.targets\[0\]\.environmentName 'dev' is invalid: an environment does not release to itself.*releaseAutomation\.targets\[1\]\.models\['churn'\] .* this environment has no model 'churn' to release.*releaseAutomation\.targets 'prod' is invalid: name each environment once/s,
+      ],
+      [
+        'release automation without targets',
+        {
+          environmentName: 'dev',
+          level: MaturityLevel.AUTOMATED_TRAINING,
+          releaseAutomation: { targets: [] },
+        },
+        /releaseAutomation\.targets '\[\]' is invalid: name at least one environment to release to/,
+      ],
     ])('%s', (_case, props, message) => {
       expect(() => platformStack(props)).toThrow(MlopsValidationError);
       expect(() => platformStack(props)).toThrow(message);
