@@ -18,6 +18,8 @@ export type ReleaseErrorCode =
   | 'stack-busy'
   | 'stack-not-updatable'
   | 'update-failed'
+  | 'unknown-variant'
+  | 'variant-not-released'
   | 'aws-error';
 
 /**
