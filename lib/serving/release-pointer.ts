@@ -1,7 +1,8 @@
-import { ArnFormat, CfnResource, IResource, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
+import { CfnResource, IResource, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
+import { PARAMETER_NAME, parameterArnOf, ReleasePointerBase } from './pointer-parameter';
 import {
   CHALLENGER_VARIANT,
   DEFAULT_SLOT_NAME,
@@ -34,53 +35,6 @@ export interface IReleasePointer extends IResource {
   grantRead(grantee: iam.IGrantable): iam.Grant;
   /** Grants writing the pointer (what the release command does): `ssm:PutParameter`, `ssm:GetParameter`. */
   grantWrite(grantee: iam.IGrantable): iam.Grant;
-}
-
-/**
- * An SSM parameter name: one plain name, or a hierarchy of up to 15 levels with a leading slash.
- * SSM reserves names that start with `aws` or `ssm`.
- */
-export const PARAMETER_NAME = /^(?!\/?(?:aws|ssm))(?:[a-zA-Z0-9_.-]{1,1011}|(?:\/[a-zA-Z0-9_.-]+){1,15})$/i;
-
-/**
- * An SSM parameter that a release writes and a serving stack reads: a release pointer, or a
- * variant's weight (`VariantWeight`).
- */
-export abstract class ReleasePointerBase extends Resource implements IReleasePointer {
-  public abstract readonly parameterName: string;
-  public abstract readonly parameterArn: string;
-
-  public grantRead(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['ssm:GetParameter', 'ssm:GetParameters'],
-      resourceArns: [this.parameterArn],
-    });
-  }
-
-  public grantWrite(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['ssm:PutParameter', 'ssm:GetParameter'],
-      resourceArns: [this.parameterArn],
-    });
-  }
-}
-
-/** The ARN of a parameter of the scope's account and region. */
-export function parameterArnOf(scope: Construct, parameterName: string): string {
-  const stack = Stack.of(scope);
-  if (Token.isUnresolved(parameterName)) {
-    // The leading slash cannot be stripped from a token at synth; a token name is taken to be
-    // hierarchical (starting with '/'), as every release pointer's name is.
-    return `${stack.formatArn({ service: 'ssm', resource: 'parameter', arnFormat: ArnFormat.NO_RESOURCE_NAME })}${parameterName}`;
-  }
-  return stack.formatArn({
-    service: 'ssm',
-    resource: 'parameter',
-    resourceName: parameterName.replace(/^\//, ''),
-    arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-  });
 }
 
 /** Props of a ReleasePointer. */

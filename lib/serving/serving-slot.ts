@@ -30,7 +30,8 @@ import { IModelRegistry } from '../registry/model-registry';
 import { ArtifactStorePrefix, IArtifactStore } from '../storage/artifact-store';
 import { NO_MODEL_RELEASED } from './naming';
 import { IReleasePointer, ReleasePointer } from './release-pointer';
-import { endpointVariantMetric, ServingVariant, ServingVariantOptions } from './serving-variant';
+import { ServingVariant, ServingVariantOptions } from './serving-variant';
+import { endpointVariantMetric } from './variant-metric';
 import { TrafficShifting } from './traffic-shifting';
 import { VariantWeight } from './variant-weight';
 

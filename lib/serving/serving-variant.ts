@@ -1,7 +1,8 @@
-import { CfnCondition, Duration } from 'aws-cdk-lib';
+import { CfnCondition } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
 import { IReleasePointer } from './release-pointer';
+import { endpointVariantMetric } from './variant-metric';
 
 /**
  * A variant a real-time serving slot offers besides its champion: a challenger (A/B test) or a
@@ -33,23 +34,6 @@ export interface ServingVariantOptions {
    * @default 1
    */
   readonly instanceCount?: number;
-}
-
-/** A metric of one variant of an endpoint in `AWS/SageMaker`: statistic Average, period 1 minute unless `props` say otherwise. */
-export function endpointVariantMetric(
-  endpointName: string,
-  variantName: string,
-  metricName: string,
-  props: cloudwatch.MetricOptions = {},
-): cloudwatch.Metric {
-  return new cloudwatch.Metric({
-    namespace: 'AWS/SageMaker',
-    metricName,
-    dimensionsMap: { EndpointName: endpointName, VariantName: variantName },
-    statistic: cloudwatch.Stats.AVERAGE,
-    period: Duration.minutes(1),
-    ...props,
-  });
 }
 
 /** What a serving slot made of a variant: its model, condition, metrics and alarms. */

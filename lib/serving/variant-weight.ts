@@ -9,7 +9,8 @@ import {
   SHADOW_VARIANT,
   variantWeightParameterName,
 } from './naming';
-import { IReleasePointer, PARAMETER_NAME, parameterArnOf, ReleasePointerBase } from './release-pointer';
+import { PARAMETER_NAME, parameterArnOf, ReleasePointerBase } from './pointer-parameter';
+import { IReleasePointer } from './release-pointer';
 
 /** Props of a VariantWeight. */
 export interface VariantWeightProps {
