@@ -37,3 +37,36 @@ export function releasePointerParameterName(
 ): string {
   return `/mlops/${environmentName}/serving/${slotName}/model-package-arn`;
 }
+
+/** The variant of a real-time slot that takes a share of its requests besides the champion (A/B). */
+export const CHALLENGER_VARIANT = 'challenger';
+
+/** The variant of a real-time slot that receives a copy of a share of its requests, unanswered. */
+export const SHADOW_VARIANT = 'shadow';
+
+/**
+ * The SSM parameter holding the model package ARN that a variant of a slot (`challenger`,
+ * `shadow`) serves, or `none`.
+ */
+export function variantPointerParameterName(
+  environmentName: string,
+  slotName: string,
+  variant: string,
+): string {
+  return `/mlops/${environmentName}/serving/${slotName}/variants/${variant}/model-package-arn`;
+}
+
+/**
+ * The SSM parameter holding a variant's traffic share in whole percent: the share of requests a
+ * challenger answers, or the share of requests copied to a shadow.
+ */
+export function variantWeightParameterName(
+  environmentName: string,
+  slotName: string,
+  variant: string,
+): string {
+  return `/mlops/${environmentName}/serving/${slotName}/variants/${variant}/weight`;
+}
+
+/** The share a variant weight parameter is created with, in percent, until a release writes another. */
+export const DEFAULT_VARIANT_WEIGHT_PERCENT = 10;

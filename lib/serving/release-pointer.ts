@@ -1,12 +1,16 @@
-import { ArnFormat, CfnResource, IResource, RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
+import { CfnResource, IResource, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
+import { PARAMETER_NAME, parameterArnOf, ReleasePointerBase } from './pointer-parameter';
 import {
+  CHALLENGER_VARIANT,
   DEFAULT_SLOT_NAME,
   NO_MODEL_RELEASED,
   POINTER_NAME_PART,
   releasePointerParameterName,
+  SHADOW_VARIANT,
+  variantPointerParameterName,
 } from './naming';
 
 /**
@@ -33,49 +37,6 @@ export interface IReleasePointer extends IResource {
   grantWrite(grantee: iam.IGrantable): iam.Grant;
 }
 
-/**
- * An SSM parameter name: one plain name, or a hierarchy of up to 15 levels with a leading slash.
- * SSM reserves names that start with `aws` or `ssm`.
- */
-const PARAMETER_NAME = /^(?!\/?(?:aws|ssm))(?:[a-zA-Z0-9_.-]{1,1011}|(?:\/[a-zA-Z0-9_.-]+){1,15})$/i;
-
-abstract class ReleasePointerBase extends Resource implements IReleasePointer {
-  public abstract readonly parameterName: string;
-  public abstract readonly parameterArn: string;
-
-  public grantRead(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['ssm:GetParameter', 'ssm:GetParameters'],
-      resourceArns: [this.parameterArn],
-    });
-  }
-
-  public grantWrite(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['ssm:PutParameter', 'ssm:GetParameter'],
-      resourceArns: [this.parameterArn],
-    });
-  }
-}
-
-/** The ARN of a parameter of the scope's account and region. */
-function parameterArnOf(scope: Construct, parameterName: string): string {
-  const stack = Stack.of(scope);
-  if (Token.isUnresolved(parameterName)) {
-    // The leading slash cannot be stripped from a token at synth; a token name is taken to be
-    // hierarchical (starting with '/'), as every release pointer's name is.
-    return `${stack.formatArn({ service: 'ssm', resource: 'parameter', arnFormat: ArnFormat.NO_RESOURCE_NAME })}${parameterName}`;
-  }
-  return stack.formatArn({
-    service: 'ssm',
-    resource: 'parameter',
-    resourceName: parameterName.replace(/^\//, ''),
-    arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-  });
-}
-
 /** Props of a ReleasePointer. */
 export interface ReleasePointerProps {
   /** The environment the pointer belongs to; part of the parameter's name. */
@@ -86,6 +47,13 @@ export interface ReleasePointerProps {
    * @default 'default'
    */
   readonly slotName?: string;
+  /**
+   * The slot's variant this pointer serves, besides its champion: `challenger` (an A/B test) or
+   * `shadow`; the parameter is then `/mlops/<env>/serving/<slot>/variants/<variant>/model-package-arn`.
+   *
+   * @default - the slot's champion (its production variant `AllTraffic`)
+   */
+  readonly variant?: string;
   /**
    * Whether the parameter is deleted with the stack. Keep RETAIN where a release must survive
    * re-creating the stack.
@@ -140,6 +108,8 @@ export class ReleasePointer extends ReleasePointerBase {
   public readonly parameterArn: string;
   /** The `AWS::SSM::Parameter` resource. */
   public readonly resource: CfnResource;
+  /** The variant the pointer serves, when it is not the slot's champion. */
+  public readonly variant?: string;
 
   constructor(scope: Construct, id: string, props: ReleasePointerProps) {
     super(scope, id);
@@ -156,11 +126,21 @@ export class ReleasePointer extends ReleasePointerBase {
       POINTER_NAME_PART,
       'use letters, digits, dots, hyphens and underscores',
     );
+    problems.checkPattern(
+      'variant',
+      props.variant,
+      POINTER_NAME_PART,
+      `use letters, digits, dots, hyphens and underscores, e.g. '${CHALLENGER_VARIANT}' or '${SHADOW_VARIANT}'`,
+    );
     const removal = problems.checkRetainOrDestroy(props.removalPolicy);
     problems.throwIfAny();
 
     const slot = props.slotName ?? DEFAULT_SLOT_NAME;
-    this.parameterName = releasePointerParameterName(props.environmentName, slot);
+    this.variant = props.variant;
+    this.parameterName =
+      props.variant === undefined
+        ? releasePointerParameterName(props.environmentName, slot)
+        : variantPointerParameterName(props.environmentName, slot, props.variant);
     this.parameterArn = parameterArnOf(this, this.parameterName);
 
     // A plain CfnResource, not CfnParameter: it has no tag manager, so app-wide tags never touch it.
@@ -172,7 +152,10 @@ export class ReleasePointer extends ReleasePointerBase {
         Name: this.parameterName,
         Type: 'String',
         Value: NO_MODEL_RELEASED,
-        Description: `Model package ARN served by slot ${slot} of environment ${props.environmentName}, or none. Written by the release command.`,
+        Description:
+          props.variant === undefined
+            ? `Model package ARN served by slot ${slot} of environment ${props.environmentName}, or none. Written by the release command.`
+            : `Model package ARN served by variant ${props.variant} of slot ${slot} of environment ${props.environmentName}, or none. Written by the release command.`,
       },
     });
     this.resource.applyRemovalPolicy(removal);

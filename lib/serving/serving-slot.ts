@@ -2,10 +2,12 @@ import {
   Annotations,
   ArnFormat,
   CfnCondition,
+  CfnMapping,
   CfnParameter,
   CfnResource,
   Duration,
   Fn,
+  IResolvable,
   IResource,
   Names,
   Resource,
@@ -28,7 +30,10 @@ import { IModelRegistry } from '../registry/model-registry';
 import { ArtifactStorePrefix, IArtifactStore } from '../storage/artifact-store';
 import { NO_MODEL_RELEASED } from './naming';
 import { IReleasePointer, ReleasePointer } from './release-pointer';
+import { ServingVariant, ServingVariantOptions } from './serving-variant';
+import { endpointVariantMetric } from './variant-metric';
 import { TrafficShifting } from './traffic-shifting';
+import { VariantWeight } from './variant-weight';
 
 /**
  * A serving slot: a SageMaker endpoint serving one variant. Created with `ServingSlot`, or
@@ -226,10 +231,33 @@ export interface ServingSlotProps {
    * @default - a role created in the slot
    */
   readonly role?: iam.IRole;
+  /**
+   * A challenger variant (A/B test, capability `variant-testing`, real-time only): a second
+   * production variant, `Challenger`, that answers its `weight` percent of the requests while the
+   * champion answers the rest. It serves the package its own pointer names, and exists only while
+   * that pointer is not `none`. Its 5XX and latency alarms also roll the endpoint's blue/green
+   * updates back. Not together with `shadow` (SageMaker: an endpoint with a shadow variant has one
+   * production variant).
+   *
+   * @default - no challenger
+   */
+  readonly challenger?: ServingVariantOptions;
+  /**
+   * A shadow variant (shadow test, capability `variant-testing`, real-time only): `Shadow`
+   * receives a copy of `weight` percent of the requests, and its responses are not returned. It
+   * serves the package its own pointer names, and exists only while that pointer is not `none`.
+   *
+   * @default - no shadow
+   */
+  readonly shadow?: ServingVariantOptions;
 }
 
-/** The one variant of the slot; blue/green updates require the name to stay the same. */
+/** The slot's champion variant; blue/green updates require the name to stay the same. */
 export const SERVING_VARIANT_NAME = 'AllTraffic';
+/** The production variant of a slot's challenger (A/B test). */
+export const CHALLENGER_VARIANT_NAME = 'Challenger';
+/** The shadow variant of a slot's shadow test. */
+export const SHADOW_VARIANT_NAME = 'Shadow';
 
 abstract class ServingSlotBase extends Resource implements IServingSlot {
   public abstract readonly endpointName: string;
@@ -253,14 +281,7 @@ abstract class ServingSlotBase extends Resource implements IServingSlot {
   }
 
   public metric(metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/SageMaker',
-      metricName,
-      dimensionsMap: { EndpointName: this.endpointName, VariantName: this.variantName },
-      statistic: cloudwatch.Stats.AVERAGE,
-      period: Duration.minutes(1),
-      ...props,
-    });
+    return endpointVariantMetric(this.endpointName, this.variantName, metricName, props);
   }
 
   public metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
@@ -333,8 +354,12 @@ export class ServingSlot extends ServingSlotBase {
 
   /** The endpoint's name (the endpoint exists only once a model is released). */
   public readonly endpointName: string;
-  /** The slot's one variant, `AllTraffic`. */
+  /** The slot's champion variant, `AllTraffic`, which the metrics are about. */
   public readonly variantName = SERVING_VARIANT_NAME;
+  /** The challenger variant, when the slot offers one: its model, condition, metrics and alarms. */
+  public readonly challenger?: ServingVariant;
+  /** The shadow variant, when the slot offers one: its model, condition, metrics and alarms. */
+  public readonly shadow?: ServingVariant;
   /** True while a model is released; every endpoint resource carries it. */
   public readonly released: CfnCondition;
   /** The model package ARN the stack was deployed with, or `none`. */
@@ -421,13 +446,37 @@ export class ServingSlot extends ServingSlotBase {
     }
 
     const realTime = mode._kind === 'realTime' ? mode._realTime : undefined;
+    // Validation refuses variants on a serverless slot.
+    if (realTime && props.challenger) {
+      this.challenger = this.createVariant('Challenger', CHALLENGER_VARIANT_NAME, props.challenger);
+    }
+    if (realTime && props.shadow) {
+      this.shadow = this.createVariant('Shadow', SHADOW_VARIANT_NAME, props.shadow);
+    }
+    const weights = this.challenger || this.shadow ? variantWeights(stack) : undefined;
+    const shareOf = (variant: ServingVariant, column: 'Rest' | 'Share' | 'Fraction') =>
+      Token.asNumber(Fn.findInMap(weights!.logicalId, variant.trafficShare, column));
+    const instanceType = realTime?.instanceType ?? 'ml.m5.large';
+    // Inside Fn::If, CDK passes the value as it is: it is written in CloudFormation's casing.
+    const variantConfig = (variant: ServingVariant, options: ServingVariantOptions, weight: number) => ({
+      VariantName: variant.variantName,
+      ModelName: variant.model.attrModelName,
+      InstanceType: options.instanceType ?? instanceType,
+      InitialInstanceCount: options.instanceCount ?? 1,
+      InitialVariantWeight: weight,
+    });
+    const challenger = this.challenger;
     const variant: sagemaker.CfnEndpointConfig.ProductionVariantProperty = realTime
       ? {
           variantName: SERVING_VARIANT_NAME,
           modelName: model.attrModelName,
-          instanceType: realTime.instanceType ?? 'ml.m5.large',
+          instanceType,
           initialInstanceCount: realTime.minInstances ?? 1,
-          initialVariantWeight: 1,
+          // CloudFormation has no arithmetic: the champion's part of an A/B split (100 minus the
+          // challenger's share) is looked up. SageMaker divides each weight by their sum.
+          initialVariantWeight: challenger
+            ? Token.asNumber(Fn.conditionIf(challenger.released.logicalId, shareOf(challenger, 'Rest'), 1))
+            : 1,
         }
       : {
           variantName: SERVING_VARIANT_NAME,
@@ -442,8 +491,31 @@ export class ServingSlot extends ServingSlotBase {
       // The endpoint writes the capture files with the model's role.
       props.artifactStore.grantWrite(this.role, ArtifactStorePrefix.CAPTURE.keyPattern);
     }
+    const productionVariants: Array<sagemaker.CfnEndpointConfig.ProductionVariantProperty | IResolvable> = [
+      variant,
+    ];
+    if (challenger && props.challenger) {
+      productionVariants.push(
+        Fn.conditionIf(
+          challenger.released.logicalId,
+          variantConfig(challenger, props.challenger, shareOf(challenger, 'Share')),
+          Fn.ref('AWS::NoValue'),
+        ),
+      );
+    }
+    const shadow = this.shadow;
     const config = new sagemaker.CfnEndpointConfig(this, 'EndpointConfig', {
-      productionVariants: [variant],
+      productionVariants,
+      // The share of requests SageMaker copies to the shadow is its weight relative to the
+      // production variant's (1), as for production variants (ProductionVariant.InitialVariantWeight).
+      shadowProductionVariants:
+        shadow && props.shadow
+          ? (Fn.conditionIf(
+              shadow.released.logicalId,
+              [variantConfig(shadow, props.shadow, shareOf(shadow, 'Fraction'))],
+              Fn.ref('AWS::NoValue'),
+            ) as IResolvable)
+          : undefined,
       dataCaptureConfig: capture
         ? {
             enableCapture: true,
@@ -463,13 +535,16 @@ export class ServingSlot extends ServingSlotBase {
     });
 
     if (realTime) {
-      this.rollbackAlarms.push(
-        ...this.createRollbackAlarms(
-          props.rollbackLatency ?? Duration.seconds(1),
-          checked.rollbackLatencyMicroseconds,
-        ),
-      );
-      const instanceType = variant.instanceType as string;
+      const latency = props.rollbackLatency ?? Duration.seconds(1);
+      this.rollbackAlarms.push(...this.createRollbackAlarms(latency, checked.rollbackLatencyMicroseconds));
+      for (const v of [this.challenger, this.shadow]) {
+        if (v) {
+          v.alarms.push(...this.createVariantAlarms(v, latency, checked.rollbackLatencyMicroseconds));
+        }
+      }
+      if (this.challenger || this.shadow) {
+        MaturityContract.provide(this, Capability.VARIANT_TESTING);
+      }
       if (!Token.isUnresolved(instanceType) && instanceType.startsWith('ml.inf1.')) {
         // SageMaker's exclusions: on Inf1 instances an update falls back to all at once, without the
         // final bake and so without the alarms' watch.
@@ -498,9 +573,19 @@ export class ServingSlot extends ServingSlotBase {
               },
               autoRollbackConfiguration: {
                 alarms: [
-                  ...this.rollbackAlarms.map((a) => a.alarmName),
-                  ...(realTime.rollbackAlarmNames ?? []),
-                ].map((alarmName) => ({ alarmName })),
+                  ...this.rollbackAlarms.map((a) => ({ alarmName: a.alarmName })),
+                  // The challenger's alarms exist only while it serves; SageMaker's exclusions
+                  // (deployment-guardrails-exclusions) leave multi-variant endpoints blue/green with
+                  // rollback, so they guard its start and every update while it runs.
+                  ...(this.challenger?.alarms ?? []).map((a) =>
+                    Fn.conditionIf(
+                      this.challenger!.released.logicalId,
+                      { AlarmName: a.alarmName },
+                      Fn.ref('AWS::NoValue'),
+                    ),
+                  ),
+                  ...(realTime.rollbackAlarmNames ?? []).map((alarmName) => ({ alarmName })),
+                ],
               },
             }
           : undefined,
@@ -516,6 +601,102 @@ export class ServingSlot extends ServingSlotBase {
     for (const resource of conditional) {
       resource.cfnOptions.condition = this.released;
     }
+    for (const v of [this.challenger, this.shadow]) {
+      for (const resource of [
+        v?.model,
+        ...(v?.alarms ?? []).map((a) => a.node.defaultChild as CfnResource),
+      ]) {
+        if (v && resource) {
+          resource.cfnOptions.condition = v.released;
+        }
+      }
+    }
+  }
+
+  /**
+   * A variant besides the champion: the stack parameters reading its pointer and its weight, the
+   * condition that it serves (the champion does, and its pointer is not `none`), and its model,
+   * which runs as the slot's model role.
+   */
+  private createVariant(id: string, variantName: string, options: ServingVariantOptions): ServingVariant {
+    const stack = Stack.of(this);
+    for (const pointer of [options.pointer, options.weight]) {
+      if (pointer instanceof ReleasePointer || pointer instanceof VariantWeight) {
+        stack.addStackDependency(
+          Stack.of(pointer),
+          `serving slot ${this.node.path} reads ${pointer.node.path}`,
+        );
+      }
+    }
+    const pointer = new CfnParameter(this, `${id}ModelPackageArn`, {
+      type: 'AWS::SSM::Parameter::Value<String>',
+      default: options.pointer.parameterName,
+      description: `SSM parameter holding the model package ARN that variant ${variantName} of ${this.endpointName} serves, or ${NO_MODEL_RELEASED}. Leave as is: the release command writes the parameter.`,
+    });
+    const weight = new CfnParameter(this, `${id}Weight`, {
+      type: 'AWS::SSM::Parameter::Value<String>',
+      default: options.weight.parameterName,
+      description: `SSM parameter holding the traffic share in percent (0-100) of variant ${variantName} of ${this.endpointName}. Leave as is: the release command writes the parameter.`,
+    });
+    const released = new CfnCondition(this, `${id}Released`, {
+      expression: Fn.conditionAnd(
+        this.released,
+        Fn.conditionNot(Fn.conditionEquals(pointer.valueAsString, NO_MODEL_RELEASED)),
+      ),
+    });
+    const model = new sagemaker.CfnModel(this, `${id}Model`, {
+      executionRoleArn: this.role.roleArn,
+      primaryContainer: { modelPackageName: pointer.valueAsString },
+    });
+    const policy = this.role.node.tryFindChild('DefaultPolicy');
+    if (policy) {
+      model.node.addDependency(policy);
+    }
+    return new ServingVariant(
+      this.endpointName,
+      variantName,
+      options.pointer,
+      options.weight,
+      released,
+      model,
+      pointer.valueAsString,
+      weight.valueAsString,
+    );
+  }
+
+  /**
+   * A variant's 5XX and latency alarms, with the thresholds and periods of the champion's. The
+   * challenger's roll blue/green updates back, so their names are literal; the shadow's only alarm
+   * (its responses reach no client).
+   */
+  private createVariantAlarms(
+    variant: ServingVariant,
+    latency: Duration,
+    latencyMicroseconds: number,
+  ): cloudwatch.Alarm[] {
+    const rollback = variant.variantName === CHALLENGER_VARIANT_NAME;
+    const [errorsName, latencyName] = variantAlarmNames(this.endpointName, variant.variantName);
+    const id = variant.variantName;
+    const what = rollback ? 'Rolls a blue/green update of' : 'Watches';
+    return [
+      variant.metric5xxErrors().createAlarm(this, `${id}ErrorsAlarm`, {
+        alarmName: errorsName,
+        alarmDescription: `${what} ${this.endpointName} (variant ${id}) on any 5XX invocation error`,
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      variant.metricModelLatency().createAlarm(this, `${id}LatencyAlarm`, {
+        alarmName: latencyName,
+        alarmDescription: `${what} ${this.endpointName} (variant ${id}) when p99 model latency exceeds ${latency.toHumanString()}`,
+        threshold: latencyMicroseconds,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    ];
   }
 
   /**
@@ -583,6 +764,32 @@ function slotAlarmNames(endpointName: string): [errors: string, latency: string]
   return [`${endpointName}-rollback-errors`, `${endpointName}-rollback-latency`];
 }
 
+/** The names of a variant's alarms: the challenger's roll updates back, the shadow's do not. */
+function variantAlarmNames(endpointName: string, variantName: string): [errors: string, latency: string] {
+  return variantName === CHALLENGER_VARIANT_NAME
+    ? [`${endpointName}-challenger-rollback-errors`, `${endpointName}-challenger-rollback-latency`]
+    : [`${endpointName}-shadow-errors`, `${endpointName}-shadow-latency`];
+}
+
+/**
+ * The stack's one table of variant weights by share (0 to 100 percent): `Share` and `Rest` weigh a
+ * challenger and its champion, `Fraction` a shadow against its production variant's weight of 1.
+ * A share that is not a whole percentage has no row, so an update with it fails before it changes
+ * anything (the release checks the share before it writes it).
+ */
+function variantWeights(stack: Stack): CfnMapping {
+  const id = 'MlopsVariantWeights';
+  const existing = stack.node.tryFindChild(id);
+  if (existing) {
+    return existing as CfnMapping;
+  }
+  const mapping: Record<string, Record<string, number>> = {};
+  for (let share = 0; share <= 100; share++) {
+    mapping[String(share)] = { Share: share, Rest: 100 - share, Fraction: share / 100 };
+  }
+  return new CfnMapping(stack, id, { mapping });
+}
+
 /** A slot's props in the units and shapes CloudFormation takes them in, once checked. */
 interface CheckedSlot {
   /** The bake time in seconds; a token when the Duration is one given in seconds. */
@@ -617,14 +824,21 @@ function validate(slot: ServingSlot, props: ServingSlotProps, mode: ServingMode)
     ARTIFACT_FOLDER,
     "use one folder name of letters, digits, '.', '-' and '_', without slashes, e.g. the model's name",
   );
-  if (props.pointer instanceof ReleasePointer && Stack.of(props.pointer) === Stack.of(slot)) {
-    problems.add(
-      'pointer',
-      props.pointer.node.path,
-      'the stack resolves the pointer before it creates any resource, so the pointer must be in a stack deployed ' +
-        'first: create the ReleasePointer in another stack (the app uses <env>-Release)',
-    );
-  }
+  const sameStack = (prop: string, pointer: IReleasePointer | undefined, kind: string) => {
+    if (
+      (pointer instanceof ReleasePointer || pointer instanceof VariantWeight) &&
+      Stack.of(pointer) === Stack.of(slot)
+    ) {
+      problems.add(
+        prop,
+        pointer.node.path,
+        'the stack resolves the pointer before it creates any resource, so the pointer must be in a stack deployed ' +
+          `first: create the ${kind} in another stack (the app uses <env>-Release)`,
+      );
+    }
+  };
+  sameStack('pointer', props.pointer, 'ReleasePointer');
+  checkVariants(problems, props, mode, sameStack);
   const between = (name: string, value: number | undefined, min: number, max: number, step = 1) => {
     if (
       value !== undefined &&
@@ -693,7 +907,11 @@ function validate(slot: ServingSlot, props: ServingSlotProps, mode: ServingMode)
       bakeTimeSeconds,
       minInstances: rt.minInstances ?? 1,
       maxInstances: rt.maxInstances ?? 2,
-      slotAlarmNames: slotAlarmNames(slot.endpointName),
+      // The challenger's alarms are watched too, and count against SageMaker's limit.
+      slotAlarmNames: [
+        ...slotAlarmNames(slot.endpointName),
+        ...(props.challenger ? variantAlarmNames(slot.endpointName, CHALLENGER_VARIANT_NAME) : []),
+      ],
       extraAlarmNames: rt.rollbackAlarmNames,
     });
     rollbackLatencyMicroseconds =
@@ -701,4 +919,91 @@ function validate(slot: ServingSlot, props: ServingSlotProps, mode: ServingMode)
   }
   problems.throwIfAny();
   return { bakeTimeSeconds: bakeTimeSeconds ?? 0, rollbackLatencyMicroseconds, blueGreenUpdate: update };
+}
+
+/**
+ * The variants' props against SageMaker's rules for them (Developer Guide: "Create a shadow test",
+ * "Deployment guardrails: Exclusions"; API reference: CreateEndpointConfig, TrafficRoutingConfig).
+ */
+function checkVariants(
+  problems: ProblemCollector,
+  props: ServingSlotProps,
+  mode: ServingMode,
+  sameStack: (prop: string, pointer: IReleasePointer | undefined, kind: string) => void,
+): void {
+  const offered = (['challenger', 'shadow'] as const).filter((key) => props[key] !== undefined);
+  if (mode._kind === 'serverless') {
+    for (const key of offered) {
+      problems.add(
+        key,
+        describeVariant(props[key]!),
+        key === 'challenger'
+          ? 'a serverless endpoint serves one production variant: use ServingMode.realTime() for an A/B test, or remove it'
+          : 'SageMaker shadow variants need instances (shadow tests refuse serverless endpoints): use ' +
+              'ServingMode.realTime() for a shadow test, or remove it',
+      );
+    }
+    return;
+  }
+  if (offered.length === 2) {
+    problems.add(
+      'shadow',
+      describeVariant(props.shadow!),
+      'SageMaker allows one production variant on an endpoint with a shadow variant, so a slot cannot offer a ' +
+        'challenger and a shadow at once: remove one of them (test one candidate at a time)',
+    );
+  }
+  const shifting = mode._realTime.trafficShifting;
+  for (const key of offered) {
+    const options = props[key]!;
+    sameStack(`${key}.pointer`, options.pointer, 'ReleasePointer');
+    sameStack(`${key}.weight`, options.weight, 'VariantWeight');
+    const names = [props.pointer, options.pointer, options.weight].map((p) => p?.parameterName);
+    if (!names.some((n) => n === undefined || Token.isUnresolved(n)) && new Set(names).size < names.length) {
+      problems.add(
+        `${key}.pointer`,
+        options.pointer?.parameterName,
+        "the champion's pointer, the variant's pointer and its weight must be three parameters: give the variant " +
+          "its own, e.g. new ReleasePointer(scope, id, { ..., variant: '" +
+          key +
+          "' }) and new VariantWeight(scope, id, { ..., variant: '" +
+          key +
+          "' })",
+      );
+    }
+    problems.checkPattern(
+      `${key}.instanceType`,
+      options.instanceType,
+      SAGEMAKER_INSTANCE_TYPE,
+      "use an instance type such as 'ml.m5.large'",
+    );
+    const count = options.instanceCount;
+    if (
+      count !== undefined &&
+      !Token.isUnresolved(count) &&
+      !(Number.isInteger(count) && count >= 1 && count <= 1000)
+    ) {
+      problems.add(`${key}.instanceCount`, count, 'use a whole number from 1 to 1000');
+    } else if (
+      shifting?._size?._type === 'INSTANCE_COUNT' &&
+      !Token.isUnresolved(shifting._size._value) &&
+      !Token.isUnresolved(count) &&
+      shifting._size._value * 2 > (count ?? 1)
+    ) {
+      // A canary, or a linear step, is at most half of each variant's instances.
+      problems.add(
+        `${key}.instanceCount`,
+        count ?? 1,
+        `${shifting} turns on ${shifting._size._value} instance(s) of each variant at a time, and SageMaker allows at ` +
+          `most half of a variant's instances: give the ${key} at least ${shifting._size._value * 2} instances, or ` +
+          'shift traffic by CapacitySize.percent(n)',
+      );
+    }
+  }
+}
+
+function describeVariant(options: ServingVariantOptions): string {
+  const name = (p: IReleasePointer | undefined) =>
+    p === undefined ? 'undefined' : Token.isUnresolved(p.parameterName) ? '(token)' : p.parameterName;
+  return `{ pointer: ${name(options.pointer)}, weight: ${name(options.weight)} }`;
 }

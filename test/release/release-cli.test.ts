@@ -191,4 +191,82 @@ describe('npm run release (bin/release.ts)', () => {
       /^No cdk\.json in .*: run the release from the repository root, or name --stack\./,
     );
   });
+
+  describe('variants: --variant, --weight, --promote, --stop-variant', () => {
+    test.each([
+      [
+        '--variant with --stack',
+        ['--stack', 'my-serving', '--pointer', '/p', '--variant', 'challenger', '--model-package-arn', ARN],
+        /^--variant applies to --env only: the variants are those the app gives the serving slot of a model\./,
+      ],
+      [
+        '--stop-variant with --weight',
+        ['--env', 'dev', '--stop-variant', 'challenger', '--weight', '10'],
+        /^--stop-variant stands alone: leave out --weight\./,
+      ],
+      [
+        '--promote with --model-package-arn',
+        ['--env', 'dev', '--promote', '--model-package-arn', ARN],
+        /^--promote takes the variant's own package: leave out --model-package-arn\./,
+      ],
+      [
+        '--weight without --variant',
+        ['--env', 'dev', '--weight', '10'],
+        /^--weight applies to --variant only/,
+      ],
+      [
+        'a --weight that is no whole percentage',
+        ['--env', 'dev', '--variant', 'challenger', '--weight', '150'],
+        /^--weight '150' is invalid: give the variant's share as a whole percentage from 0 to 100\./,
+      ],
+      [
+        '--variant with neither an ARN nor a weight',
+        ['--env', 'dev', '--variant', 'shadow'],
+        /^--variant shadow needs --model-package-arn \(the package it serves\) or --weight \(its share\), or both\./,
+      ],
+    ])('%s is bad usage: exit 2', (_, args, message) => {
+      expect(cli(args)).toMatchObject({ status: 2, stderr: expect.stringMatching(message) });
+    });
+
+    test('--help lists the variant options', () => {
+      const { stdout } = cli(['--help']);
+      expect(stdout).toContain('--promote [--variant challenger|shadow]');
+      expect(stdout).toMatch(
+        /--stop-variant {8}with --env: the variant \(challenger or shadow\) serves nothing/,
+      );
+    });
+
+    test.each([
+      ['a release to it', ['--variant', 'challenger', '--model-package-arn', ARN]],
+      ['a promotion', ['--promote']],
+      ['a stop', ['--stop-variant', 'challenger']],
+    ])(
+      "a variant the app's slot does not offer is refused with exit 1, before any AWS call (%s)",
+      (_, args) => {
+        // The app of this cdk.json gives its one model's slot no challenger.
+        const config = { context: { mlops: { environments: { dev: { level: 2 } }, delivery: false } } };
+        const { status, stdout, stderr } = inDirectory(config, (cwd) => cli(['--env', 'dev', ...args], cwd));
+        expect(status).toBe(1);
+        expect(stderr.trim()).toMatch(
+          /^Release failed: model 'trip-duration' of environment 'dev' offers no challenger variant: its serving slot offers no variant\./,
+        );
+        expect(stdout).not.toMatch(/Target:/);
+      },
+    );
+
+    test('an unknown variant name is refused with exit 1', () => {
+      const { status, stderr } = cli([
+        '--env',
+        'dev',
+        '--model',
+        'trip-duration',
+        '--stop-variant',
+        'canary',
+      ]);
+      expect(status).toBe(1);
+      expect(stderr.trim()).toBe(
+        "Release failed: variant 'canary' is invalid: name challenger (an A/B test) or shadow (a shadow test)",
+      );
+    });
+  });
 });

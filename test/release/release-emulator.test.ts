@@ -21,7 +21,13 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { NO_MODEL_RELEASED, releasePointerParameterName } from '../../lib/serving/naming';
-import { ReleaseDependencies, ReleaseError, releaseModel, ReleaseRequest } from '../../lambda/shared/release';
+import {
+  PointersReleaseRequest,
+  ReleaseDependencies,
+  ReleaseError,
+  releaseModel,
+  ReleaseRequest,
+} from '../../lambda/shared/release';
 import { Token } from 'aws-cdk-lib';
 import { PlatformApp } from '../../bin/platform-app';
 import { buildPlatformAppForRelease } from '../../bin/release-target';
@@ -175,8 +181,8 @@ async function startEmulator(): Promise<string> {
   throw new Error(`moto server did not answer on ${url} within 30 s\n${serverOutput}`);
 }
 
-/** The SSM parameter each stack of these tests reads through its parameter ServingModelPackageArn. */
-const POINTER_READ_BY: Record<string, string> = {};
+/** The SSM parameters each stack of these tests reads, by stack parameter key. */
+const POINTER_READ_BY: Record<string, Record<string, string>> = {};
 
 /**
  * Forwards every request to moto and, in DescribeStacks answers, moves the value of the stack's
@@ -202,12 +208,17 @@ async function answerLikeCloudFormation(moto: string): Promise<string> {
       })
         .then(async (answer) => {
           let text = await answer.text();
-          const pointerName = POINTER_READ_BY[form.get('StackName') ?? ''];
-          if (form.get('Action') === 'DescribeStacks' && pointerName) {
-            text = text.replace(
-              /(<ParameterKey>ServingModelPackageArn<\/ParameterKey>\s*)<ParameterValue>([^<]*)<\/ParameterValue>/g,
-              `$1<ParameterValue>${pointerName}</ParameterValue><ResolvedValue>$2</ResolvedValue>`,
-            );
+          const read = POINTER_READ_BY[form.get('StackName') ?? ''] ?? {};
+          if (form.get('Action') === 'DescribeStacks') {
+            for (const [key, pointerName] of Object.entries(read)) {
+              text = text.replace(
+                new RegExp(
+                  `(<ParameterKey>${key}</ParameterKey>\\s*)<ParameterValue>([^<]*)</ParameterValue>`,
+                  'g',
+                ),
+                `$1<ParameterValue>${pointerName}</ParameterValue><ResolvedValue>$2</ResolvedValue>`,
+              );
+            }
           }
           response.writeHead(answer.status, {
             'content-type': answer.headers.get('content-type') ?? 'text/xml',
@@ -290,7 +301,7 @@ beforeAll(async () => {
   // What `cdk deploy 'dev/*'` leaves: the pointer (dev-Release) and the platform stack that reads it.
   await ssm.send(new PutParameterCommand({ Name: POINTER, Type: 'String', Value: NO_MODEL_RELEASED }));
   await cloudFormation.send(new CreateStackCommand({ StackName: STACK, TemplateBody: TEMPLATE }));
-  POINTER_READ_BY[STACK] = POINTER;
+  POINTER_READ_BY[STACK] = { ServingModelPackageArn: POINTER };
 }, 60_000);
 
 afterAll(() => {
@@ -494,7 +505,7 @@ describe('release against the AWS API emulator', () => {
         TemplateBody: servingTemplate(USER_POINTER, '/emulator/user'),
       }),
     );
-    POINTER_READ_BY[USER_STACK] = USER_POINTER;
+    POINTER_READ_BY[USER_STACK] = { ServingModelPackageArn: USER_POINTER };
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'release-cli-'));
     try {
       // WHEN
@@ -518,5 +529,153 @@ describe('release against the AWS API emulator', () => {
     expect(await pointer(USER_POINTER)).toMatchObject({ value: packages.forUserStack });
     // The environment's pointer is not touched.
     expect(await pointer()).toMatchObject({ value: packages.approvedLater });
+  });
+});
+
+describe('variants against the AWS API emulator: several pointers in one update', () => {
+  const VARIANT_STACK = 'dev-Variants';
+  const CHAMPION = '/emulator/variants/model-package-arn';
+  const CHALLENGER = '/emulator/variants/challenger/model-package-arn';
+  const WEIGHT = '/emulator/variants/challenger/weight';
+
+  /** A slot with a challenger in small: three SSM-typed parameters, a stand-in resource per served value. */
+  function variantTemplate(): string {
+    const parameter = (name: string) => ({ Type: 'AWS::SSM::Parameter::Value<String>', Default: name });
+    return JSON.stringify({
+      Parameters: {
+        ServingModelPackageArn: parameter(CHAMPION),
+        ChallengerModelPackageArn: parameter(CHALLENGER),
+        ChallengerWeight: parameter(WEIGHT),
+      },
+      Conditions: {
+        ChallengerServes: {
+          'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'ChallengerModelPackageArn' }, NO_MODEL_RELEASED] }],
+        },
+      },
+      Resources: {
+        Marker: {
+          Type: 'AWS::SSM::Parameter',
+          Properties: { Name: '/emulator/variants/marker', Type: 'String', Value: 'x' },
+        },
+        ServedChallenger: {
+          Type: 'AWS::SSM::Parameter',
+          Condition: 'ChallengerServes',
+          Properties: {
+            Name: '/emulator/variants/served-challenger',
+            Type: 'String',
+            Value: { Ref: 'ChallengerModelPackageArn' },
+          },
+        },
+        ServedWeight: {
+          Type: 'AWS::SSM::Parameter',
+          Properties: {
+            Name: '/emulator/variants/served-weight',
+            Type: 'String',
+            Value: { Ref: 'ChallengerWeight' },
+          },
+        },
+      },
+    });
+  }
+
+  const request = (pointers: PointersReleaseRequest['pointers']): PointersReleaseRequest => ({
+    stackName: VARIANT_STACK,
+    region: REGION,
+    modelPackageGroupName: GROUP,
+    pointers,
+  });
+
+  /** The values the stack was last deployed with, by parameter key (the proxy's ResolvedValue). */
+  async function resolvedParameters(stackName: string) {
+    const { Stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
+    return Object.fromEntries((Stacks?.[0]?.Parameters ?? []).map((p) => [p.ParameterKey, p.ResolvedValue]));
+  }
+
+  beforeAll(async () => {
+    for (const [name, value] of [
+      [CHAMPION, packages.approved],
+      [CHALLENGER, NO_MODEL_RELEASED],
+      [WEIGHT, '10'],
+    ]) {
+      await ssm.send(new PutParameterCommand({ Name: name, Type: 'String', Value: value, Overwrite: true }));
+    }
+    await cloudFormation.send(
+      new CreateStackCommand({ StackName: VARIANT_STACK, TemplateBody: variantTemplate() }),
+    );
+    POINTER_READ_BY[VARIANT_STACK] = {
+      ServingModelPackageArn: CHAMPION,
+      ChallengerModelPackageArn: CHALLENGER,
+      ChallengerWeight: WEIGHT,
+    };
+  });
+
+  test('starting a challenger writes its pointer and weight; the stack then serves both', async () => {
+    const result = await releaseModel(
+      request([
+        { pointerName: CHALLENGER, modelPackageArn: packages.approvedLater },
+        { pointerName: WEIGHT, weightPercent: 30 },
+      ]),
+      deps(),
+    );
+
+    expect(result.pointers).toEqual([
+      { pointerName: CHALLENGER, previous: NO_MODEL_RELEASED, current: packages.approvedLater },
+      { pointerName: WEIGHT, previous: '10', current: '30' },
+    ]);
+    expect((await pointer(CHALLENGER)).value).toBe(packages.approvedLater);
+    expect((await pointer(WEIGHT)).value).toBe('30');
+    // As above, moto re-reads SSM-typed parameters only on an update that leaves them at their defaults.
+    await cloudFormation.send(
+      new UpdateStackCommand({ StackName: VARIANT_STACK, UsePreviousTemplate: true }),
+    );
+    // The stack read the written pointers again: it was deployed with them, and the challenger's
+    // conditional resource exists.
+    expect(await resolvedParameters(VARIANT_STACK)).toEqual({
+      ServingModelPackageArn: packages.approved,
+      ChallengerModelPackageArn: packages.approvedLater,
+      ChallengerWeight: '30',
+    });
+    expect((await stackState(VARIANT_STACK)).resources).toEqual([
+      'Marker',
+      'ServedChallenger',
+      'ServedWeight',
+    ]);
+  });
+
+  test("an unapproved package for the challenger is refused on the emulator's answer: no pointer is written", async () => {
+    const before = [await pointer(CHALLENGER), await pointer(WEIGHT)];
+
+    const error = await releaseModel(
+      request([
+        { pointerName: CHALLENGER, modelPackageArn: packages.pending },
+        { pointerName: WEIGHT, weightPercent: 50 },
+      ]),
+      deps(),
+    ).catch((e: unknown) => e);
+
+    expect((error as ReleaseError).code).toBe('model-package-not-approved');
+    expect([await pointer(CHALLENGER), await pointer(WEIGHT)]).toEqual(before);
+  });
+
+  test("promoting: the champion's pointer takes the challenger's package, the challenger's becomes none", async () => {
+    const result = await releaseModel(
+      request([
+        { pointerName: CHAMPION, copyFrom: CHALLENGER },
+        { pointerName: CHALLENGER, modelPackageArn: NO_MODEL_RELEASED },
+      ]),
+      deps(),
+    );
+
+    expect(result.pointers).toEqual([
+      { pointerName: CHAMPION, previous: packages.approved, current: packages.approvedLater },
+      { pointerName: CHALLENGER, previous: packages.approvedLater, current: NO_MODEL_RELEASED },
+    ]);
+    expect((await pointer(CHAMPION)).value).toBe(packages.approvedLater);
+    expect((await pointer(CHALLENGER)).value).toBe(NO_MODEL_RELEASED);
+    await cloudFormation.send(
+      new UpdateStackCommand({ StackName: VARIANT_STACK, UsePreviousTemplate: true }),
+    );
+    // (moto 5.2.5 does not delete a resource whose condition turns false on an update; CloudFormation
+    // does, so on AWS the challenger's resources go.)
   });
 });

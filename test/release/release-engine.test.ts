@@ -20,6 +20,7 @@ import { GetParameterCommand, ParameterNotFound, PutParameterCommand, SSMClient 
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   checkRelease,
+  PointersReleaseRequest,
   ReleaseDependencies,
   ReleaseError,
   releaseModel,
@@ -926,5 +927,414 @@ describe('a serving-only CloudFormation role (cloudFormationRoleArn)', () => {
       /^cloudFormationRoleArn 'arn:aws:iam::123456789012:user\/alice' is invalid: name an IAM role/,
     );
     expect([...ssm.calls(), ...sageMaker.calls(), ...cloudFormation.calls()]).toHaveLength(0);
+  });
+});
+
+describe('releasing several pointers in one stack update (A/B and shadow variants)', () => {
+  const CHALLENGER = '/mlops/dev/serving/trip-duration/variants/challenger/model-package-arn';
+  const WEIGHT = '/mlops/dev/serving/trip-duration/variants/challenger/weight';
+
+  /** A stack reading the champion's pointer, the challenger's and its weight, deployed with `resolved`. */
+  function variantStack(status: StackStatus, resolved: Record<string, string>): { Stacks: Stack[] } {
+    const base = stack(status, resolved[POINTER] ?? 'none').Stacks[0];
+    return {
+      Stacks: [
+        {
+          ...base,
+          Parameters: [
+            ...base.Parameters!,
+            {
+              ParameterKey: 'ServingChallengerModelPackageArn1A2B3C4D',
+              ParameterValue: CHALLENGER,
+              ResolvedValue: resolved[CHALLENGER] ?? 'none',
+            },
+            {
+              ParameterKey: 'ServingChallengerWeight5E6F7A8B',
+              ParameterValue: WEIGHT,
+              ResolvedValue: resolved[WEIGHT] ?? '10',
+            },
+          ],
+        },
+      ],
+    };
+  }
+
+  /** The pointers' values before the release, by name. */
+  function givenPointers(values: Record<string, string>) {
+    sageMaker.on(DescribeModelPackageCommand).resolves(modelPackage());
+    for (const [name, value] of Object.entries(values)) {
+      ssm
+        .on(GetParameterCommand, { Name: name })
+        .resolves({ Parameter: { ...pointerValue(value).Parameter, Name: name } });
+    }
+    ssm.on(PutParameterCommand).resolves({ Version: 5, Tier: 'Standard' });
+    cloudFormation.on(UpdateStackCommand).resolves({ StackId: STACK_ID });
+  }
+
+  function pointersRequest(pointers: PointersReleaseRequest['pointers']): PointersReleaseRequest {
+    return { stackName: STACK, region: 'us-east-1', deployCommand: "npx cdk deploy 'dev/*'", pointers };
+  }
+
+  test('starting a challenger checks its package, then writes its pointer and weight, then updates the stack once', async () => {
+    // GIVEN a champion serving OLD_ARN and no challenger
+    givenPointers({ [POINTER]: OLD_ARN, [CHALLENGER]: 'none', [WEIGHT]: '10' });
+    givenStackStatuses(
+      variantStack('UPDATE_COMPLETE', { [POINTER]: OLD_ARN }),
+      variantStack('UPDATE_COMPLETE', { [POINTER]: OLD_ARN, [CHALLENGER]: ARN, [WEIGHT]: '25' }),
+    );
+
+    // WHEN
+    const result = await releaseModel(
+      pointersRequest([
+        { pointerName: CHALLENGER, modelPackageArn: ARN },
+        { pointerName: WEIGHT, weightPercent: 25 },
+      ]),
+      deps(),
+    );
+
+    // THEN
+    expect(result).toEqual({
+      status: 'released',
+      previous: 'none',
+      current: ARN,
+      pointerName: CHALLENGER,
+      stackName: STACK,
+      stackStatus: 'UPDATE_COMPLETE',
+      stackUpdated: true,
+      pointers: [
+        { pointerName: CHALLENGER, previous: 'none', current: ARN },
+        { pointerName: WEIGHT, previous: '10', current: '25' },
+      ],
+    });
+    expect(sageMaker.commandCalls(DescribeModelPackageCommand).map((c) => c.args[0].input)).toEqual([
+      { ModelPackageName: ARN },
+    ]);
+    expect(pointerWrites()).toEqual([
+      { Name: CHALLENGER, Value: ARN, Type: 'String', Overwrite: true },
+      { Name: WEIGHT, Value: '25', Type: 'String', Overwrite: true },
+    ]);
+    const [first, second] = ssm.commandCalls(PutParameterCommand);
+    expect(first.calledAfter(cloudFormation.commandCalls(DescribeStacksCommand)[0])).toBe(true);
+    expect(first.calledAfter(sageMaker.commandCalls(DescribeModelPackageCommand)[0])).toBe(true);
+    expect(cloudFormation.commandCalls(UpdateStackCommand)[0].calledAfter(second)).toBe(true);
+    expect(stackUpdates()).toHaveLength(1);
+    // The champion's pointer is read by the stack but not part of this release: never written.
+    expect(pointerWrites().map((w) => w.Name)).not.toContain(POINTER);
+  });
+
+  test('changing the weight alone reads no model package and writes only the weight', async () => {
+    givenPointers({ [WEIGHT]: '25' });
+    givenStackStatuses(
+      variantStack('UPDATE_COMPLETE', { [POINTER]: OLD_ARN, [CHALLENGER]: ARN, [WEIGHT]: '25' }),
+      variantStack('UPDATE_COMPLETE', { [POINTER]: OLD_ARN, [CHALLENGER]: ARN, [WEIGHT]: '50' }),
+    );
+
+    const result = await releaseModel(pointersRequest([{ pointerName: WEIGHT, weightPercent: 50 }]), deps());
+
+    expect(result).toMatchObject({ status: 'released', previous: '25', current: '50', stackUpdated: true });
+    expect(sageMaker.calls()).toHaveLength(0);
+    expect(pointerWrites()).toEqual([expect.objectContaining({ Name: WEIGHT, Value: '50' })]);
+  });
+
+  test('stopping a variant writes none to its pointer, without reading a package', async () => {
+    givenPointers({ [CHALLENGER]: ARN });
+    givenStackStatuses(
+      variantStack('UPDATE_COMPLETE', { [POINTER]: OLD_ARN, [CHALLENGER]: ARN }),
+      variantStack('UPDATE_COMPLETE', { [POINTER]: OLD_ARN }),
+    );
+
+    const result = await releaseModel(
+      pointersRequest([{ pointerName: CHALLENGER, modelPackageArn: 'none' }]),
+      deps(),
+    );
+
+    expect(result).toMatchObject({ status: 'released', previous: ARN, current: 'none' });
+    expect(sageMaker.calls()).toHaveLength(0);
+    expect(pointerWrites()).toEqual([expect.objectContaining({ Name: CHALLENGER, Value: 'none' })]);
+  });
+
+  test("promoting: the champion's pointer takes the challenger's package and the challenger's becomes none, in one update", async () => {
+    // GIVEN a champion serving OLD_ARN and a challenger serving ARN
+    givenPointers({ [POINTER]: OLD_ARN, [CHALLENGER]: ARN });
+    givenStackStatuses(
+      variantStack('UPDATE_COMPLETE', { [POINTER]: OLD_ARN, [CHALLENGER]: ARN }),
+      variantStack('UPDATE_COMPLETE', { [POINTER]: ARN }),
+    );
+
+    // WHEN
+    const result = await releaseModel(
+      pointersRequest([
+        { pointerName: POINTER, copyFrom: CHALLENGER },
+        { pointerName: CHALLENGER, modelPackageArn: 'none' },
+      ]),
+      deps(),
+    );
+
+    // THEN the challenger's package is checked (still Approved) before anything is written
+    expect(
+      sageMaker.commandCalls(DescribeModelPackageCommand).map((c) => c.args[0].input.ModelPackageName),
+    ).toEqual([ARN]);
+    expect(pointerWrites().map((w) => [w.Name, w.Value])).toEqual([
+      [POINTER, ARN],
+      [CHALLENGER, 'none'],
+    ]);
+    expect(stackUpdates()).toHaveLength(1);
+    expect(result.pointers).toEqual([
+      { pointerName: POINTER, previous: OLD_ARN, current: ARN },
+      { pointerName: CHALLENGER, previous: ARN, current: 'none' },
+    ]);
+  });
+
+  test('promoting a challenger that serves nothing is refused before anything is written', async () => {
+    givenPointers({ [POINTER]: OLD_ARN, [CHALLENGER]: 'none' });
+    givenStackStatuses(variantStack('UPDATE_COMPLETE', { [POINTER]: OLD_ARN }));
+
+    const error = await releaseError(
+      releaseModel(
+        pointersRequest([
+          { pointerName: POINTER, copyFrom: CHALLENGER },
+          { pointerName: CHALLENGER, modelPackageArn: 'none' },
+        ]),
+        deps(),
+      ),
+    );
+
+    expect(error.code).toBe('variant-not-released');
+    expect(error.message).toBe(
+      `pointer ${CHALLENGER} names no model package (none), so ${POINTER} has nothing to take from it: ` +
+        `release a package to ${CHALLENGER} first; nothing was changed`,
+    );
+    expect(pointerWrites()).toEqual([]);
+    expect(stackUpdates()).toEqual([]);
+  });
+
+  test('a failed update restores every pointer written, after the last read of the stack', async () => {
+    // GIVEN a promotion whose update rolls back
+    givenPointers({ [POINTER]: OLD_ARN, [CHALLENGER]: ARN });
+    givenStackStatuses(
+      variantStack('UPDATE_COMPLETE', { [POINTER]: OLD_ARN, [CHALLENGER]: ARN }),
+      variantStack('UPDATE_IN_PROGRESS', { [POINTER]: OLD_ARN, [CHALLENGER]: ARN }),
+      variantStack('UPDATE_ROLLBACK_COMPLETE', { [POINTER]: OLD_ARN, [CHALLENGER]: ARN }),
+    );
+    cloudFormation.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+
+    // WHEN
+    const error = await releaseError(
+      releaseModel(
+        pointersRequest([
+          { pointerName: POINTER, copyFrom: CHALLENGER },
+          { pointerName: CHALLENGER, modelPackageArn: 'none' },
+        ]),
+        deps(),
+      ),
+    );
+
+    // THEN
+    expect(error.code).toBe('update-failed');
+    expect(error.pointerRestored).toBe(true);
+    expect(error.message).toBe(
+      `the update of stack ${STACK} ended in UPDATE_ROLLBACK_COMPLETE. The pointer ${POINTER} was restored to ${OLD_ARN}. ` +
+        `The pointer ${CHALLENGER} was restored to ${ARN}. ` +
+        `See the stack's events: aws cloudformation describe-stack-events --stack-name ${STACK}`,
+    );
+    expect(pointerWrites().map((w) => [w.Name, w.Value])).toEqual([
+      [POINTER, ARN],
+      [CHALLENGER, 'none'],
+      [POINTER, OLD_ARN],
+      [CHALLENGER, ARN],
+    ]);
+    const writes = ssm.commandCalls(PutParameterCommand);
+    const lastRead = cloudFormation.commandCalls(DescribeStacksCommand).at(-1)!;
+    expect(writes[2].calledAfter(lastRead)).toBe(true);
+    expect(writes[3].calledAfter(lastRead)).toBe(true);
+    expect(writes[1].calledBefore(cloudFormation.commandCalls(UpdateStackCommand)[0])).toBe(true);
+  });
+
+  test('an UpdateStack call that CloudFormation refuses restores every pointer written', async () => {
+    givenPointers({ [CHALLENGER]: 'none', [WEIGHT]: '10' });
+    givenStackStatuses(variantStack('UPDATE_COMPLETE', { [POINTER]: OLD_ARN }));
+    cloudFormation
+      .on(UpdateStackCommand)
+      .rejects(
+        awsError(CloudFormationServiceException, 'ValidationError', 'Template error: Unable to get mapping'),
+      );
+
+    const error = await releaseError(
+      releaseModel(
+        pointersRequest([
+          { pointerName: CHALLENGER, modelPackageArn: ARN },
+          { pointerName: WEIGHT, weightPercent: 30 },
+        ]),
+        deps(),
+      ),
+    );
+
+    expect(error.message).toBe(
+      `updating stack ${STACK} was refused: ValidationError: Template error: Unable to get mapping. ` +
+        `The pointer ${CHALLENGER} was restored to none. The pointer ${WEIGHT} was restored to 10.`,
+    );
+    expect(pointerWrites().map((w) => w.Value)).toEqual([ARN, '30', 'none', '10']);
+  });
+
+  test('when a second write fails, the first pointer is restored and the stack is not updated', async () => {
+    givenPointers({ [CHALLENGER]: 'none', [WEIGHT]: '10' });
+    givenStackStatuses(variantStack('UPDATE_COMPLETE', { [POINTER]: OLD_ARN }));
+    ssm
+      .on(PutParameterCommand)
+      .resolvesOnce({ Version: 2 })
+      .rejectsOnce(awsError(CloudFormationServiceException, 'AccessDeniedException', 'not allowed'))
+      .resolves({ Version: 3 });
+
+    const error = await releaseError(
+      releaseModel(
+        pointersRequest([
+          { pointerName: CHALLENGER, modelPackageArn: ARN },
+          { pointerName: WEIGHT, weightPercent: 30 },
+        ]),
+        deps(),
+      ),
+    );
+
+    expect(error.code).toBe('aws-error');
+    expect(error.pointerRestored).toBe(true);
+    expect(error.message).toBe(
+      `writing release pointer ${WEIGHT} failed: AccessDeniedException: not allowed: allow ssm:PutParameter to the ` +
+        `caller (see docs/release.md, IAM permissions). The pointer ${CHALLENGER} was restored to none.`,
+    );
+    expect(pointerWrites().map((w) => [w.Name, w.Value])).toEqual([
+      [CHALLENGER, ARN],
+      [WEIGHT, '30'],
+      [CHALLENGER, 'none'],
+    ]);
+    expect(stackUpdates()).toEqual([]);
+  });
+
+  test('pointers that already hold their values, as deployed, are unchanged: no write, no update', async () => {
+    givenPointers({ [CHALLENGER]: ARN, [WEIGHT]: '25' });
+    givenStackStatuses(
+      variantStack('UPDATE_COMPLETE', { [POINTER]: OLD_ARN, [CHALLENGER]: ARN, [WEIGHT]: '25' }),
+    );
+
+    const result = await releaseModel(
+      pointersRequest([
+        { pointerName: CHALLENGER, modelPackageArn: ARN },
+        { pointerName: WEIGHT, weightPercent: 25 },
+      ]),
+      deps(),
+    );
+
+    expect(result).toMatchObject({ status: 'unchanged', stackUpdated: false });
+    expect(pointerWrites()).toEqual([]);
+    expect(stackUpdates()).toEqual([]);
+  });
+
+  test('a weight pointer the stack does not read is refused before anything is written', async () => {
+    givenPointers({ [CHALLENGER]: 'none', '/mlops/dev/serving/trip-duration/variants/shadow/weight': '10' });
+    givenStackStatuses(variantStack('UPDATE_COMPLETE', { [POINTER]: OLD_ARN }));
+
+    const error = await releaseError(
+      releaseModel(
+        pointersRequest([
+          { pointerName: CHALLENGER, modelPackageArn: ARN },
+          { pointerName: '/mlops/dev/serving/trip-duration/variants/shadow/weight', weightPercent: 30 },
+        ]),
+        deps(),
+      ),
+    );
+
+    expect(error.code).toBe('pointer-not-read');
+    expect(error.message).toMatch(
+      /^stack dev-Platform does not read release pointer \/mlops\/dev\/serving\/trip-duration\/variants\/shadow\/weight:/,
+    );
+    expect(pointerWrites()).toEqual([]);
+  });
+
+  test.each([
+    [
+      [{ pointerName: WEIGHT, weightPercent: 12.5 }],
+      /^weight '12\.5' of .*\/weight is invalid: give a whole percentage from 0 to 100$/,
+    ],
+    [[{ pointerName: WEIGHT, weightPercent: 101 }], /^weight '101' of .* is invalid/],
+    [[{ pointerName: WEIGHT, weightPercent: '25' }], /^weight '25' of .* is invalid/],
+    [
+      [{ pointerName: CHALLENGER, modelPackageArn: ARN, weightPercent: 5 }],
+      /give exactly one of modelPackageArn, weightPercent and copyFrom, not modelPackageArn and weightPercent$/,
+    ],
+    [
+      [{ pointerName: CHALLENGER, modelPackageArn: 'taxi/3' }],
+      /^model package ARN 'taxi\/3' is not a model package version ARN/,
+    ],
+    [
+      [{ pointerName: CHALLENGER, copyFrom: CHALLENGER }],
+      /^pointers\[0\]\.copyFrom .* is invalid: name another pointer/,
+    ],
+    [
+      [
+        { pointerName: WEIGHT, weightPercent: 1 },
+        { pointerName: WEIGHT, weightPercent: 2 },
+      ],
+      /is named twice in pointers/,
+    ],
+    [[], /^pointers '\[\]' is invalid: give 1 to 10 pointers to write$/],
+  ])('an invalid pointer list is refused before any AWS call (%#)', async (pointers, message) => {
+    const error = await releaseError(
+      releaseModel(pointersRequest(pointers as unknown as PointersReleaseRequest['pointers']), deps()),
+    );
+    expect(error.message).toMatch(message);
+    expect([...ssm.calls(), ...sageMaker.calls(), ...cloudFormation.calls()]).toHaveLength(0);
+  });
+
+  test("a variant's package of another group than the slot's is refused before any AWS call", async () => {
+    const error = await releaseError(
+      releaseModel(
+        {
+          ...pointersRequest([{ pointerName: CHALLENGER, modelPackageArn: ARN }]),
+          modelPackageGroupName: 'fare-amount',
+        },
+        deps(),
+      ),
+    );
+    expect(error.code).toBe('wrong-model-group');
+    expect(error.message).toContain(
+      `but the slot reading ${CHALLENGER} (stack ${STACK}) serves group 'fare-amount'`,
+    );
+    expect([...ssm.calls(), ...sageMaker.calls(), ...cloudFormation.calls()]).toHaveLength(0);
+  });
+
+  test('start and check, one call per step: the token carries every pointer, and a rollback restores them all', async () => {
+    // GIVEN a started promotion, its token passed on as JSON
+    givenPointers({ [POINTER]: OLD_ARN, [CHALLENGER]: ARN });
+    givenStackStatuses(variantStack('UPDATE_COMPLETE', { [POINTER]: OLD_ARN, [CHALLENGER]: ARN }));
+    const request = pointersRequest([
+      { pointerName: POINTER, copyFrom: CHALLENGER },
+      { pointerName: CHALLENGER, modelPackageArn: 'none' },
+    ]);
+    const started = await startRelease(request, deps());
+    if (started.status !== 'updating') {
+      throw new Error(`expected an update, got ${started.status}`);
+    }
+    const token = JSON.parse(JSON.stringify(started.token)) as ReleaseToken<PointersReleaseRequest>;
+    expect(token.pointers).toEqual([
+      { pointerName: POINTER, previous: OLD_ARN, current: ARN, restoreTo: OLD_ARN },
+      { pointerName: CHALLENGER, previous: ARN, current: 'none', restoreTo: ARN },
+    ]);
+    cloudFormation.reset();
+    givenStackStatuses(variantStack('UPDATE_ROLLBACK_COMPLETE', { [POINTER]: OLD_ARN, [CHALLENGER]: ARN }));
+    cloudFormation.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+
+    // WHEN
+    const step = await checkRelease(token, deps());
+
+    // THEN
+    expect(step).toMatchObject({
+      status: 'failed',
+      failure: { code: 'update-failed', pointerRestored: true },
+    });
+    expect(pointerWrites().map((w) => [w.Name, w.Value])).toEqual([
+      [POINTER, ARN],
+      [CHALLENGER, 'none'],
+      [POINTER, OLD_ARN],
+      [CHALLENGER, ARN],
+    ]);
   });
 });

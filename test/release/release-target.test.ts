@@ -5,7 +5,8 @@ import { parsePlatformConfig } from '../../bin/config';
 import { PlatformApp } from '../../bin/platform-app';
 import { ModelRegistry } from '../../lib/registry/model-registry';
 import { ReleasePointer } from '../../lib/serving/release-pointer';
-import { ServingSlot } from '../../lib/serving/serving-slot';
+import { ServingMode, ServingSlot } from '../../lib/serving/serving-slot';
+import { VariantWeight } from '../../lib/serving/variant-weight';
 import { ArtifactStore } from '../../lib/storage/artifact-store';
 import { ReleaseError } from '../../lambda/shared/release';
 import {
@@ -13,6 +14,7 @@ import {
   EnvironmentReleaseRequest,
   resolveEnvironmentTarget,
   resolveStackTarget,
+  resolveVariantTarget,
 } from '../../bin/release-target';
 
 const ARN = 'arn:aws:sagemaker:us-east-1:123456789012:model-package/taxi-duration/3';
@@ -405,5 +407,210 @@ describe('resolveStackTarget: a slot in a stack of the user', () => {
       resolveStackTarget({ stackName: 's', pointerName: '/p', modelPackageArn: 'taxi/3' }),
     );
     expect(error.code).toBe('invalid-model-package-arn');
+  });
+});
+
+describe('resolveVariantTarget: the variants a model slot offers', () => {
+  // GIVEN an environment whose trip-duration slot offers a challenger and fare-amount a shadow
+  const config = parsePlatformConfig({
+    mlops: {
+      environments: { dev: { level: 2, models: { 'trip-duration': {}, 'fare-amount': {} } } },
+      delivery: false,
+    },
+  });
+  const app = new App();
+  const dev = new Stage(app, 'dev');
+  const pointers = new Stack(dev, 'Release');
+  const serving = new Stack(dev, 'Platform', { env: { account: '123456789012', region: 'eu-west-1' } });
+  const artifactStore = new ArtifactStore(serving, 'Store');
+  const registry = ModelRegistry.fromModelPackageGroupName(serving, 'Registry', 'taxi-duration');
+  const variantOf = (slotName: string, variant: string) => ({
+    pointer: new ReleasePointer(pointers, `${slotName}-${variant}`, {
+      environmentName: 'dev',
+      slotName,
+      variant,
+    }),
+    weight: new VariantWeight(pointers, `${slotName}-${variant}-weight`, {
+      environmentName: 'dev',
+      slotName,
+      variant,
+    }),
+  });
+  for (const slotName of ['trip-duration', 'fare-amount']) {
+    new ServingSlot(serving, `Slot-${slotName}`, {
+      pointer: new ReleasePointer(pointers, `Pointer-${slotName}`, { environmentName: 'dev', slotName }),
+      artifactStore,
+      modelRegistry: slotName === 'trip-duration' ? registry : undefined,
+      mode: ServingMode.realTime(),
+      challenger: slotName === 'trip-duration' ? variantOf(slotName, 'challenger') : undefined,
+      shadow: slotName === 'fare-amount' ? variantOf(slotName, 'shadow') : undefined,
+    });
+  }
+  const source = { config, stages: [dev] };
+  const TRIP = '/mlops/dev/serving/trip-duration';
+  const base = (pointerList: unknown[]) => ({
+    stackName: 'dev-Platform',
+    region: 'eu-west-1',
+    account: '123456789012',
+    deployCommand: "npx cdk deploy 'dev/*'",
+    pointers: pointerList,
+  });
+
+  test("a release to the challenger writes its pointer and weight, as the slot reads them, checked against the slot's group", () => {
+    const target = resolveVariantTarget(source, {
+      environment: 'dev',
+      modelName: 'trip-duration',
+      variant: 'challenger',
+      action: 'release',
+      modelPackageArn: EU_ARN,
+      weightPercent: 20,
+    });
+    expect(target).toEqual({
+      environment: 'dev',
+      modelName: 'trip-duration',
+      variant: 'challenger',
+      action: 'release',
+      request: {
+        ...base([
+          { pointerName: `${TRIP}/variants/challenger/model-package-arn`, modelPackageArn: EU_ARN },
+          { pointerName: `${TRIP}/variants/challenger/weight`, weightPercent: 20 },
+        ]),
+        modelPackageGroupName: 'taxi-duration',
+      },
+    });
+  });
+
+  test.each([
+    [
+      'weight',
+      { weightPercent: 50 },
+      [{ pointerName: `${TRIP}/variants/challenger/weight`, weightPercent: 50 }],
+    ],
+    ['stop', {}, [{ pointerName: `${TRIP}/variants/challenger/model-package-arn`, modelPackageArn: 'none' }]],
+    [
+      'promote',
+      {},
+      [
+        {
+          pointerName: `${TRIP}/model-package-arn`,
+          copyFrom: `${TRIP}/variants/challenger/model-package-arn`,
+        },
+        { pointerName: `${TRIP}/variants/challenger/model-package-arn`, modelPackageArn: 'none' },
+      ],
+    ],
+  ] as const)('%s: the pointers the engine writes in one update', (action, extra, expected) => {
+    const target = resolveVariantTarget(source, {
+      environment: 'dev',
+      modelName: 'trip-duration',
+      variant: 'challenger',
+      action,
+      ...extra,
+    });
+    expect(target.request.pointers).toEqual(expected);
+    expect(target.request.region).toBe('eu-west-1');
+  });
+
+  test('a shadow is promoted the same way', () => {
+    const target = resolveVariantTarget(source, {
+      environment: 'dev',
+      modelName: 'fare-amount',
+      variant: 'shadow',
+      action: 'promote',
+    });
+    expect(target.request.pointers).toEqual([
+      {
+        pointerName: '/mlops/dev/serving/fare-amount/model-package-arn',
+        copyFrom: '/mlops/dev/serving/fare-amount/variants/shadow/model-package-arn',
+      },
+      {
+        pointerName: '/mlops/dev/serving/fare-amount/variants/shadow/model-package-arn',
+        modelPackageArn: 'none',
+      },
+    ]);
+  });
+
+  test('a variant the slot does not offer is refused, naming the one it offers', () => {
+    const error = refusal(() =>
+      resolveVariantTarget(source, {
+        environment: 'dev',
+        modelName: 'fare-amount',
+        variant: 'challenger',
+        action: 'stop',
+      }),
+    );
+    expect(error.code).toBe('unknown-variant');
+    expect(error.message).toBe(
+      "model 'fare-amount' of environment 'dev' offers no challenger variant: its serving slot offers shadow. Name " +
+        '--variant shadow, or give the slot a challenger (ServingSlot prop challenger) and deploy the environment ' +
+        "(npx cdk deploy 'dev/*')",
+    );
+  });
+
+  test.each([
+    [
+      { variant: 'canary' },
+      /^variant 'canary' is invalid: name challenger \(an A\/B test\) or shadow \(a shadow test\)$/,
+    ],
+    [
+      { weightPercent: 150, action: 'weight' },
+      /^weight '150' is invalid: give the challenger's share of the requests as a whole percentage from 0 to 100$/,
+    ],
+    [{ action: 'release' }, /needs the model package version it serves: give --model-package-arn$/],
+    [
+      { action: 'release', modelPackageArn: 'arn:aws:sagemaker:eu-west-1:123456789012:model-package/fare/3' },
+      /^model package '.*' belongs to group 'fare', but model 'trip-duration' of environment 'dev' serves group 'taxi-duration'/,
+    ],
+    [
+      { action: 'release', modelPackageArn: ARN },
+      /is in region us-east-1, but environment 'dev' is in eu-west-1/,
+    ],
+  ] as const)('refused: %p', (overrides, message) => {
+    const error = refusal(() =>
+      resolveVariantTarget(source, {
+        environment: 'dev',
+        modelName: 'trip-duration',
+        variant: 'challenger',
+        action: 'stop',
+        ...overrides,
+      }),
+    );
+    expect(error.message).toMatch(message);
+  });
+
+  test("an environment without a region takes the credentials' region for a release without an ARN", () => {
+    const agnostic = new App();
+    const stage = new Stage(agnostic, 'dev');
+    const release = new Stack(stage, 'Release');
+    const stack = new Stack(stage, 'Platform');
+    new ServingSlot(stack, 'Slot', {
+      pointer: new ReleasePointer(release, 'Pointer', { environmentName: 'dev', slotName: 'trip-duration' }),
+      artifactStore: new ArtifactStore(stack, 'Store'),
+      mode: ServingMode.realTime(),
+      challenger: {
+        pointer: new ReleasePointer(release, 'C', {
+          environmentName: 'dev',
+          slotName: 'trip-duration',
+          variant: 'challenger',
+        }),
+        weight: new VariantWeight(release, 'W', {
+          environmentName: 'dev',
+          slotName: 'trip-duration',
+          variant: 'challenger',
+        }),
+      },
+    });
+    const request = {
+      environment: 'dev',
+      modelName: 'trip-duration',
+      variant: 'challenger',
+      action: 'stop',
+    } as const;
+    const agnosticSource = { config, stages: [stage] };
+    expect(
+      resolveVariantTarget(agnosticSource, { ...request, defaultRegion: 'us-west-2' }).request.region,
+    ).toBe('us-west-2');
+    expect(refusal(() => resolveVariantTarget(agnosticSource, request)).message).toMatch(
+      /^environment 'dev' names no region, and nothing in this release does: set AWS_REGION/,
+    );
   });
 });

@@ -30,17 +30,12 @@ import {
 } from './model-package-arn';
 
 /**
- * What to release where: a model package version, and the serving stack with the release pointer
- * it reads. Nothing here refers to the app that defined the stack, so a CLI, a Lambda handler or
- * a state machine can name any serving slot.
+ * Where to release: the serving stack and how to check and deploy it. Nothing here refers to the
+ * app that defined the stack, so a CLI, a Lambda handler or a state machine can name any serving slot.
  */
-export interface ReleaseRequest {
-  /** The model package version to serve: `arn:<partition>:sagemaker:<region>:<account>:model-package/<group>/<version>`. */
-  readonly modelPackageArn: string;
+export interface ReleaseTarget {
   /** The CloudFormation stack that serves: it reads the pointer through an SSM-typed stack parameter. */
   readonly stackName: string;
-  /** The release pointer: the SSM String parameter naming the model package the stack serves, or `none`. */
-  readonly pointerName: string;
   /** The region of the stack and the pointer; the package must be in it too. */
   readonly region: string;
   /**
@@ -74,6 +69,63 @@ export interface ReleaseRequest {
    * @default - the messages ask to deploy the stack without naming a command
    */
   readonly deployCommand?: string;
+}
+
+/**
+ * What to release where: a model package version, and the serving stack with the release pointer
+ * it reads.
+ */
+export interface ReleaseRequest extends ReleaseTarget {
+  /** The model package version to serve: `arn:<partition>:sagemaker:<region>:<account>:model-package/<group>/<version>`. */
+  readonly modelPackageArn: string;
+  /** The release pointer: the SSM String parameter naming the model package the stack serves, or `none`. */
+  readonly pointerName: string;
+  /** A one-pointer release names no `pointers`. */
+  readonly pointers?: undefined;
+}
+
+/**
+ * One pointer of a release of several: what to write to it, exactly one of `modelPackageArn`,
+ * `weightPercent` and `copyFrom`.
+ */
+export interface PointerRelease {
+  /** The SSM parameter, which the stack reads through an SSM-typed stack parameter. */
+  readonly pointerName: string;
+  /** A model package version ARN to serve, or `none` to serve nothing from this pointer (stop a variant). */
+  readonly modelPackageArn?: string;
+  /** A variant's traffic share: a whole percentage from 0 to 100. */
+  readonly weightPercent?: number;
+  /**
+   * Another pointer whose model package this one takes, as it is before the release (promotion:
+   * the champion's pointer takes the challenger's package). It must name a package.
+   */
+  readonly copyFrom?: string;
+}
+
+/**
+ * Several pointers of one serving stack released in one stack update, e.g. a challenger's
+ * package and its weight, or a promotion (the champion takes the challenger's package, the
+ * challenger's pointer becomes `none`). Every pointer written is restored if the update fails.
+ */
+export interface PointersReleaseRequest extends ReleaseTarget {
+  /** The pointers, in the order they are written: 1 to 10, each named once. */
+  readonly pointers: readonly PointerRelease[];
+  readonly modelPackageArn?: undefined;
+  readonly pointerName?: undefined;
+}
+
+/** A release of one pointer (the request shape of the release workflow) or of several. */
+export type AnyReleaseRequest = ReleaseRequest | PointersReleaseRequest;
+
+/** One pointer of a release: its value before, the value written, and the value a failed update writes back. */
+export interface PointerState {
+  readonly pointerName: string;
+  /** The pointer's value before the release. */
+  readonly previous: string;
+  /** The value the release writes (or found written). */
+  readonly current: string;
+  /** The value a failed update writes back: the one the stack keeps serving. */
+  readonly restoreTo: string;
 }
 
 /** The AWS clients a release uses, all for the target's region, and how it reports and waits. */
@@ -123,14 +175,20 @@ export interface ReleaseResult {
   readonly stackStatus?: string;
   /** Whether CloudFormation changed the stack (false for `unchanged` and for "No updates are to be performed"). */
   readonly stackUpdated: boolean;
+  /**
+   * Each pointer of a release of several (`PointersReleaseRequest`): its value before and now. The
+   * fields above are then those of the first pointer.
+   */
+  readonly pointers?: ReadonlyArray<Omit<PointerState, 'restoreTo'>>;
 }
 
 /**
  * A release whose stack update is running: everything `checkRelease` needs, as plain JSON, so
  * that each check can run in its own Lambda invocation.
  */
-export interface ReleaseToken {
-  readonly request: ReleaseRequest;
+export interface ReleaseToken<R extends AnyReleaseRequest = ReleaseRequest> {
+  /** The request, as checked (ARNs trimmed). */
+  readonly request: R;
   /** The pointer's value before the release. */
   readonly previous: string;
   /** The value a failed update writes back: the one the stack keeps serving. */
@@ -143,11 +201,13 @@ export interface ReleaseToken {
   readonly waitedMs: number;
   /** The stack status the last check read; empty before the first. */
   readonly lastStatus: string;
+  /** Each pointer of a release of several; `previous` and `restoreTo` above are the first one's. */
+  readonly pointers?: readonly PointerState[];
 }
 
 /** One step of a release: its update still runs, it is done, or it failed (and the pointer was restored, if possible). */
-export type ReleaseStep =
-  | { readonly status: 'updating'; readonly token: ReleaseToken }
+export type ReleaseStep<R extends AnyReleaseRequest = ReleaseRequest> =
+  | { readonly status: 'updating'; readonly token: ReleaseToken<R> }
   | { readonly status: 'done'; readonly result: ReleaseResult }
   | { readonly status: 'failed'; readonly failure: ReleaseFailure };
 
@@ -182,16 +242,17 @@ const UPDATABLE = new Set([
 const SUCCEEDED = new Set(['UPDATE_COMPLETE', 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS']);
 
 /**
- * Releases a model package version to a serving stack: `startRelease`, then `checkRelease` every
- * poll interval until the update ends. Throws a ReleaseError when the release is refused (nothing
- * written) or the update fails (the pointer restored, see `pointerRestored`).
+ * Releases a model package version to a serving stack (or several pointers of it, in one update):
+ * `startRelease`, then `checkRelease` every poll interval until the update ends. Throws a
+ * ReleaseError when the release is refused (nothing written) or the update fails (the pointers
+ * restored, see `pointerRestored`).
  */
 export async function releaseModel(
-  request: ReleaseRequest,
+  request: AnyReleaseRequest,
   deps: ReleaseDependencies,
 ): Promise<ReleaseResult> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  let step: ReleaseStep = await startRelease(request, deps);
+  let step: ReleaseStep<AnyReleaseRequest> = await startRelease<AnyReleaseRequest>(request, deps);
   while (step.status === 'updating') {
     // Wait first: the update has just been accepted, so there is nothing to read yet.
     await sleep(step.token.pollIntervalMs);
@@ -205,28 +266,75 @@ export async function releaseModel(
   return step.result;
 }
 
+/** One pointer to write, as checked: a model package ARN, `none`, a weight, or another pointer's package. */
+interface PointerPlan {
+  readonly pointerName: string;
+  /** The value to write; undefined for `copyFrom` until the source pointer is read. */
+  readonly value?: string;
+  readonly copyFrom?: string;
+  readonly kind: 'model-package' | 'weight' | 'copy';
+}
+
 /**
- * Checks the request, the package (exists, Completed, Approved), the release pointer and the stack
- * (deployed, reads the pointer, not busy); only then writes the pointer and updates the stack with
- * its previous template and parameters, which makes CloudFormation read the pointer again.
+ * Checks the request, the packages (exist, Completed, Approved), the release pointers and the
+ * stack (deployed, reads every pointer, not busy); only then writes the pointers and updates the
+ * stack with its previous template and parameters, which makes CloudFormation read them again.
  *
  * Returns `done` when there is nothing to update, else `updating` with the token to pass to
  * `checkRelease` after one poll interval. Throws a ReleaseError when the release is refused
- * (nothing was written) or CloudFormation refuses the update (the pointer was restored).
+ * (nothing was written) or CloudFormation refuses the update (the pointers were restored).
  */
-export async function startRelease(
-  request: ReleaseRequest,
+export async function startRelease<R extends AnyReleaseRequest>(
+  request: R,
   deps: ReleaseDependencies,
-): Promise<Extract<ReleaseStep, { status: 'updating' | 'done' }>> {
-  const target = checkRequest(request);
+): Promise<Extract<ReleaseStep<R>, { status: 'updating' | 'done' }>> {
+  const { target, plans } = checkRequest(request);
+  const several = target.pointers !== undefined;
   const log = deps.log ?? (() => undefined);
-  const { modelPackageArn: arn, pointerName, stackName } = target;
-  log(`Releasing ${arn} to stack ${stackName} (pointer ${pointerName}, region ${target.region})`);
+  const { stackName } = target;
+  log(
+    several
+      ? `Releasing to stack ${stackName} (pointers ${plans.map((p) => p.pointerName).join(', ')}, region ${target.region})`
+      : `Releasing ${plans[0].value} to stack ${stackName} (pointer ${plans[0].pointerName}, region ${target.region})`,
+  );
 
-  await checkModelPackage(deps.sageMaker, arn);
-  log(`Model package ${arn} exists and is Approved`);
+  const checked = new Set<string>();
+  const checkPackage = async (arn: string) => {
+    if (!checked.has(arn)) {
+      checked.add(arn);
+      await checkModelPackage(deps.sageMaker, arn);
+      log(`Model package ${arn} exists and is Approved`);
+    }
+  };
+  for (const plan of plans) {
+    if (plan.kind === 'model-package' && plan.value !== NO_MODEL_RELEASED) {
+      await checkPackage(plan.value!);
+    }
+  }
 
-  const previous = await readPointer(deps.ssm, target);
+  const previous = new Map<string, string>();
+  for (const name of new Set(plans.flatMap((p) => [p.pointerName, ...(p.copyFrom ? [p.copyFrom] : [])]))) {
+    previous.set(name, await readPointer(deps.ssm, target, name));
+  }
+  const resolved: Array<{ readonly pointerName: string; readonly value: string }> = [];
+  for (const plan of plans) {
+    if (plan.kind !== 'copy') {
+      resolved.push({ pointerName: plan.pointerName, value: plan.value! });
+      continue;
+    }
+    const source = previous.get(plan.copyFrom!)!;
+    if (source === NO_MODEL_RELEASED) {
+      throw new ReleaseError(
+        'variant-not-released',
+        `pointer ${plan.copyFrom} names no model package (${NO_MODEL_RELEASED}), so ${plan.pointerName} has nothing ` +
+          `to take from it: release a package to ${plan.copyFrom} first; nothing was changed`,
+      );
+    }
+    const arn = checkPackageArn(target, plan.pointerName, source);
+    await checkPackage(arn);
+    resolved.push({ pointerName: plan.pointerName, value: arn });
+  }
+
   const stack = await describeStack(deps.cloudFormation, target);
   checkAccount(stack, target);
   const status = stack.StackStatus ?? 'UNKNOWN';
@@ -250,35 +358,77 @@ export async function startRelease(
         `update; nothing was changed. ${notUpdatableFix(status, target)}`,
     );
   }
-  // On AWS, the ParameterValue of an SSM-typed stack parameter is the SSM parameter's name.
-  const reader = stack.Parameters?.find((p) => p.ParameterValue === pointerName);
-  if (!reader) {
-    const read = (stack.Parameters ?? []).map((p) => `${p.ParameterKey}=${p.ParameterValue}`).join(', ');
-    throw new ReleaseError(
-      'pointer-not-read',
-      `stack ${stackName} does not read release pointer ${pointerName}: none of its parameters has that value ` +
-        `(${read || 'it has no parameters'}), so updating it would not serve the package; nothing was changed. ` +
-        `Name the pointer its serving slot reads (the value of the slot's SSM-typed parameter), or the stack ` +
-        `that reads ${pointerName}`,
-    );
-  }
-
-  const result = { previous, current: arn, pointerName, stackName };
-  // What the stack resolved the pointer to at its last deployment, where CloudFormation reports it.
-  const served = reader.ResolvedValue;
-  let restoreTo = previous;
-  if (previous === arn) {
-    if (served === undefined || served === arn) {
-      log(`Pointer ${pointerName} already names ${arn}: nothing to do`);
-      return { status: 'done', result: { ...result, status: 'unchanged', stackUpdated: false } };
+  const readers = resolved.map(({ pointerName }) => {
+    // On AWS, the ParameterValue of an SSM-typed stack parameter is the SSM parameter's name.
+    const reader = stack.Parameters?.find((p) => p.ParameterValue === pointerName);
+    if (!reader) {
+      const read = (stack.Parameters ?? []).map((p) => `${p.ParameterKey}=${p.ParameterValue}`).join(', ');
+      throw new ReleaseError(
+        'pointer-not-read',
+        `stack ${stackName} does not read release pointer ${pointerName}: none of its parameters has that value ` +
+          `(${read || 'it has no parameters'}), so updating it would not serve the package; nothing was changed. ` +
+          `Name the pointer its serving slot reads (the value of the slot's SSM-typed parameter), or the stack ` +
+          `that reads ${pointerName}`,
+      );
     }
-    // An earlier release wrote the pointer but its update did not complete (interrupted, or
-    // rolled back without a restore): the stack still serves `served`.
-    log(`Pointer ${pointerName} already names ${arn}, but ${stackName} was deployed with ${served}`);
-    restoreTo = served;
-  } else {
-    log(`Pointer ${pointerName}: ${describePointer(previous)} -> ${arn}`);
-    await writePointer(deps.ssm, pointerName, arn);
+    return reader;
+  });
+
+  const states: PointerState[] = [];
+  const toWrite: PointerState[] = [];
+  resolved.forEach(({ pointerName, value }, i) => {
+    const before = previous.get(pointerName)!;
+    // What the stack resolved the pointer to at its last deployment, where CloudFormation reports it.
+    const served = readers[i].ResolvedValue;
+    let restoreTo = before;
+    if (before === value) {
+      if (served !== undefined && served !== value) {
+        // An earlier release wrote the pointer but its update did not complete (interrupted, or
+        // rolled back without a restore): the stack still serves `served`.
+        log(`Pointer ${pointerName} already names ${value}, but ${stackName} was deployed with ${served}`);
+        restoreTo = served;
+      }
+    } else {
+      toWrite.push({ pointerName, previous: before, current: value, restoreTo });
+    }
+    states.push({ pointerName, previous: before, current: value, restoreTo });
+  });
+  const first = states[0];
+  const result = {
+    previous: first.previous,
+    current: first.current,
+    pointerName: first.pointerName,
+    stackName,
+    ...(several ? { pointers: states.map(({ restoreTo: _, ...state }) => state) } : {}),
+  };
+  const changed = states.filter(
+    (state) => state.previous !== state.current || state.restoreTo !== state.current,
+  );
+  if (changed.length === 0) {
+    log(
+      several
+        ? `Every pointer already names its value and ${stackName} was deployed with them: nothing to do`
+        : `Pointer ${first.pointerName} already names ${first.current}: nothing to do`,
+    );
+    return { status: 'done', result: { ...result, status: 'unchanged', stackUpdated: false } };
+  }
+  const written: PointerState[] = [];
+  for (const state of toWrite) {
+    log(`Pointer ${state.pointerName}: ${describePointer(state.previous)} -> ${state.current}`);
+    try {
+      await writePointer(deps.ssm, state.pointerName, state.current);
+    } catch (error) {
+      if (written.length === 0) {
+        throw error;
+      }
+      const restored = await restorePointers(deps.ssm, written, log);
+      throw new ReleaseError(
+        'aws-error',
+        `${errorMessage(error).replace(/; nothing was changed$/, '')}. ${restoredSentences(restored, written)}`,
+        { cause: errorCause(error), pointerRestored: restored.every(Boolean) },
+      );
+    }
+    written.push(state);
   }
   const clientRequestToken = `release-${randomUUID()}`;
   try {
@@ -301,39 +451,61 @@ export async function startRelease(
       log(`CloudFormation found nothing to change in ${stackName}`);
       return { status: 'done', result: { ...result, status: 'released', stackUpdated: false } };
     }
-    const restored = await restorePointer(deps.ssm, pointerName, restoreTo, log);
+    const restored = await restorePointers(deps.ssm, changed, log);
     throw new ReleaseError(
       'update-failed',
-      `updating stack ${stackName} was refused: ${describeAwsError(error)}. ${restoredSentence(restored, pointerName, restoreTo)}`,
-      { cause: error, pointerRestored: restored },
+      `updating stack ${stackName} was refused: ${describeAwsError(error)}. ${restoredSentences(restored, changed)}`,
+      { cause: error, pointerRestored: restored.every(Boolean) },
     );
   }
-  log(`Updating stack ${stackName} (it reads the pointer again)`);
+  log(`Updating stack ${stackName} (it reads the ${several ? 'pointers' : 'pointer'} again)`);
   return {
     status: 'updating',
     token: {
-      request: target,
-      previous,
-      restoreTo,
+      request: target as R,
+      previous: first.previous,
+      restoreTo: first.restoreTo,
       clientRequestToken,
       pollIntervalMs: deps.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
       timeoutMs: deps.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       waitedMs: 0,
       lastStatus: '',
+      ...(several ? { pointers: states } : {}),
     },
   };
+}
+
+/** The pointers of a token: those of a release of several, or the one of a one-pointer release. */
+function tokenStates(token: ReleaseToken<AnyReleaseRequest>): PointerState[] {
+  if (token.pointers) {
+    return [...token.pointers];
+  }
+  const request = token.request as ReleaseRequest;
+  return [
+    {
+      pointerName: request.pointerName,
+      previous: token.previous,
+      current: request.modelPackageArn,
+      restoreTo: token.restoreTo,
+    },
+  ];
 }
 
 /**
  * Reads the status of the update `startRelease` began, one poll interval after the previous call.
  * Returns `updating` with the next token while it runs, `done` once it succeeded, and `failed` once
- * it failed, rolled back or ran past the timeout (cancelled then); on failure the pointer has
- * already been written back to the value the stack serves.
+ * it failed, rolled back or ran past the timeout (cancelled then); on failure the pointers have
+ * already been written back to the values the stack serves.
  */
-export async function checkRelease(token: ReleaseToken, deps: ReleaseDependencies): Promise<ReleaseStep> {
+export async function checkRelease<R extends AnyReleaseRequest>(
+  token: ReleaseToken<R>,
+  deps: ReleaseDependencies,
+): Promise<ReleaseStep<R>> {
   const log = deps.log ?? (() => undefined);
   const { request, clientRequestToken } = token;
-  const { stackName, pointerName, modelPackageArn: arn } = request;
+  const { stackName } = request;
+  const states = tokenStates(token);
+  const first = states[0];
   const waited = token.waitedMs + token.pollIntervalMs;
   let stack: CloudFormationStack | undefined;
   try {
@@ -347,18 +519,20 @@ export async function checkRelease(token: ReleaseToken, deps: ReleaseDependencie
   if (status !== token.lastStatus) {
     log(`Stack ${stackName}: ${status}`);
   }
+  const serves = states.map((s) => s.current).join(', ');
   if (SUCCEEDED.has(status)) {
-    log(`Stack ${stackName} is ${status}: it serves ${arn}`);
+    log(`Stack ${stackName} is ${status}: it serves ${serves}`);
     return {
       status: 'done',
       result: {
         status: 'released',
-        previous: token.previous,
-        current: arn,
-        pointerName,
+        previous: first.previous,
+        current: first.current,
+        pointerName: first.pointerName,
         stackName,
         stackStatus: status,
         stackUpdated: true,
+        ...(token.pointers ? { pointers: states.map(({ restoreTo: _, ...state }) => state) } : {}),
       },
     };
   }
@@ -375,14 +549,15 @@ export async function checkRelease(token: ReleaseToken, deps: ReleaseDependencie
   }
   const reason =
     (await failureReason(deps.cloudFormation, stackName, clientRequestToken)) ?? stack?.StackStatusReason;
-  const restored = await restorePointer(deps.ssm, pointerName, token.restoreTo, log);
+  const changed = states.filter((s) => s.previous !== s.current || s.restoreTo !== s.current);
+  const restored = await restorePointers(deps.ssm, changed, log);
   let what = `ended in ${finalStatus}`;
   if (timedOut) {
     what = `did not finish within ${formatDuration(token.timeoutMs)} (it is ${finalStatus}`;
     if (cancelled) {
       what += '; the release cancelled it, so it rolls back)';
     } else if (finalStatus === 'UPDATE_IN_PROGRESS') {
-      what += `; cancelling it failed: should it still complete, the stack serves ${arn} while the pointer does not: release again once it has finished)`;
+      what += `; cancelling it failed: should it still complete, the stack serves ${serves} while the ${token.pointers ? 'pointers do' : 'pointer does'} not: release again once it has finished)`;
     } else {
       what += ')';
     }
@@ -393,16 +568,25 @@ export async function checkRelease(token: ReleaseToken, deps: ReleaseDependencie
       code: 'update-failed',
       message:
         `the update of stack ${stackName} ${what}${reasonSuffix(reason)}. ` +
-        `${restoredSentence(restored, pointerName, token.restoreTo)} ` +
+        `${restoredSentences(restored, changed)} ` +
         `See the stack's events: aws cloudformation describe-stack-events --stack-name ${stackName}`,
-      pointerRestored: restored,
+      pointerRestored: restored.every(Boolean),
     },
   };
 }
 
-/** Checks the request's shape alone (a Lambda's input is untyped JSON) and trims the ARN. */
-function checkRequest(request: ReleaseRequest): ReleaseRequest {
-  for (const key of ['stackName', 'pointerName', 'region'] as const) {
+/** The most pointers one release writes. */
+const MAX_POINTERS = 10;
+
+/**
+ * Checks the request's shape alone (a Lambda's input is untyped JSON), trims the ARNs and returns
+ * the pointers to write, in order.
+ */
+function checkRequest(request: AnyReleaseRequest): { target: AnyReleaseRequest; plans: PointerPlan[] } {
+  const several = request?.pointers !== undefined;
+  for (const key of several
+    ? (['stackName', 'region'] as const)
+    : (['stackName', 'pointerName', 'region'] as const)) {
     const value: unknown = request?.[key];
     if (typeof value !== 'string' || value.trim() === '') {
       throw new ReleaseError(
@@ -433,26 +617,101 @@ function checkRequest(request: ReleaseRequest): ReleaseRequest {
         `arn:<partition>:iam::<account>:role/<name>, or leave it out`,
     );
   }
-  const arn = parseModelPackageArn(request.modelPackageArn);
+  if (!several) {
+    const arn = checkPackageArn(request, request.pointerName, request.modelPackageArn);
+    return {
+      target: { ...request, modelPackageArn: arn },
+      plans: [{ pointerName: request.pointerName, value: arn, kind: 'model-package' }],
+    };
+  }
+  const pointers: unknown = request.pointers;
+  if (!Array.isArray(pointers) || pointers.length === 0 || pointers.length > MAX_POINTERS) {
+    throw new ReleaseError(
+      'invalid-request',
+      `pointers ${describeValue(pointers)} is invalid: give 1 to ${MAX_POINTERS} pointers to write`,
+    );
+  }
+  const plans = (pointers as PointerRelease[]).map((pointer, i): PointerPlan => {
+    const name: unknown = pointer?.pointerName;
+    if (typeof name !== 'string' || name.trim() === '') {
+      throw new ReleaseError(
+        'invalid-request',
+        `pointers[${i}].pointerName ${describeValue(name)} is invalid: name the SSM parameter to write`,
+      );
+    }
+    const given = (['modelPackageArn', 'weightPercent', 'copyFrom'] as const).filter(
+      (k) => pointer[k] !== undefined,
+    );
+    if (given.length !== 1) {
+      throw new ReleaseError(
+        'invalid-request',
+        `pointers[${i}] (${name}) is invalid: give exactly one of modelPackageArn, weightPercent and copyFrom, ` +
+          `not ${given.length === 0 ? 'none' : given.join(' and ')}`,
+      );
+    }
+    if (pointer.weightPercent !== undefined) {
+      const weight: unknown = pointer.weightPercent;
+      if (!(typeof weight === 'number' && Number.isInteger(weight) && weight >= 0 && weight <= 100)) {
+        throw new ReleaseError(
+          'invalid-request',
+          `weight ${describeValue(weight)} of ${name} is invalid: give a whole percentage from 0 to 100`,
+        );
+      }
+      return { pointerName: name, value: String(weight), kind: 'weight' };
+    }
+    if (pointer.copyFrom !== undefined) {
+      const from: unknown = pointer.copyFrom;
+      if (typeof from !== 'string' || from.trim() === '' || from === name) {
+        throw new ReleaseError(
+          'invalid-request',
+          `pointers[${i}].copyFrom ${describeValue(from)} is invalid: name another pointer of the stack, whose ` +
+            `package ${name} takes`,
+        );
+      }
+      return { pointerName: name, copyFrom: from, kind: 'copy' };
+    }
+    const value =
+      typeof pointer.modelPackageArn === 'string' ? pointer.modelPackageArn.trim() : pointer.modelPackageArn;
+    return {
+      pointerName: name,
+      value: value === NO_MODEL_RELEASED ? value : checkPackageArn(request, name, value),
+      kind: 'model-package',
+    };
+  });
+  const names = plans.map((p) => p.pointerName);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice !== undefined) {
+    throw new ReleaseError(
+      'invalid-request',
+      `pointer ${twice} is named twice in pointers: write each pointer once`,
+    );
+  }
+  return { target: request, plans };
+}
+
+/** Parses a package ARN to serve from `pointerName`, and checks its group and region against the target. */
+function checkPackageArn(target: ReleaseTarget, pointerName: string, value: unknown): string {
+  const arn = parseModelPackageArn(value);
+  const group = target.modelPackageGroupName;
   if (group !== undefined && !sameGroup(arn.group, group)) {
     throw new ReleaseError(
       'wrong-model-group',
-      `model package '${arn.arn}' belongs to group '${arn.group}', but the slot reading ${request.pointerName} ` +
-        `(stack ${request.stackName}) serves group '${group}': release a version of '${group}'; nothing was changed`,
+      `model package '${arn.arn}' belongs to group '${arn.group}', but the slot reading ${pointerName} ` +
+        `(stack ${target.stackName}) serves group '${group}': release a version of '${group}'; nothing was changed`,
     );
   }
-  if (arn.region !== request.region) {
+  if (arn.region !== target.region) {
     throw new ReleaseError(
       'region-mismatch',
-      `model package ARN '${arn.arn}' is in region ${arn.region}, but stack ${request.stackName} is in ` +
-        `${request.region}: a serving slot serves packages of its own region; register the model in ` +
-        `${request.region} and release that version's ARN`,
+      `model package ARN '${arn.arn}' is in region ${arn.region}, but stack ${target.stackName} is in ` +
+        `${target.region}: a serving slot serves packages of its own region; register the model in ` +
+        `${target.region} and release that version's ARN`,
     );
   }
-  return { ...request, modelPackageArn: arn.arn };
+  return arn.arn;
 }
 
-function deployFirst(target: ReleaseRequest): string {
+function deployFirst(target: ReleaseTarget): string {
   return target.deployCommand
     ? `deploy the environment first: ${target.deployCommand}`
     : `deploy the stack and its release pointer first`;
@@ -461,7 +720,7 @@ function deployFirst(target: ReleaseRequest): string {
 /** An IAM role ARN, paths included. */
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 
-function checkAccount(stack: CloudFormationStack, target: ReleaseRequest): void {
+function checkAccount(stack: CloudFormationStack, target: ReleaseTarget): void {
   // arn:<partition>:cloudformation:<region>:<account>:stack/<name>/<id>
   const account = stack.StackId?.split(':')[4];
   if (target.account !== undefined && account !== undefined && account !== target.account) {
@@ -511,12 +770,12 @@ async function checkModelPackage(sageMaker: SageMakerClient, arn: string): Promi
   }
 }
 
-async function readPointer(ssm: SSMClient, target: ReleaseRequest): Promise<string> {
+async function readPointer(ssm: SSMClient, target: ReleaseTarget, pointerName: string): Promise<string> {
   try {
-    const response = await ssm.send(new GetParameterCommand({ Name: target.pointerName }));
+    const response = await ssm.send(new GetParameterCommand({ Name: pointerName }));
     const value = response.Parameter?.Value;
     if (value === undefined) {
-      throw new ReleaseError('aws-error', `release pointer ${target.pointerName} has no value`);
+      throw new ReleaseError('aws-error', `release pointer ${pointerName} has no value`);
     }
     return value;
   } catch (error) {
@@ -526,17 +785,17 @@ async function readPointer(ssm: SSMClient, target: ReleaseRequest): Promise<stri
     if (isAwsError(error, 'ParameterNotFound')) {
       throw new ReleaseError(
         'not-deployed',
-        `release pointer ${target.pointerName} does not exist in ${target.region}: ${deployFirst(target)}`,
+        `release pointer ${pointerName} does not exist in ${target.region}: ${deployFirst(target)}`,
         { cause: error },
       );
     }
-    throw awsFailure(`reading release pointer ${target.pointerName}`, 'ssm:GetParameter', error);
+    throw awsFailure(`reading release pointer ${pointerName}`, 'ssm:GetParameter', error);
   }
 }
 
 async function describeStack(
   cloudFormation: CloudFormationClient,
-  target: ReleaseRequest,
+  target: ReleaseTarget,
 ): Promise<CloudFormationStack> {
   try {
     const response = await cloudFormation.send(new DescribeStacksCommand({ StackName: target.stackName }));
@@ -640,7 +899,7 @@ async function failureReason(
     : undefined;
 }
 
-function notUpdatableFix(status: string, target: ReleaseRequest): string {
+function notUpdatableFix(status: string, target: ReleaseTarget): string {
   const { stackName, deployCommand } = target;
   if (status === 'ROLLBACK_COMPLETE' || status === 'ROLLBACK_FAILED' || status === 'CREATE_FAILED') {
     const again = deployCommand ? `deploy the environment again: ${deployCommand}` : 'deploy it again';
@@ -651,6 +910,25 @@ function notUpdatableFix(status: string, target: ReleaseRequest): string {
   }
   const again = deployCommand ? `deploy the environment again: ${deployCommand}` : 'deploy it again';
   return `Fix the stack (aws cloudformation describe-stack-events --stack-name ${stackName}) or ${again}`;
+}
+
+/** Writes each pointer back to the value the stack serves; one flag per pointer. Never throws. */
+async function restorePointers(
+  ssm: SSMClient,
+  states: readonly PointerState[],
+  log: (line: string) => void,
+): Promise<boolean[]> {
+  const restored: boolean[] = [];
+  for (const state of states) {
+    restored.push(await restorePointer(ssm, state.pointerName, state.restoreTo, log));
+  }
+  return restored;
+}
+
+function restoredSentences(restored: readonly boolean[], states: readonly PointerState[]): string {
+  return states
+    .map((state, i) => restoredSentence(restored[i], state.pointerName, state.restoreTo))
+    .join(' ');
 }
 
 function restoredSentence(restored: boolean, pointerName: string, previous: string): string {

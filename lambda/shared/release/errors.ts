@@ -7,7 +7,6 @@ export type ReleaseErrorCode =
   | 'no-serving-slot'
   | 'invalid-model-package-arn'
   | 'wrong-model-group'
-  | 'stack-role-mismatch'
   | 'region-mismatch'
   | 'account-mismatch'
   | 'model-package-not-found'
@@ -18,6 +17,8 @@ export type ReleaseErrorCode =
   | 'stack-busy'
   | 'stack-not-updatable'
   | 'update-failed'
+  | 'unknown-variant'
+  | 'variant-not-released'
   | 'aws-error';
 
 /**
