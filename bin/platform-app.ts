@@ -210,6 +210,14 @@ function modelOptions(env: EnvironmentConfig): EnvironmentModelOptions[] {
             memorySizeInMb: serving.memorySizeInMb,
             maxConcurrency: serving.maxConcurrency,
           }),
+    ...(serving.variant
+      ? {
+          [serving.variant.kind]: {
+            instanceType: serving.variant.instanceType,
+            instanceCount: serving.variant.instanceCount,
+          },
+        }
+      : {}),
     trainingSchedule: training.schedule ? events.Schedule.expression(training.schedule) : undefined,
     triggerTrainingOnNewData: training.triggerOnNewData,
   }));

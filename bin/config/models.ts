@@ -12,6 +12,7 @@ import {
   CapacityConfig,
   ModelConfig,
   ServingConfig,
+  VariantConfig,
   TrafficShiftingConfig,
   TrainingConfig,
   WorkloadConfig,
@@ -30,7 +31,10 @@ const SERVING_KEYS = [
   'maxConcurrency',
   'trafficShifting',
   'rollbackAlarmNames',
+  'variant',
 ] as const;
+const VARIANT_KINDS = ['challenger', 'shadow'] as const;
+const VARIANT_KEYS = ['kind', 'instanceType', 'instanceCount'] as const;
 const SERVING_MODES = ['serverless', 'realTime'] as const;
 const TRAINING_KEYS = ['schedule', 'triggerOnNewData'] as const;
 const SCHEDULE = /^(rate|cron)\(.+\)$/;
@@ -219,6 +223,7 @@ function parseServing(at: string, raw: unknown, problems: ProblemCollector, isLa
     'maxInstances',
     'trafficShifting',
     'rollbackAlarmNames',
+    'variant',
   ];
   const serverlessOnly = ['memorySizeInMb', 'maxConcurrency'];
   for (const key of ['minInstances', 'maxInstances', 'memorySizeInMb', 'maxConcurrency']) {
@@ -253,8 +258,46 @@ function parseServing(at: string, raw: unknown, problems: ProblemCollector, isLa
                 : { kind: 'allAtOnce' }
               : parseTrafficShifting(`${at}.trafficShifting`, raw.trafficShifting, problems),
           rollbackAlarmNames: parseAlarmNames(`${at}.rollbackAlarmNames`, raw.rollbackAlarmNames, problems),
+          ...(raw.variant !== undefined
+            ? { variant: parseVariant(`${at}.variant`, raw.variant, problems) }
+            : {}),
         }
       : {}),
+  };
+}
+
+/**
+ * `"challenger"`, `"shadow"`, or `{"kind": "challenger" | "shadow", "instanceType", "instanceCount"}`:
+ * the slot's test variant, served from its own pointer once released.
+ */
+function parseVariant(at: string, raw: unknown, problems: ProblemCollector): VariantConfig | undefined {
+  if (raw === undefined) {
+    return undefined;
+  }
+  const block = typeof raw === 'string' ? { kind: raw } : raw;
+  const example =
+    'use "challenger" (an A/B test), "shadow" (a shadow test) or {"kind": "challenger", "instanceCount": 1}';
+  if (!isKnownObject(at, block, VARIANT_KEYS, example, problems)) {
+    return undefined;
+  }
+  const { kind, instanceType, instanceCount } = block;
+  if (!(VARIANT_KINDS as readonly unknown[]).includes(kind)) {
+    problems.add(typeof raw === 'string' ? at : `${at}.kind`, kind, example);
+    return undefined;
+  }
+  if (instanceType !== undefined && typeof instanceType !== 'string') {
+    problems.add(`${at}.instanceType`, instanceType, "use an instance type such as 'ml.m5.large'");
+  }
+  if (
+    instanceCount !== undefined &&
+    !(typeof instanceCount === 'number' && Number.isInteger(instanceCount) && instanceCount > 0)
+  ) {
+    problems.add(`${at}.instanceCount`, instanceCount, 'use a positive whole number');
+  }
+  return {
+    kind: kind as VariantConfig['kind'],
+    instanceType: instanceType as string | undefined,
+    instanceCount: instanceCount as number | undefined,
   };
 }
 

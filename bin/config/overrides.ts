@@ -70,6 +70,9 @@ const TEXT_KEYS = new Set([
   'githubOidc.providerArn',
   'serving.mode',
   'serving.instanceType',
+  'serving.variant',
+  'serving.variant.kind',
+  'serving.variant.instanceType',
   'training.schedule',
   'delivery.connectionArn',
   'delivery.repository',
@@ -80,7 +83,15 @@ const TEXT_KEYS = new Set([
 ]);
 
 /** The text keys of one model, `models.<name>.<key>`. */
-const MODEL_TEXT_KEYS = new Set(['workload', 'serving.mode', 'serving.instanceType', 'training.schedule']);
+const MODEL_TEXT_KEYS = new Set([
+  'workload',
+  'serving.mode',
+  'serving.instanceType',
+  'serving.variant',
+  'serving.variant.kind',
+  'serving.variant.instanceType',
+  'training.schedule',
+]);
 const MODEL_KEY = /^models\.[^.]+\.(.+)$/;
 
 function isTextKey(keyPath: string): boolean {

@@ -77,6 +77,18 @@ export interface ServingConfig {
   readonly trafficShifting?: TrafficShiftingConfig;
   /** Real-time: more CloudWatch alarms, by name, that roll an update back. Default: none. */
   readonly rollbackAlarmNames?: string[];
+  /** Real-time: a test variant (A/B challenger or shadow), served once its pointer names a package. */
+  readonly variant?: VariantConfig;
+}
+
+/** A real-time slot's test variant. */
+export interface VariantConfig {
+  /** `challenger`: answers a share of the requests; `shadow`: gets a copy of a share of them. */
+  readonly kind: 'challenger' | 'shadow';
+  /** The variant's instance type. Default: the champion's. */
+  readonly instanceType?: string;
+  /** The variant's fixed fleet. Default: 1. */
+  readonly instanceCount?: number;
 }
 
 /** A share of a real-time fleet: a percentage of its instances, or a number of them. */

@@ -281,6 +281,10 @@ export class PlatformMonitoring extends Construct {
         alarms.forEach((a) => ((a.node.defaultChild as CfnResource).cfnOptions.condition = released));
       }
     }
+    if (slot instanceof ServingSlot) {
+      // A test variant's alarms carry its own condition; they notify like the champion's.
+      alarms = [...alarms, ...(slot.challenger?.alarms ?? []), ...(slot.shadow?.alarms ?? [])];
+    }
     alarms.forEach((a) => a.addAlarmAction(new cloudwatchActions.SnsAction(this.alarmTopic)));
     // The slot's endpoint name is its own literal (or the user's token), not a reference to the
     // conditional endpoint, so the unconditional dashboard may name it.

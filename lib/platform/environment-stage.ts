@@ -5,7 +5,13 @@ import { MaturityLevel } from '../maturity/maturity-level';
 import { MODEL_NAME } from '../private/patterns';
 import { PLATFORM_STACK_ID, RELEASE_STACK_ID, SERVING_STACK_ID } from '../serving/naming';
 import { ReleasePointer } from '../serving/release-pointer';
-import { DEFAULT_MODEL_NAME, PlatformEnvironmentOptions, PlatformStack } from './platform-stack';
+import { VariantWeight } from '../serving/variant-weight';
+import {
+  DEFAULT_MODEL_NAME,
+  PlatformEnvironmentOptions,
+  PlatformStack,
+  VariantPointers,
+} from './platform-stack';
 
 /**
  * Props of an EnvironmentStage: the environment, as PlatformStack takes it, and where it deploys
@@ -33,6 +39,13 @@ export class EnvironmentStage extends Stage {
   public readonly serving?: Stack;
   /** Each model's release pointer, by model name (level 2 and up). */
   public readonly releasePointers: { readonly [modelName: string]: ReleasePointer } = {};
+  /** The pointers and weights of the models' test variants, by model name. */
+  public readonly variantPointers: {
+    readonly [modelName: string]: {
+      readonly challenger?: VariantPointers;
+      readonly shadow?: VariantPointers;
+    };
+  } = {};
 
   constructor(scope: Construct, id: string, props: EnvironmentStageProps) {
     super(scope, id, props);
@@ -75,6 +88,35 @@ export class EnvironmentStage extends Stage {
           ]),
       );
       this.releasePointers = releasePointers;
+      // Named after the model and the variant, like the champion's pointer.
+      this.variantPointers = Object.fromEntries(
+        models
+          .filter(
+            (m) =>
+              typeof m.modelName === 'string' && MODEL_NAME.test(m.modelName) && (m.challenger || m.shadow),
+          )
+          .map((model) => {
+            const variant = (kind: 'challenger' | 'shadow'): VariantPointers => {
+              const options = {
+                environmentName: name,
+                slotName: model.modelName,
+                variant: kind,
+                removalPolicy: environment.removalPolicy,
+              };
+              return {
+                pointer: new ReleasePointer(release, `Pointer-${model.modelName}-${kind}`, options),
+                weight: new VariantWeight(release, `Weight-${model.modelName}-${kind}`, options),
+              };
+            };
+            return [
+              model.modelName,
+              {
+                challenger: model.challenger ? variant('challenger') : undefined,
+                shadow: model.shadow ? variant('shadow') : undefined,
+              },
+            ];
+          }),
+      );
     }
     if (environment.level >= MaturityLevel.AUTOMATED_TRAINING) {
       this.serving = new Stack(this, SERVING_STACK_ID, {
@@ -84,6 +126,7 @@ export class EnvironmentStage extends Stage {
     this.platform = new PlatformStack(this, PLATFORM_STACK_ID, {
       ...environment,
       releasePointers,
+      variantPointers: this.release ? this.variantPointers : undefined,
       servingScope: this.serving,
       description: `cdk-mlops-maturity platform, environment ${name} (maturity level ${environment.level})`,
     });

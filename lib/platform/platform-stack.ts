@@ -73,6 +73,23 @@ export interface EnvironmentModelOptions {
   readonly endpointName?: string;
 
   /**
+   * A challenger variant of the model's real-time slot (an A/B test, `variant-testing`): it answers
+   * its weight's share of the requests once its pointer names a package. Not with `shadow`.
+   *
+   * @default - no challenger
+   */
+  readonly challenger?: EnvironmentVariantOptions;
+
+  /**
+   * A shadow variant of the model's real-time slot (a shadow test, `variant-testing`): it gets a
+   * copy of its weight's share of the requests once its pointer names a package. Not with
+   * `challenger`.
+   *
+   * @default - no shadow
+   */
+  readonly shadow?: EnvironmentVariantOptions;
+
+  /**
    * Run the model's training pipeline on this schedule.
    *
    * @default - no schedule; runs start by hand or on new data
@@ -86,6 +103,28 @@ export interface EnvironmentModelOptions {
    * @default false
    */
   readonly triggerTrainingOnNewData?: boolean;
+}
+
+/** The fleet of a model's test variant; its pointer and weight are the environment's (see EnvironmentStage). */
+export interface EnvironmentVariantOptions {
+  /**
+   * The variant's instance type.
+   *
+   * @default - the champion's
+   */
+  readonly instanceType?: string;
+  /**
+   * The variant's instances, a fixed fleet.
+   *
+   * @default 1
+   */
+  readonly instanceCount?: number;
+}
+
+/** The parameters a model's test variant serves from: its pointer and its traffic share. */
+export interface VariantPointers {
+  readonly pointer: IReleasePointer;
+  readonly weight: IReleasePointer;
 }
 
 /** The model an environment at level 2 and up runs when it names none. */
@@ -201,6 +240,18 @@ export interface PlatformStackProps extends StackProps, PlatformEnvironmentOptio
    */
   readonly releasePointers?: { [modelName: string]: IReleasePointer };
   /**
+   * Each model's variant pointers and weights, by model name, in a stack deployed before the
+   * serving stack: one entry per model with `challenger` or `shadow`.
+   *
+   * @default - none; required for each model with a variant (EnvironmentStage creates them)
+   */
+  readonly variantPointers?: {
+    readonly [modelName: string]: {
+      readonly challenger?: VariantPointers;
+      readonly shadow?: VariantPointers;
+    };
+  };
+  /**
    * Where the models' serving slots go: a stack deployed after this one that holds serving and
    * nothing else, so that a release can update it through a role that may change only serving
    * (docs/adr/0006). Each slot's model role stays in this stack, and this stack's monitoring
@@ -267,7 +318,11 @@ export class PlatformStack extends Stack {
             schedule: model.trainingSchedule,
             triggerOnNewData: model.triggerTrainingOnNewData,
           },
-          servingOptions: { endpointName: model.endpointName, mode: model.servingMode },
+          servingOptions: {
+            endpointName: model.endpointName,
+            mode: model.servingMode,
+            ...variantOptions(props, model),
+          },
         })),
         servingScope: props.servingScope,
       });
@@ -344,6 +399,15 @@ export class PlatformStack extends Stack {
       },
     };
   }
+}
+
+/** A model's challenger and shadow options of its slot, from its fleet and its pointers. */
+function variantOptions(props: PlatformStackProps, model: EnvironmentModelOptions) {
+  const pointers = props.variantPointers?.[model.modelName];
+  return {
+    challenger: model.challenger && pointers?.challenger && { ...model.challenger, ...pointers.challenger },
+    shadow: model.shadow && pointers?.shadow && { ...model.shadow, ...pointers.shadow },
+  };
 }
 
 /** The accounts, other than this stack's, that `automation` releases the model to. */
@@ -477,7 +541,13 @@ function validateProps(stack: PlatformStack, props: PlatformStackProps): Removal
     );
   }
   if (level < MaturityLevel.AUTOMATED_TRAINING) {
-    for (const key of ['models', 'releasePointers', 'releaseSource', 'releaseAutomation'] as const) {
+    for (const key of [
+      'models',
+      'releasePointers',
+      'variantPointers',
+      'releaseSource',
+      'releaseAutomation',
+    ] as const) {
       if (props[key] !== undefined) {
         problems.add(
           key,
@@ -511,6 +581,18 @@ function validateProps(stack: PlatformStack, props: PlatformStackProps): Removal
       }
     }
     checkRelease(problems, props, names);
+    for (const model of models.filter((m) => names.includes(m.modelName))) {
+      for (const kind of ['challenger', 'shadow'] as const) {
+        if (model[kind] && !props.variantPointers?.[model.modelName]?.[kind]) {
+          problems.add(
+            `variantPointers['${model.modelName}'].${kind}`,
+            undefined,
+            `model '${model.modelName}' has a ${kind}: create its ReleasePointer and VariantWeight (variant '${kind}') ` +
+              'in a stack deployed before the serving stack and pass them (EnvironmentStage does this)',
+          );
+        }
+      }
+    }
     for (const extra of Object.keys(pointers).filter((n) => !models.some((m) => m.modelName === n))) {
       problems.add(
         `releasePointers['${extra}']`,

@@ -455,7 +455,7 @@ export class ServingSlot extends ServingSlotBase {
     }
     const weights = this.challenger || this.shadow ? variantWeights(stack) : undefined;
     const shareOf = (variant: ServingVariant, column: 'Rest' | 'Share' | 'Fraction') =>
-      Token.asNumber(Fn.findInMap(weights!.logicalId, variant.trafficShare, column));
+      Token.asNumber(weights!.findInMap(variant.trafficShare, column));
     const instanceType = realTime?.instanceType ?? 'ml.m5.large';
     // Inside Fn::If, CDK passes the value as it is: it is written in CloudFormation's casing.
     const variantConfig = (variant: ServingVariant, options: ServingVariantOptions, weight: number) => ({

@@ -33,7 +33,7 @@ describe('deployment guardrails of the default app', () => {
     for (const [name, endpoint] of Object.entries(endpoints)) {
       const config = endpoint.DeploymentConfig as {
         BlueGreenUpdatePolicy: unknown;
-        AutoRollbackConfiguration: { Alarms: Array<{ AlarmName: { Ref: string } }> };
+        AutoRollbackConfiguration: { Alarms: Array<{ AlarmName?: { Ref: string }; 'Fn::If'?: unknown[] }> };
       };
       expect(config.BlueGreenUpdatePolicy).toEqual({
         TrafficRoutingConfiguration: {
@@ -44,12 +44,23 @@ describe('deployment guardrails of the default app', () => {
         TerminationWaitInSeconds: 300,
         MaximumExecutionTimeoutInSeconds: 3600,
       });
-      // The alarms are referenced by name (a Ref of an alarm is its name), and are the model's own
-      const names = config.AutoRollbackConfiguration.Alarms.map((a) => alarms[a.AlarmName.Ref]?.AlarmName);
+      // The alarms are referenced by name (a Ref of an alarm is its name), and are the model's own;
+      // the challenger's join them while it serves (a condition of its own)
+      const refOf = (a: (typeof config.AutoRollbackConfiguration.Alarms)[number]) =>
+        (a.AlarmName ?? (a['Fn::If']![1] as { AlarmName: { Ref: string } }).AlarmName).Ref;
+      const names = config.AutoRollbackConfiguration.Alarms.map((a) => alarms[refOf(a)]?.AlarmName);
       expect({ name, names }).toEqual({
         name,
-        names: [`${name}-rollback-errors`, `${name}-rollback-latency`],
+        names: [
+          `${name}-rollback-errors`,
+          `${name}-rollback-latency`,
+          `${name}-challenger-rollback-errors`,
+          `${name}-challenger-rollback-latency`,
+        ],
       });
+      expect(
+        config.AutoRollbackConfiguration.Alarms.filter((a) => a['Fn::If']).map((a) => a['Fn::If']![0]),
+      ).toEqual([expect.stringMatching(/ChallengerReleased/), expect.stringMatching(/ChallengerReleased/)]);
     }
   });
 

@@ -96,10 +96,12 @@ describe('level 2 in the dev environment', () => {
       for (const endpoint of endpoints) {
         // The slot's alarms name the endpoint by its literal name: the rollback alarms cannot reference it.
         const name = JSON.stringify((endpoint.Properties as { EndpointName: unknown }).EndpointName);
+        // The champion's alarms: a test variant has its own, under its own condition.
         const alarms = Object.values(template.Resources).filter(
           (r) =>
             r.Type === 'AWS::CloudWatch::Alarm' &&
-            JSON.stringify(r.Properties).includes(`{"Name":"EndpointName","Value":${name}}`),
+            JSON.stringify(r.Properties).includes(`{"Name":"EndpointName","Value":${name}}`) &&
+            JSON.stringify(r.Properties).includes('{"Name":"VariantName","Value":"AllTraffic"}'),
         );
         const metrics = alarms
           .map((a) => JSON.stringify(a.Properties).match(/"MetricName":"(\w+)"/)?.[1])

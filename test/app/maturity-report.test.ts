@@ -51,8 +51,9 @@ describe('maturity report of the default app', () => {
       'multiple-models',
     ];
     // Staging and prod serve in real time, with blue/green updates that roll back on alarms, and are
-    // released to from dev's approvals, in order; dev serves serverless and releases elsewhere.
-    const level3 = ['deployment-guardrails', 'release-on-approval', 'staged-promotion'];
+    // released to from dev's approvals, in order, with a test variant each; dev serves serverless
+    // and releases elsewhere.
+    const level3 = ['deployment-guardrails', 'release-on-approval', 'staged-promotion', 'variant-testing'];
     const guarded = { dev: [], staging: level3, prod: level3 };
     for (const env of report.environments) {
       expect({ name: env.name, capabilities: [...env.capabilities].sort() }).toEqual({
@@ -81,8 +82,8 @@ describe('maturity report of the default app', () => {
           'model-monitoring',
         ],
       ],
-      ['staging', ['variant-testing', 'model-monitoring']],
-      ['prod', ['variant-testing', 'model-monitoring']],
+      ['staging', ['model-monitoring']],
+      ['prod', ['model-monitoring']],
     ]);
   });
 

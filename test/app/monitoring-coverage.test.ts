@@ -71,9 +71,25 @@ describe('every serving endpoint has one set of alarms, in its own stack', () =>
         r.Type === 'AWS::CloudWatch::Alarm' &&
         JSON.stringify(r.Properties).includes(`{"Name":"EndpointName","Value":${JSON.stringify(name)}}`),
     );
-    // THEN exactly one 5XX alarm and one latency alarm watch it, and both notify
-    const metrics = alarms.map((a) => (a.Properties as { MetricName: string }).MetricName).sort();
-    expect(metrics).toEqual(['Invocation5XXErrors', 'ModelLatency']);
+    // THEN exactly one 5XX alarm and one latency alarm watch each of its variants (the champion, and
+    // the test variant staging and prod offer), and all notify
+    const byVariant: Record<string, string[]> = {};
+    for (const alarm of alarms) {
+      const props = alarm.Properties as {
+        MetricName: string;
+        Dimensions: Array<{ Name: string; Value: string }>;
+      };
+      const variant = props.Dimensions.find((d) => d.Name === 'VariantName')?.Value ?? '(none)';
+      (byVariant[variant] ??= []).push(props.MetricName);
+    }
+    const expected =
+      stack.environment === 'dev'
+        ? ['AllTraffic']
+        : ['AllTraffic', stack.environment === 'staging' ? 'Shadow' : 'Challenger'];
+    expect(Object.keys(byVariant).sort()).toEqual(expected.sort());
+    for (const metrics of Object.values(byVariant)) {
+      expect(metrics.sort()).toEqual(['Invocation5XXErrors', 'ModelLatency']);
+    }
     for (const alarm of alarms) {
       expect((alarm.Properties as { AlarmActions?: unknown[] }).AlarmActions).toHaveLength(1);
     }
