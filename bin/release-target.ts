@@ -16,6 +16,7 @@ import {
   sameGroup,
 } from '../lambda/shared/release';
 import { createPlatformApp, PlatformApp } from './platform-app';
+import { EnvironmentStage } from '../lib/platform/environment-stage';
 
 /**
  * A release named the way the platform app's operators name it: an environment of cdk.json and
@@ -365,12 +366,22 @@ function resolveSlot(
 function checkGroup(found: ResolvedSlot, arn: ModelPackageVersionArn): string | undefined {
   const { environment, modelName, models, slotOf } = found;
   const group = literalGroup(found);
+  // An environment that a release automation promotes to also serves the source's approved versions.
+  const source = found.stage instanceof EnvironmentStage ? found.stage.platform.releaseSource : undefined;
+  const sourceGroup = source?.modelPackageGroupNames[modelName];
+  if (sourceGroup !== undefined && sameGroup(arn.group, sourceGroup)) {
+    return sourceGroup;
+  }
   if (group !== undefined && !sameGroup(arn.group, group)) {
     const owner = models.find((m) => m !== modelName && sameGroup(arn.group, groupOf(slotOf(m)) ?? ''));
     throw new ReleaseError(
       'wrong-model-group',
       `model package '${arn.arn}' belongs to group '${arn.group}', but model '${modelName}' of environment ` +
-        `'${environment}' serves group '${group}': release a version of '${group}'` +
+        `'${environment}' serves group '${group}'` +
+        (sourceGroup
+          ? ` and the approved versions of '${sourceGroup}' (environment ${source!.environmentName})`
+          : '') +
+        `: release a version of '${group}'` +
         (owner ? `, or release this one to model '${owner}' (--model ${owner})` : ''),
     );
   }

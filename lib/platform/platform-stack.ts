@@ -271,6 +271,8 @@ export class PlatformStack extends Stack {
   public readonly level1?: Level1Tier;
   /** The Level 2 tier, when the environment's level is 2 or more. */
   public readonly level2?: Level2Tier;
+  /** The environment whose approved versions are released here, when given. */
+  public readonly releaseSource?: EnvironmentReleaseSource;
   /** The release role the source's workflows release through, with `releaseSource`. */
   public readonly releaseRole?: ReleaseRole;
   /** The release workflows, one per model released elsewhere, with `releaseAutomation`. */
@@ -336,6 +338,7 @@ export class PlatformStack extends Stack {
         value: level2.experimentTracking.trackingArn,
       });
       if (props.releaseSource) {
+        this.releaseSource = props.releaseSource;
         this.releaseRole = acceptReleases(new Construct(this, 'ReleaseAccess'), props.releaseSource, {
           environmentName: name,
           models: level2.models,

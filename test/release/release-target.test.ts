@@ -236,6 +236,34 @@ describe("resolveEnvironmentTarget: the repository's cdk.json, two models per en
     );
   });
 
+  test("an environment the automation promotes to also takes the source's approved versions", () => {
+    // GIVEN a version of dev's group, dev being the source that staging and prod are promoted from
+    const devGroup = groupOf(repositoryApp, 'dev', 'trip-duration');
+    const fromDev = versionOf(devGroup);
+    for (const environment of ['staging', 'prod']) {
+      // WHEN it is released to the target by hand
+      const target = resolveEnvironmentTarget(repositoryApp, {
+        environment,
+        modelName: 'trip-duration',
+        modelPackageArn: fromDev,
+      });
+      // THEN the engine checks it against dev's group
+      expect(target.request.modelPackageGroupName).toBe(devGroup);
+      expect(target.request.stackName).toBe(`${environment}-Serving`);
+    }
+    // AND a version of prod's group is still refused in staging, naming both groups it takes
+    const prodVersion = versionOf(groupOf(repositoryApp, 'prod', 'trip-duration'));
+    const error = refusal(() =>
+      resolveEnvironmentTarget(repositoryApp, {
+        environment: 'staging',
+        modelName: 'trip-duration',
+        modelPackageArn: prodVersion,
+      }),
+    );
+    expect(error.code).toBe('wrong-model-group');
+    expect(error.message).toContain(`and the approved versions of '${devGroup}' (environment dev)`);
+  });
+
   test("another environment's version of the same model is another group", () => {
     const staging = versionOf(groupOf(repositoryApp, 'staging', 'trip-duration'));
     const error = refusal(() =>
