@@ -63,6 +63,23 @@ export * from './tiers/level2-tier';
 export { PlatformModel } from './tiers/platform-model';
 export type { PlatformModelOptions, PlatformModelProps } from './tiers/platform-model';
 export * from './platform/platform-stack';
+export type {
+  EnvironmentReleaseAutomation,
+  EnvironmentReleaseSource,
+  EnvironmentReleaseTarget,
+  EnvironmentReleaseTargetModel,
+} from './platform/release-automation';
+// Level 3, release on approval (docs/adr/0006).
+export { ReleaseWorkflow } from './release/release-workflow';
+export type {
+  ReleaseHealthCheck,
+  ReleaseWorkflowProps,
+  ReleaseWorkflowTarget,
+} from './release/release-workflow';
+export { ReleaseRole } from './release/release-role';
+export type { ReleaseRoleProps } from './release/release-role';
+export { ServingDeployRole } from './release/serving-deploy-role';
+export type { ServingDeployRoleProps } from './release/serving-deploy-role';
 export * from './platform/environment-stage';
 export * from './verification/redundant-depends-on';
 export { MlopsValidationError } from './private/errors';

@@ -77,6 +77,10 @@ describe('public API', () => {
       'DEFAULT_MODEL_NAME',
       'EnvironmentStage',
       'PlatformStack',
+      // level 3: release on approval
+      'ReleaseRole',
+      'ReleaseWorkflow',
+      'ServingDeployRole',
       // verification and errors
       'MlopsValidationError',
       'RedundantDependsOnLintAcknowledgement',
