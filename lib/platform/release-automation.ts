@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -238,7 +238,7 @@ export function automateReleases(
         otherAccounts.filter((a) => targets.some((t) => t.account === a)),
       );
       const workflowScope = new Construct(scope, `Release-${model.modelName}`);
-      return new ReleaseWorkflow(workflowScope, 'Workflow', {
+      const workflow = new ReleaseWorkflow(workflowScope, 'Workflow', {
         modelName: model.modelName,
         modelRegistry: model.modelRegistry,
         sourceEnvironmentName: options.environmentName,
@@ -277,6 +277,16 @@ export function automateReleases(
           };
         }),
       });
+      const order = targets.map((t) => t.environmentName).join(', then ');
+      new CfnOutput(workflowScope, 'StateMachineArn', {
+        description: `Model ${model.modelName}: the release workflow to ${order}; start one by hand with aws stepfunctions start-execution --input '{"modelPackageArn": "<ARN>"}'`,
+        value: workflow.stateMachine.stateMachineArn,
+      });
+      new CfnOutput(workflowScope, 'ApprovalRuleName', {
+        description: `Model ${model.modelName}: pause its release automation with aws events disable-rule --name <this>`,
+        value: workflow.approvalRule.ruleName,
+      });
+      return workflow;
     });
 }
 
