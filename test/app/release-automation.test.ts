@@ -257,3 +257,21 @@ describe('release automation config reaching the app', () => {
     }
   });
 });
+
+describe('level 3 declared', () => {
+  test('staging at level 3 reaches everything of it but model monitoring, and the contract names that alone', () => {
+    // GIVEN staging declaring level 3 (automated deployment)
+    const { app } = createPlatformApp({
+      context: {
+        ...cdkJsonContext(),
+        'aws:cdk:bundling-stacks': [],
+        'mlops:env': 'staging',
+        'mlops:staging:level': '3',
+      },
+    });
+    // WHEN synthesized, THEN the contract fails naming the one capability missing
+    expect(() => app.synth()).toThrow(
+      /Environment 'staging' declares maturity level 3 \(Automated deployment\) but reaches level 2 \(Automated training\)\. Missing capabilities: model-monitoring \(level 3: [^)]+\)\. Fix:/,
+    );
+  });
+});
