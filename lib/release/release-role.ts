@@ -3,7 +3,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
 import { acknowledgeWildcards } from '../private/nag-acknowledgements';
-import { ACCOUNT, ENVIRONMENT_NAME, SAGEMAKER_NAME } from '../private/patterns';
+import { checkEndpointNaming, endpointPatterns } from '../private/endpoint-names';
+import { ACCOUNT, ENVIRONMENT_NAME } from '../private/patterns';
 import { IModelRegistry } from '../registry/model-registry';
 
 /**
@@ -65,7 +66,6 @@ export interface ReleaseRoleProps {
 
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
-const ENDPOINT_NAME_PREFIX = /^[a-zA-Z0-9][a-zA-Z0-9-]{0,61}$/;
 
 /**
  * The role a release workflow assumes to release to one environment (docs/adr/0006), in the
@@ -116,12 +116,9 @@ export class ReleaseRole extends Construct implements iam.IGrantable {
       resource: 'stack',
       resourceName: `${stackName}/*`,
     });
-    const endpointPatterns = props.endpointNames
-      ? props.endpointNames.map((n) => (Token.isUnresolved(n) ? n : n.toLowerCase()))
-      : [`${props.endpointNamePrefix!.toLowerCase()}*`];
-    const alarmPatterns = props.endpointNames
-      ? props.endpointNames.map((n) => `${n}-*`)
-      : [`${props.endpointNamePrefix}*`];
+    const named = endpointPatterns(props);
+    const endpointPatternList = named.endpoints;
+    const alarmPatterns = named.alarms;
 
     const statements = [
       new iam.PolicyStatement({
@@ -164,7 +161,7 @@ export class ReleaseRole extends Construct implements iam.IGrantable {
       new iam.PolicyStatement({
         sid: 'CheckTheEndpoints',
         actions: ['sagemaker:DescribeEndpoint', 'sagemaker:InvokeEndpoint'],
-        resources: endpointPatterns.map((p) =>
+        resources: endpointPatternList.map((p) =>
           stack.formatArn({ service: 'sagemaker', resource: 'endpoint', resourceName: p }),
         ),
       }),
@@ -240,29 +237,6 @@ function validate(scope: Construct, props: ReleaseRoleProps): void {
       'give the registries whose packages the environment serves: the release checks each package',
     );
   }
-  if ((props.endpointNames === undefined) === (props.endpointNamePrefix === undefined)) {
-    problems.add(
-      'endpointNames',
-      props.endpointNames,
-      "give the environment's endpoint names, or endpointNamePrefix (e.g. 'mlops-staging-'), not both",
-    );
-  }
-  if (props.endpointNames !== undefined && props.endpointNames.length === 0) {
-    problems.add('endpointNames', [], 'name at least one endpoint, or give endpointNamePrefix');
-  }
-  for (const name of props.endpointNames ?? []) {
-    problems.checkPattern(
-      'endpointNames',
-      name,
-      SAGEMAKER_NAME,
-      'use endpoint names of up to 63 letters, digits and hyphens, starting with a letter or digit',
-    );
-  }
-  problems.checkPattern(
-    'endpointNamePrefix',
-    props.endpointNamePrefix,
-    ENDPOINT_NAME_PREFIX,
-    "use the literal start of the endpoint names, e.g. 'mlops-staging-': letters, digits and hyphens, no wildcard",
-  );
+  checkEndpointNaming(problems, props, "the environment's");
   problems.throwIfAny();
 }

@@ -1,11 +1,12 @@
-import { ArnFormat, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { DEFAULT_BOOTSTRAP_QUALIFIER } from '../delivery/github-oidc-deploy-role';
 import { ProblemCollector } from '../private/errors';
 import { acknowledgeWildcards } from '../private/nag-acknowledgements';
-import { ENVIRONMENT_NAME, SAGEMAKER_NAME } from '../private/patterns';
+import { checkEndpointNaming, endpointPatterns } from '../private/endpoint-names';
+import { ENVIRONMENT_NAME } from '../private/patterns';
 
 /** Props of a ServingDeployRole. */
 export interface ServingDeployRoleProps {
@@ -66,8 +67,6 @@ const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const QUALIFIER = /^[A-Za-z0-9_-]{1,10}$/;
 /** An IAM role ARN pattern whose role name (after any path) starts with at least one literal character. */
 const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-][\w+=,.@*-]*$/;
-/** What an endpoint name may start with: SageMaker's name characters, ending anywhere. */
-const ENDPOINT_NAME_PREFIX = /^[a-zA-Z0-9][a-zA-Z0-9-]{0,61}$/;
 
 /**
  * The serving-only CloudFormation service role of one environment (docs/adr/0006): the role its
@@ -114,13 +113,15 @@ export class ServingDeployRole extends Construct implements iam.IGrantable {
 
     const sagemakerArn = (resource: string, name: string) =>
       stack.formatArn({ service: 'sagemaker', resource, resourceName: name });
-    // IAM matches SageMaker ARNs in lower case, as SageMaker writes them.
-    const endpointPatterns = props.endpointNames
-      ? props.endpointNames.map((n) => (Token.isUnresolved(n) ? n : n.toLowerCase()))
-      : [`${props.endpointNamePrefix!.toLowerCase()}*`];
-    const alarmPatterns = props.endpointNames
-      ? props.endpointNames.flatMap((n) => [`${n}-*`, `TargetTracking-endpoint/${n}/*`])
-      : [`${props.endpointNamePrefix}*`, `TargetTracking-endpoint/${props.endpointNamePrefix}*`];
+    const named = endpointPatterns(props);
+    const endpointPatternList = named.endpoints;
+    // Besides the slots' own alarms, the target-tracking alarms Application Auto Scaling creates.
+    const alarmPatterns = [
+      ...named.alarms,
+      ...(props.endpointNames
+        ? props.endpointNames.map((n) => `TargetTracking-endpoint/${n}/*`)
+        : [`TargetTracking-endpoint/${props.endpointNamePrefix}*`]),
+    ];
 
     const generated = [
       new iam.PolicyStatement({
@@ -155,7 +156,7 @@ export class ServingDeployRole extends Construct implements iam.IGrantable {
           'sagemaker:DeleteTags',
           'sagemaker:ListTags',
         ],
-        resources: endpointPatterns.map((p) => sagemakerArn('endpoint', p)),
+        resources: endpointPatternList.map((p) => sagemakerArn('endpoint', p)),
       }),
       new iam.PolicyStatement({
         sid: 'ManageServingAlarms',
@@ -296,30 +297,7 @@ function validate(scope: Construct, props: ServingDeployRoleProps, qualifier: st
     ROLE_NAME,
     "use 1-64 letters, digits and '+=,.@_-', e.g. 'mlops-staging-serving-deploy'",
   );
-  if ((props.endpointNames === undefined) === (props.endpointNamePrefix === undefined)) {
-    problems.add(
-      'endpointNames',
-      props.endpointNames,
-      "give the serving stack's endpoint names, or endpointNamePrefix (e.g. 'mlops-staging-'), not both",
-    );
-  }
-  if (props.endpointNames !== undefined && props.endpointNames.length === 0) {
-    problems.add('endpointNames', [], 'name at least one endpoint, or give endpointNamePrefix');
-  }
-  for (const name of props.endpointNames ?? []) {
-    problems.checkPattern(
-      'endpointNames',
-      name,
-      SAGEMAKER_NAME,
-      'use endpoint names of up to 63 letters, digits and hyphens, starting with a letter or digit',
-    );
-  }
-  problems.checkPattern(
-    'endpointNamePrefix',
-    props.endpointNamePrefix,
-    ENDPOINT_NAME_PREFIX,
-    "use the literal start of the endpoint names, e.g. 'mlops-staging-': letters, digits and hyphens, no wildcard",
-  );
+  checkEndpointNaming(problems, props, "the serving stack's");
   if ((props.modelRoles === undefined) === (props.modelRoleArnPattern === undefined)) {
     problems.add(
       'modelRoles',
