@@ -261,6 +261,40 @@ describe('the fast path', () => {
   });
 });
 
+describe('categories on the fast path', () => {
+  // Small integers, one past the lookup table (2^16), a large id, a non-canonical integer and text.
+  const body = baselineJson() as { features: Record<string, Record<string, unknown>> };
+  body.features.zone = {
+    type: 'categorical',
+    proportions: { '7': 0.2, '132': 0.2, '65537': 0.1, '987654321012': 0.1, '0132': 0.1, JFK: 0.1 },
+    other: 0.2,
+  };
+  const zones = parseBaseline(body);
+
+  test('count each value as JSON.parse and addParse count it', async () => {
+    const values = [
+      '7',
+      '132',
+      '00132',
+      '65537',
+      '65536',
+      '987654321012',
+      '987654321013',
+      '0',
+      '8',
+      '132',
+      '7',
+    ];
+    const lines = values.map((zone, i) => sagemaker(`${i}.5,${zone},${i % 24}`));
+    for (const line of lines) expect(scanCaptureLine(line, zones)).toBeDefined();
+    const want = emptyHistogram(zones);
+    for (const line of lines) addParse(want, zones, parseCaptureLine(line, zones));
+    // 7 and 132 twice each (00132 is 132), 65537 and 987654321012 once; the rest other.
+    expect(want.features.zone).toEqual([2, 3, 1, 1, 0, 0, 4]);
+    expect(await histogramOfCapture(Readable.from([Buffer.from(lines.join('\n'))]), zones)).toEqual(want);
+  });
+});
+
 /** The old reader: readline over the decompressed stream, JSON.parse per line. */
 async function referenceParses(text: Buffer): Promise<CaptureParse[]> {
   const input = Readable.from([text[0] === 0x1f && text[1] === 0x8b ? zlib.gunzipSync(text) : text]);

@@ -267,18 +267,26 @@ export async function readCaptureLines(
       start = end + 1;
     }
   };
+  // The part of a line that a chunk ends in, until the chunk with its line break arrives.
   let carry: Buffer[] = [];
   for await (const chunk of input as AsyncIterable<Buffer | string>) {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    const last = bytes.lastIndexOf(NEWLINE);
-    if (last < 0) {
-      carry.push(bytes);
-      continue;
+    let from = 0;
+    if (carry.length > 0) {
+      const first = bytes.indexOf(NEWLINE);
+      if (first < 0) {
+        carry.push(bytes);
+        continue;
+      }
+      // Only the line that spans chunks is copied, not the chunk.
+      visit(Buffer.concat([...carry, bytes.subarray(0, first + 1)]));
+      carry = [];
+      from = first + 1;
     }
-    const whole = bytes.subarray(0, last + 1);
-    visit(carry.length > 0 ? Buffer.concat([...carry, whole]) : whole);
-    // Copied: the rest of the chunk is all that stays of it.
-    carry = last + 1 < bytes.length ? [Buffer.from(bytes.subarray(last + 1))] : [];
+    const last = bytes.lastIndexOf(NEWLINE);
+    if (last + 1 > from) visit(bytes.subarray(from, last + 1));
+    const rest = Math.max(from, last + 1);
+    if (rest < bytes.length) carry = [Buffer.from(bytes.subarray(rest))];
   }
   if (carry.length > 0) visit(Buffer.concat([...carry, Buffer.from([NEWLINE])]));
 }

@@ -107,7 +107,7 @@ export async function histogramOfCapture(source: Readable, baseline: Baseline): 
     (text, start) => {
       const next = scanner.scan(text, start);
       if (next >= 0) {
-        scanner.countInto(counts);
+        scanner.count();
         histogram.rows += 1;
         histogram.lines += 1;
       }
@@ -115,6 +115,7 @@ export async function histogramOfCapture(source: Readable, baseline: Baseline): 
     },
     (line) => addParse(histogram, baseline, parseCaptureLine(line, baseline)),
   );
+  scanner.addTallyTo(counts);
   return histogram;
 }
 
