@@ -27,6 +27,7 @@ const TARGET_RATIO = 10;
 interface Run {
   readonly rows: number;
   readonly seconds: number;
+  readonly cpuSeconds: number;
   readonly peakMiB: number;
   readonly psi: Record<string, number>;
 }
@@ -86,6 +87,7 @@ function median(values: number[]): number {
 }
 
 const rate = (run: Run) => run.rows / run.seconds;
+const cpuRate = (run: Run) => run.rows / run.cpuSeconds;
 
 function human(value: number): string {
   if (value >= 1e6) return `${(value / 1e6).toFixed(2)}M`;
@@ -173,31 +175,39 @@ export function driftBench(argv: string[]): void {
       'ours rows/s',
       'Evidently rows/s',
       'ours/Evidently',
-      'ours peak MiB',
-      'Evidently peak MiB',
+      'per CPU-second: ours',
+      'Evidently',
+      'ratio',
+      'peak MiB: ours',
+      'Evidently',
     ];
-    const body = results.map(({ objects, ours, evidently }) => {
-      const ratio = median(ours.map(rate)) / median(evidently.map(rate));
-      return [
-        (lines * objects).toLocaleString('en-US'),
-        human(median(ours.map(rate))),
-        human(median(evidently.map(rate))),
-        `${ratio.toFixed(1)}x`,
-        median(ours.map((r) => r.peakMiB)).toFixed(0),
-        median(evidently.map((r) => r.peakMiB)).toFixed(0),
-      ];
-    });
+    const ratioOf = (ours: Run[], evidently: Run[], of: (run: Run) => number) =>
+      median(ours.map(of)) / median(evidently.map(of));
+    const body = results.map(({ objects, ours, evidently }) => [
+      (lines * objects).toLocaleString('en-US'),
+      human(median(ours.map(rate))),
+      human(median(evidently.map(rate))),
+      `${ratioOf(ours, evidently, rate).toFixed(1)}x`,
+      human(median(ours.map(cpuRate))),
+      human(median(evidently.map(cpuRate))),
+      `${ratioOf(ours, evidently, cpuRate).toFixed(1)}x`,
+      median(ours.map((r) => r.peakMiB)).toFixed(0),
+      median(evidently.map((r) => r.peakMiB)).toFixed(0),
+    ]);
     console.log(table([header, ...body]));
     for (const { objects, ours, evidently } of results) {
       const fmt = (xs: Run[]) => xs.map((r) => human(rate(r))).join(' ');
       console.log(`  runs, ${objects} object(s): ours [${fmt(ours)}], Evidently [${fmt(evidently)}] rows/s`);
     }
-    const ratios = results.map(({ ours, evidently }) => median(ours.map(rate)) / median(evidently.map(rate)));
-    const met = ratios.every((ratio) => ratio >= TARGET_RATIO);
+    const met = (of: (run: Run) => number) =>
+      results.every(({ ours, evidently }) => ratioOf(ours, evidently, of) >= TARGET_RATIO)
+        ? 'met'
+        : 'NOT met';
     const [small, large] = results.map(({ ours }) => median(ours.map((r) => r.peakMiB)));
     console.log(
-      `  target >= ${TARGET_RATIO}x Evidently's rows/s on one core: ${met ? 'met' : 'NOT met'}; ` +
-        `our peak memory from the 1x to the 4x window: ${small.toFixed(0)} -> ${large.toFixed(0)} MiB`,
+      `  target >= ${TARGET_RATIO}x Evidently's rows/s on one core: ${met(rate)} (wall clock), ` +
+        `${met(cpuRate)} (per CPU-second); our peak memory from the 1x to the 4x window: ` +
+        `${small.toFixed(0)} -> ${large.toFixed(0)} MiB`,
     );
 
     // The PSI each computes: ours over the baseline's deciles, the same for the same distribution;
