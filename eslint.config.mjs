@@ -8,6 +8,7 @@ export default tseslint.config(
       'cdk.out/**',
       '**/cdk.out/**',
       '.venv/**',
+      '.venv-bench/**',
       'coverage/**',
       '*.js',
       '*.mjs',

@@ -103,7 +103,7 @@ describe('parseCaptureLine', () => {
     ['BASE64 of CSV', line(b64('3.5,132,9'), 'BASE64', 'text/csv')],
     ['BASE64 of JSON', line(b64('[3.5,132,9]'), 'BASE64', 'application/json')],
   ])('%s', (_name, text) => {
-    expect(parseCaptureLine(text, BASELINE)).toEqual({ rows: [row], problems: [] });
+    expect(parseCaptureLine(text, BASELINE)).toEqual({ rows: [row], problems: [], inferenceId: 'i' });
   });
 
   test('several records in one request', () => {
@@ -114,7 +114,21 @@ describe('parseCaptureLine', () => {
     expect(parseCaptureLine(line('[[1,7,1],[2,8]]', 'JSON', 'application/json'), BASELINE)).toEqual({
       rows: [[1, '7', 1]],
       problems: ['wrongFieldCount'],
+      inferenceId: 'i',
     });
+  });
+
+  test("the request's inferenceId comes with its parse, when it is a string", () => {
+    expect(parseCaptureLine(line('1,2'), BASELINE)).toEqual({
+      rows: [],
+      problems: ['wrongFieldCount'],
+      inferenceId: 'i',
+    });
+    const record = JSON.parse(line('1,7,1'));
+    delete record.eventMetadata.inferenceId;
+    expect(parseCaptureLine(JSON.stringify(record), BASELINE)).not.toHaveProperty('inferenceId');
+    record.eventMetadata.inferenceId = 42;
+    expect(parseCaptureLine(JSON.stringify(record), BASELINE)).not.toHaveProperty('inferenceId');
   });
 
   test.each([
@@ -143,7 +157,7 @@ describe('parseCaptureLine', () => {
     ['a JSON null numeric value', line('[null,132,9]', 'JSON', 'application/json'), 'nonNumericValue'],
     ['an empty category', line('3.5,,9'), 'missingValue'],
   ])('%s is counted as %s', (_name, text, problem) => {
-    expect(parseCaptureLine(text, BASELINE)).toEqual({ rows: [], problems: [problem] });
+    expect(parseCaptureLine(text, BASELINE)).toMatchObject({ rows: [], problems: [problem] });
   });
 });
 

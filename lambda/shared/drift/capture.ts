@@ -2,10 +2,10 @@
  * SageMaker data capture records (JSON Lines, one inference per line) parsed into rows of feature
  * values. Problems are classified and counted, never thrown: one bad line never stops a window.
  */
-import * as readline from 'node:readline';
 import { PassThrough, Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Baseline } from './baseline';
+import { CaptureScanner } from './capture-scan';
 
 /** Why a line, or one record of a line, was left out of the window. */
 export const PROBLEM_KINDS = [
@@ -38,6 +38,11 @@ export type FeatureRow = (number | string)[];
 export interface CaptureParse {
   readonly rows: FeatureRow[];
   readonly problems: ProblemKind[];
+  /**
+   * The request's `eventMetadata.inferenceId` (the id the caller passed to InvokeEndpoint, which
+   * ground truth is joined on), when the line is JSON and has one as a string.
+   */
+  readonly inferenceId?: string;
 }
 
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -134,7 +139,7 @@ function contentKind(contentType: unknown): 'csv' | 'json' | undefined {
   return undefined;
 }
 
-/** Parses one capture line (its `captureData.endpointInput`) into rows of feature values. */
+/** Parses one capture line (its `captureData.endpointInput`) into rows of feature values, with JSON.parse. */
 export function parseCaptureLine(line: string, baseline: Baseline): CaptureParse {
   let record: unknown;
   try {
@@ -142,6 +147,13 @@ export function parseCaptureLine(line: string, baseline: Baseline): CaptureParse
   } catch {
     return { rows: [], problems: ['malformedJson'] };
   }
+  const metadata = isObject(record) ? record.eventMetadata : undefined;
+  const inferenceId = isObject(metadata) ? metadata.inferenceId : undefined;
+  const parse = parseInput(record, baseline);
+  return typeof inferenceId === 'string' ? { ...parse, inferenceId } : parse;
+}
+
+function parseInput(record: unknown, baseline: Baseline): CaptureParse {
   const input =
     isObject(record) && isObject(record.captureData) ? record.captureData.endpointInput : undefined;
   if (!isObject(input) || typeof input.data !== 'string')
@@ -156,6 +168,19 @@ export function parseCaptureLine(line: string, baseline: Baseline): CaptureParse
   if (compact.length % 4 === 1 || !BASE64.test(compact)) return { rows: [], problems: ['malformedPayload'] };
   const payload = Buffer.from(compact, 'base64').toString('utf8');
   return kind === 'csv' ? parseCsv(payload, baseline) : parseJson(payload, baseline);
+}
+
+/**
+ * Parses one capture line given as bytes (or as text, encoded as UTF-8): the fast path
+ * (capture-scan.ts) when the line has the common shape, else `parseCaptureLine`. Both give the same
+ * parse for every line.
+ */
+export function parseCaptureBytes(line: Uint8Array | string, baseline: Baseline): CaptureParse {
+  const bytes = typeof line === 'string' ? Buffer.from(line, 'utf8') : Buffer.from(line);
+  const text = bytes.toString('latin1') + '\n';
+  const scanner = new CaptureScanner(baseline);
+  if (scanner.scan(text, 0) === text.length) return scanner.parse();
+  return parseCaptureLine(bytes.toString('utf8'), baseline);
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b];
@@ -196,27 +221,94 @@ async function decompressed(source: Readable): Promise<Readable> {
   return out;
 }
 
+const NEWLINE = 0x0a;
+const RETURN = 0x0d;
+
 /**
- * Reads a capture object (plain or gzipped JSON Lines, told apart by its magic bytes) line by line
- * and hands each non-blank line's parse to `sink`. Memory holds one line at a time (readline), so it
- * is bounded by the longest line, not by the object. Rejects when the stream fails (e.g. a corrupt
- * gzip); problems within lines are counted by the sink, never thrown.
+ * The lines of `bytes` from `start` to the line break at `end`, decoded as UTF-8, split as readline
+ * splits them (a lone carriage return ends a line too), blank ones left out.
+ */
+function textLines(bytes: Buffer, start: number, end: number, visit: (line: string) => void): void {
+  const stop = end > start && bytes[end - 1] === RETURN ? end - 1 : end;
+  const text = bytes.toString('utf8', start, stop);
+  for (const line of text.includes('\r') ? text.split('\r') : [text]) {
+    if (line.trim() !== '') visit(line);
+  }
+}
+
+/**
+ * Reads a capture object (plain or gzipped JSON Lines, told apart by its magic bytes) line by line,
+ * as readline would split it (line feed, carriage return and line feed, or a lone carriage return;
+ * blank lines skipped). Each line goes first to `fast(text, start)`, with `text` the bytes as a byte
+ * string (latin1: one character per byte) of whole lines and `start` the line's offset: it returns
+ * the offset after the line's break when it took the line, or -1. Lines it does not take go to
+ * `slow`, decoded as UTF-8. Memory holds one chunk of the stream and the line that spans its end, so
+ * it is bounded by the chunk size and the longest line, not by the object. Rejects when the stream
+ * fails (e.g. a corrupt gzip).
+ */
+export async function readCaptureLines(
+  source: Readable,
+  fast: (text: string, start: number) => number,
+  slow: (line: string) => void,
+): Promise<void> {
+  const input = await decompressed(source);
+  const visit = (bytes: Buffer) => {
+    const text = bytes.toString('latin1');
+    let start = 0;
+    while (start < text.length) {
+      const next = fast(text, start);
+      if (next >= 0) {
+        start = next;
+        continue;
+      }
+      // Every chunk handed here ends with a line break.
+      const end = text.indexOf('\n', start);
+      textLines(bytes, start, end, slow);
+      start = end + 1;
+    }
+  };
+  // The part of a line that a chunk ends in, until the chunk with its line break arrives.
+  let carry: Buffer[] = [];
+  for await (const chunk of input as AsyncIterable<Buffer | string>) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    let from = 0;
+    if (carry.length > 0) {
+      const first = bytes.indexOf(NEWLINE);
+      if (first < 0) {
+        carry.push(bytes);
+        continue;
+      }
+      // Only the line that spans chunks is copied, not the chunk.
+      visit(Buffer.concat([...carry, bytes.subarray(0, first + 1)]));
+      carry = [];
+      from = first + 1;
+    }
+    const last = bytes.lastIndexOf(NEWLINE);
+    if (last + 1 > from) visit(bytes.subarray(from, last + 1));
+    const rest = Math.max(from, last + 1);
+    if (rest < bytes.length) carry = [Buffer.from(bytes.subarray(rest))];
+  }
+  if (carry.length > 0) visit(Buffer.concat([...carry, Buffer.from([NEWLINE])]));
+}
+
+/**
+ * Reads a capture object line by line (see `readCaptureLines`) and hands each non-blank line's
+ * parse to `sink`: the fast path's for lines of the common shape, `parseCaptureLine`'s for the
+ * rest. Problems within lines are counted by the sink, never thrown.
  */
 export async function readCapture(
   source: Readable,
   baseline: Baseline,
   sink: (parse: CaptureParse) => void,
 ): Promise<void> {
-  const input = await decompressed(source);
-  let failure: Error | undefined;
-  const lines = readline.createInterface({ input, crlfDelay: Infinity });
-  input.on('error', (error) => {
-    failure = error;
-    lines.close();
-  });
-  for await (const line of lines) {
-    if (line.trim() === '') continue;
-    sink(parseCaptureLine(line, baseline));
-  }
-  if (failure) throw failure;
+  const scanner = new CaptureScanner(baseline);
+  await readCaptureLines(
+    source,
+    (text, start) => {
+      const next = scanner.scan(text, start);
+      if (next >= 0) sink(scanner.parse());
+      return next;
+    },
+    (line) => sink(parseCaptureLine(line, baseline)),
+  );
 }

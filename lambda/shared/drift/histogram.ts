@@ -5,7 +5,16 @@
  */
 import { Readable } from 'node:stream';
 import { Baseline, BaselineFeature } from './baseline';
-import { CaptureParse, FeatureRow, noProblems, PROBLEM_KINDS, ProblemCounts, readCapture } from './capture';
+import {
+  CaptureParse,
+  FeatureRow,
+  noProblems,
+  parseCaptureLine,
+  PROBLEM_KINDS,
+  ProblemCounts,
+  readCaptureLines,
+} from './capture';
+import { CaptureScanner } from './capture-scan';
 
 export const HISTOGRAM_VERSION = 1;
 
@@ -84,10 +93,29 @@ export function addParse(histogram: DriftHistogram, baseline: Baseline, parse: C
   for (const problem of parse.problems) histogram.problems[problem] += 1;
 }
 
-/** The histogram of one capture object (plain or gzipped JSON Lines). */
+/**
+ * The histogram of one capture object (plain or gzipped JSON Lines). Lines of the common shape are
+ * counted straight from the fast path's scan, without building rows; the rest through
+ * `parseCaptureLine`. The counts are those of `addParse` over `parseCaptureLine` of every line.
+ */
 export async function histogramOfCapture(source: Readable, baseline: Baseline): Promise<DriftHistogram> {
   const histogram = emptyHistogram(baseline);
-  await readCapture(source, baseline, (parse) => addParse(histogram, baseline, parse));
+  const counts = baseline.features.map((feature) => histogram.features[feature.name]);
+  const scanner = new CaptureScanner(baseline);
+  await readCaptureLines(
+    source,
+    (text, start) => {
+      const next = scanner.scan(text, start);
+      if (next >= 0) {
+        scanner.count();
+        histogram.rows += 1;
+        histogram.lines += 1;
+      }
+      return next;
+    },
+    (line) => addParse(histogram, baseline, parseCaptureLine(line, baseline)),
+  );
+  scanner.addTallyTo(counts);
   return histogram;
 }
 
