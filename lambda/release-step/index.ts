@@ -107,7 +107,7 @@ export async function handler(
       return change;
     } catch (error) {
       if (error instanceof InvalidReleaseInput) {
-        logger.error('invalid release input', { message: error.message });
+        logger.error('invalid release input', { reason: error.message });
       }
       throw error;
     }
