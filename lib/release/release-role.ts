@@ -69,7 +69,8 @@ const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 
 /**
  * The role a release workflow assumes to release to one environment (docs/adr/0006), in the
- * environment's account: it may write the environment's release pointers, update its serving stack
+ * environment's account: it may write the environment's release pointers (its models' and their
+ * variants') and its variants' weights, update its serving stack
  * only through the serving-only CloudFormation role, pass that role to CloudFormation and no other
  * role, read the source registry's packages, and read (and smoke-test) the environment's endpoints
  * and alarms. Misused, through the workflow's code, input or credentials, it can change serving and
@@ -124,13 +125,12 @@ export class ReleaseRole extends Construct implements iam.IGrantable {
       new iam.PolicyStatement({
         sid: 'WriteThePointers',
         actions: ['ssm:GetParameter', 'ssm:PutParameter'],
+        // The champions' and the variants' pointers (IAM's `*` spans `/`:
+        // `<model>/variants/<variant>/model-package-arn` matches the first), and the variants' weights.
         resources: [
-          stack.formatArn({
-            service: 'ssm',
-            resource: 'parameter',
-            resourceName: `mlops/${env}/serving/*/model-package-arn`,
-          }),
-        ],
+          `mlops/${env}/serving/*/model-package-arn`,
+          `mlops/${env}/serving/*/variants/*/weight`,
+        ].map((resourceName) => stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName })),
       }),
       new iam.PolicyStatement({
         sid: 'UpdateTheServingStackThroughItsServingRole',

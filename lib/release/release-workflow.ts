@@ -16,7 +16,14 @@ import { ProblemCollector } from '../private/errors';
 import { acknowledgeGeneratedPolicyWildcards, acknowledgeWildcards } from '../private/nag-acknowledgements';
 import { ENVIRONMENT_NAME, MODEL_NAME, SAGEMAKER_NAME } from '../private/patterns';
 import { IModelRegistry } from '../registry/model-registry';
-import { IReleasePointer } from '../serving/release-pointer';
+import {
+  CHALLENGER_VARIANT,
+  SHADOW_VARIANT,
+  variantPointerParameterName,
+  variantWeightParameterName,
+} from '../serving/naming';
+import { IReleasePointer, ReleasePointer } from '../serving/release-pointer';
+import { VariantWeight } from '../serving/variant-weight';
 import { releaseOrchestratorPath } from './release-role';
 
 /** One environment a release workflow promotes to, in order. */
@@ -76,6 +83,41 @@ export interface ReleaseWorkflowTarget {
    * @default - no health gate: the environment is done when its stack update succeeds
    */
   readonly healthCheck?: ReleaseHealthCheck;
+  /**
+   * The test variants of the model's slot in this environment, which executions started with a
+   * `variant`, `promote` or `stopVariant` input release to (see `ReleaseWorkflowInput`). The
+   * workflow may write their pointers and weights too.
+   *
+   * @default - the challenger and the shadow under the names the platform gives them:
+   * `/mlops/<environmentName>/serving/<modelName>/variants/<variant>/model-package-arn` and
+   * `.../weight`. A release to a variant the slot does not offer is refused before anything is
+   * written: its parameters do not exist, or the stack does not read them.
+   */
+  readonly variants?: ReleaseWorkflowVariants;
+}
+
+/** The test variants of a model's slot in one environment. */
+export interface ReleaseWorkflowVariants {
+  /**
+   * The A/B test's variant, which answers its share of the requests.
+   *
+   * @default - none: the workflow releases no challenger to this environment
+   */
+  readonly challenger?: ReleaseWorkflowVariant;
+  /**
+   * The shadow test's variant, which gets a copy of its share of the requests.
+   *
+   * @default - none: the workflow releases no shadow to this environment
+   */
+  readonly shadow?: ReleaseWorkflowVariant;
+}
+
+/** The parameters a slot's variant serves from. */
+export interface ReleaseWorkflowVariant {
+  /** The variant's release pointer (`ReleasePointer` with a `variant`). */
+  readonly pointer: IReleasePointer;
+  /** The variant's traffic share (`VariantWeight`). */
+  readonly weight: IReleasePointer;
 }
 
 /** How a release workflow tells that an environment is healthy after a release. */
@@ -166,9 +208,28 @@ export interface ReleaseWorkflowProps {
 /** The CloudWatch namespace of the release automation's own metrics (started, ignored, rejected events). */
 export const RELEASE_METRICS_NAMESPACE = 'cdk-mlops-maturity/Release';
 
-/** The input an execution takes: the approved model package version to release. */
+/**
+ * The input an execution takes, one of:
+ *
+ * - `{"modelPackageArn"}`: each environment's champion serves that version (what an approval
+ *   starts);
+ * - `{"modelPackageArn"?, "variant", "weightPercent"?}`: the variant (`challenger` or `shadow`)
+ *   serves the version, and/or takes that share of the requests (whole percent, 0 to 100);
+ * - `{"promote": true, "variant"?}`: the champion takes the variant's package (default the
+ *   challenger's) and the variant serves nothing, in one update per environment;
+ * - `{"stopVariant"}`: the variant serves nothing.
+ *
+ * Each is applied to every target in order, with their approvals and health gates. Any other
+ * input (an unknown field, a variant other than `challenger` or `shadow`, a weight without a
+ * variant, ...) fails the execution before anything is read or written, with error
+ * `InvalidReleaseInput`.
+ */
 export interface ReleaseWorkflowInput {
-  readonly modelPackageArn: string;
+  readonly modelPackageArn?: string;
+  readonly variant?: 'challenger' | 'shadow';
+  readonly weightPercent?: number;
+  readonly promote?: true;
+  readonly stopVariant?: 'challenger' | 'shadow';
 }
 
 /**
@@ -181,7 +242,9 @@ export interface ReleaseWorkflowInput {
  *
  * An EventBridge rule on the registry's approvals invokes a trigger function, which starts one
  * execution per approved version (named after the package ARN, so duplicate events start
- * nothing); an execution can also be started by hand with `{"modelPackageArn": "<ARN>"}`.
+ * nothing); an execution can also be started by hand with `{"modelPackageArn": "<ARN>"}`, or with
+ * a variant's release, a promotion or a stop (`ReleaseWorkflowInput`), whose input is checked
+ * before any environment is touched.
  *
  * Least privilege (docs/adr/0006): a target with a `cloudFormationRoleArn` is updated only through
  * that serving-only role, the only role the workflow may pass (to CloudFormation only); a target
@@ -202,6 +265,7 @@ export class ReleaseWorkflow extends Construct {
   public readonly approvalRule: events.Rule;
   /** Where approval events go that the trigger could not handle after its retries. */
   public readonly triggerDeadLetterQueue: sqs.Queue;
+  private readonly defaultVariants = new Map<ReleaseWorkflowTarget, ReleaseWorkflowVariants>();
 
   constructor(scope: Construct, id: string, props: ReleaseWorkflowProps) {
     super(scope, id);
@@ -394,6 +458,7 @@ export class ReleaseWorkflow extends Construct {
   private healthGate(
     target: ReleaseWorkflowTarget,
     props: ReleaseWorkflowProps,
+    workflowTarget: Record<string, unknown>,
     notify: (id: string, message: string, subject: string) => sfn.INextable & sfn.IChainable,
     failed: sfn.Fail,
     released: sfn.IChainable,
@@ -430,17 +495,22 @@ export class ReleaseWorkflow extends Construct {
     });
     health.addCatch(gateFailed, { errors: ['States.ALL'], resultPath: '$.failure' });
 
-    // Restore: release the package served before, through the same engine steps.
-    const restoreRequest = this.releaseRequest(target, props, '$.step.detail.result.previous');
+    // Restore: release what the environment served before (every pointer the release changed),
+    // through the same engine steps.
     const restoreFailed = notify(
       `Notify${name}NotRestored`,
-      `States.Format('Release of {} to ${env} is unhealthy ({}), and restoring the previous model failed: {}', $.modelPackageArn, $.failure.Cause, $.restoreFailure.Cause)`,
+      `States.Format('Release of {} to ${env} is unhealthy ({}), and restoring the previous model failed: {}', $.release.description, $.failure.Cause, $.restoreFailure.Cause)`,
       `Release to ${env} unhealthy, not restored`,
     ).next(failed);
     const restore = this.stepTask(
       `Restore${name}`,
       `Releases the package ${env} served before`,
-      { action: 'start', request: restoreRequest, ...releaseRoleOf(target) },
+      {
+        action: 'restore',
+        target: workflowTarget,
+        'result.$': '$.step.detail.result',
+        ...releaseRoleOf(target),
+      },
       '$.restore',
     );
     const restoreCheck = this.stepTask(
@@ -455,11 +525,22 @@ export class ReleaseWorkflow extends Construct {
     const restoreWait = new sfn.Wait(this, `WaitRestore${name}`, {
       time: sfn.WaitTime.duration(props.pollInterval ?? Duration.seconds(30)),
     });
-    const restoredNotice = notify(
-      `Notify${name}Restored`,
-      `States.Format('Release of {} to ${env} is unhealthy ({}): ${env} serves {} again', $.modelPackageArn, $.failure.Cause, $.step.detail.result.previous)`,
-      `Release to ${env} unhealthy, previous model restored`,
-    ).next(failed);
+    const restoredNotice = new sfn.Choice(this, `${name}RestoredWhat`)
+      .when(
+        sfn.Condition.stringEquals('$.release.kind', 'champion'),
+        notify(
+          `Notify${name}Restored`,
+          `States.Format('Release of {} to ${env} is unhealthy ({}): ${env} serves {} again', $.release.description, $.failure.Cause, $.step.detail.result.previous)`,
+          `Release to ${env} unhealthy, previous model restored`,
+        ).next(failed),
+      )
+      .otherwise(
+        notify(
+          `Notify${name}VariantsRestored`,
+          `States.Format('Release of {} to ${env} is unhealthy ({}): ${env} serves what it served before again ({})', $.release.description, $.failure.Cause, States.JsonToString($.step.detail.result.pointers))`,
+          `Release to ${env} unhealthy, previous models restored`,
+        ).next(failed),
+      );
     const restoreUpdateFailed = new sfn.Pass(this, `${name}RestoreUpdateFailed`, {
       parameters: { Error: 'UpdateFailed', 'Cause.$': '$.restore.detail.failure.message' },
       resultPath: '$.restoreFailure',
@@ -473,14 +554,29 @@ export class ReleaseWorkflow extends Construct {
 
     const nothingToRestore = notify(
       `Notify${name}NothingToRestore`,
-      `States.Format('Release of {} to ${env} is unhealthy ({}); ${env} served no model before, so it keeps this one: release another version', $.modelPackageArn, $.failure.Cause)`,
+      `States.Format('Release of {} to ${env} is unhealthy ({}); ${env} served no model before, so it keeps this one: release another version', $.release.description, $.failure.Cause)`,
       `Release to ${env} unhealthy`,
     ).next(failed);
+    const unchanged = notify(
+      `Notify${name}Unchanged`,
+      `States.Format('Release of {} to ${env} is unhealthy ({}), but the release changed nothing there: there is nothing to restore', $.release.description, $.failure.Cause)`,
+      `Release to ${env} unhealthy`,
+    ).next(failed);
+    const champion = sfn.Condition.stringEquals('$.release.kind', 'champion');
     const canRestore = new sfn.Choice(this, `${name}CanRestore`)
-      .when(sfn.Condition.stringEquals('$.step.detail.result.previous', 'none'), nothingToRestore)
+      .when(sfn.Condition.stringEquals('$.step.detail.result.status', 'unchanged'), unchanged)
+      // A champion that served nothing before keeps the new model: restoring none would leave the
+      // environment without an endpoint. A variant is given back what it served before, none too.
       .when(
-        sfn.Condition.stringEqualsJsonPath('$.step.detail.result.previous', '$.modelPackageArn'),
+        sfn.Condition.and(champion, sfn.Condition.stringEquals('$.step.detail.result.previous', 'none')),
         nothingToRestore,
+      )
+      .when(
+        sfn.Condition.and(
+          champion,
+          sfn.Condition.stringEqualsJsonPath('$.step.detail.result.previous', '$.release.modelPackageArn'),
+        ),
+        unchanged,
       )
       .otherwise(restore);
     unhealthy.next(canRestore);
@@ -532,6 +628,10 @@ export class ReleaseWorkflow extends Construct {
     }
     for (const target of direct) {
       target.pointer.grantWrite(role);
+      for (const variant of Object.values(this.variantsOf(target, props))) {
+        variant.pointer.grantWrite(role);
+        variant.weight.grantWrite(role);
+      }
     }
     props.modelRegistry.grantRead(role);
     const stackArn = (t: ReleaseWorkflowTarget) =>
@@ -594,20 +694,59 @@ export class ReleaseWorkflow extends Construct {
     );
   }
 
-  /** The engine's request for `target`, with the package ARN read from `modelPackageArnPath`. */
-  private releaseRequest(
+  /** A target's variants: those given, or the challenger and the shadow under the platform's names. */
+  private variantsOf(target: ReleaseWorkflowTarget, props: ReleaseWorkflowProps): ReleaseWorkflowVariants {
+    if (target.variants) {
+      return target.variants;
+    }
+    const cache = this.defaultVariants.get(target);
+    if (cache) {
+      return cache;
+    }
+    const variant = (kind: string): ReleaseWorkflowVariant => {
+      const id = `${pascal(target.environmentName)}${pascal(kind)}`;
+      return {
+        pointer: ReleasePointer.fromParameterName(
+          this,
+          `${id}Pointer`,
+          variantPointerParameterName(target.environmentName, props.modelName, kind),
+        ),
+        weight: VariantWeight.fromParameterName(
+          this,
+          `${id}Weight`,
+          variantWeightParameterName(target.environmentName, props.modelName, kind),
+        ),
+      };
+    };
+    const variants = { challenger: variant(CHALLENGER_VARIANT), shadow: variant(SHADOW_VARIANT) };
+    this.defaultVariants.set(target, variants);
+    return variants;
+  }
+
+  /**
+   * The step function's view of `target`: the stack, the champion's and the variants' parameters,
+   * the region and the group it serves.
+   */
+  private workflowTarget(
     target: ReleaseWorkflowTarget,
     props: ReleaseWorkflowProps,
-    modelPackageArnPath: string,
   ): Record<string, unknown> {
+    const variants = Object.fromEntries(
+      Object.entries(this.variantsOf(target, props))
+        .filter(([, v]) => v !== undefined)
+        .map(([kind, v]: [string, ReleaseWorkflowVariant]) => [
+          kind,
+          { pointerName: v.pointer.parameterName, weightName: v.weight.parameterName },
+        ]),
+    );
     return {
-      'modelPackageArn.$': modelPackageArnPath,
       stackName: target.stackName,
       pointerName: target.pointer.parameterName,
       region: target.region ?? Stack.of(this).region,
       modelPackageGroupName: props.modelRegistry.modelPackageGroupName,
       ...(target.account ? { account: target.account } : {}),
       ...(target.cloudFormationRoleArn ? { cloudFormationRoleArn: target.cloudFormationRoleArn } : {}),
+      variants,
     };
   }
 
@@ -648,7 +787,7 @@ export class ReleaseWorkflow extends Construct {
     approval.addCatch(
       notify(
         `Notify${pascal(env)}NotApproved`,
-        `States.Format('Release of {} to ${env} was not approved: {}', $.modelPackageArn, $.failure.Cause)`,
+        `States.Format('Release of {} to ${env} was not approved: {}', $.release.description, $.failure.Cause)`,
         `Release to ${env} not approved`,
       ).next(failed),
       { errors: ['States.ALL'], resultPath: '$.failure' },
@@ -673,14 +812,30 @@ export class ReleaseWorkflow extends Construct {
       causePath: '$.failure.Cause',
     });
 
-    let first: sfn.IChainable | undefined;
-    let previous: sfn.INextable | undefined;
+    // The input is checked once, before any environment is touched: a malformed one fails the
+    // execution with nothing read or written.
+    const checkInput = new tasks.LambdaInvoke(this, 'CheckInput', {
+      lambdaFunction: this.stepFunction,
+      comment: 'A champion release, a variant release, a promotion or a stop (ReleaseWorkflowInput)',
+      payload: sfn.TaskInput.fromObject({ action: 'plan', input: sfn.JsonPath.entirePayload }),
+      resultSelector: Object.fromEntries(
+        ['kind', 'modelPackageArn', 'variant', 'weightPercent', 'description'].map((k) => [
+          `${k}.$`,
+          `$.Payload.${k}`,
+        ]),
+      ),
+      resultPath: '$.release',
+      retryOnServiceExceptions: true,
+    });
+    checkInput.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.failure' });
+
+    let previous: sfn.INextable = checkInput;
     props.targets.forEach((target) => {
       const env = target.environmentName;
-      const request = this.releaseRequest(target, props, '$.modelPackageArn');
+      const workflowTarget = this.workflowTarget(target, props);
       const refused = notify(
         `Notify${pascal(env)}Refused`,
-        `States.Format('Release of {} to ${env} failed: {}', $.modelPackageArn, $.failure.Cause)`,
+        `States.Format('Release of {} to ${env} failed: {}', $.release.description, $.failure.Cause)`,
         `Release to ${env} failed`,
       ).next(failed);
       const onError = (state: tasks.LambdaInvoke) =>
@@ -690,7 +845,7 @@ export class ReleaseWorkflow extends Construct {
       const start = this.stepTask(
         `Start${pascal(env)}`,
         `Checks the package and ${env}, writes its pointer and starts the stack update`,
-        { action: 'start', request, ...role },
+        { action: 'start', target: workflowTarget, 'release.$': '$.release', ...role },
         '$.step',
       );
       onError(start);
@@ -714,7 +869,7 @@ export class ReleaseWorkflow extends Construct {
       }).next(
         notify(
           `Notify${pascal(env)}Failed`,
-          `States.Format('Release of {} to ${env} failed: {}', $.modelPackageArn, $.failure.Cause)`,
+          `States.Format('Release of {} to ${env} failed: {}', $.release.description, $.failure.Cause)`,
           `Release to ${env} failed`,
         ).next(failed),
       );
@@ -725,30 +880,29 @@ export class ReleaseWorkflow extends Construct {
       const outcome = new sfn.Choice(this, `${pascal(env)}Outcome`)
         .when(sfn.Condition.stringEquals('$.step.status', 'updating'), wait.next(check))
         .when(sfn.Condition.stringEquals('$.step.status', 'failed'), updateFailed)
-        .otherwise(target.healthCheck ? this.healthGate(target, props, notify, failed, released) : released);
+        .otherwise(
+          target.healthCheck
+            ? this.healthGate(target, props, workflowTarget, notify, failed, released)
+            : released,
+        );
       check.next(outcome);
       start.next(outcome);
-      const entry = approval ? approval.next(start) : start;
-      if (previous) {
-        previous.next(entry);
-      } else {
-        first = entry;
-      }
+      previous.next(approval ? approval.next(start) : start);
       previous = released;
     });
     const done = new sfn.Succeed(this, 'Released', { comment: 'Every target serves the package' });
     if (topic && props.notifyOnSuccess) {
-      previous!.next(
+      previous.next(
         notify(
           'NotifyReleased',
-          `States.Format('Released {} to ${props.targets.map((t) => t.environmentName).join(', ')}', $.modelPackageArn)`,
+          `States.Format('Released {} to ${props.targets.map((t) => t.environmentName).join(', ')}', $.release.description)`,
           `Model ${props.modelName} released`,
         ).next(done),
       );
     } else {
-      previous!.next(done);
+      previous.next(done);
     }
-    return first!;
+    return checkInput;
   }
 }
 
@@ -774,7 +928,8 @@ function grantAssumeReleaseRoles(role: iam.IRole, targets: ReleaseWorkflowTarget
 function approvalMessage(env: string, modelName: string): sfn.TaskInput {
   return sfn.TaskInput.fromObject({
     request: `Approve the release of model ${modelName} to ${env}`,
-    modelPackageArn: sfn.JsonPath.stringAt('$.modelPackageArn'),
+    release: sfn.JsonPath.stringAt('$.release.description'),
+    modelPackageArn: sfn.JsonPath.stringAt('$.release.modelPackageArn'),
     taskToken: sfn.JsonPath.taskToken,
     approve: "aws stepfunctions send-task-success --task-output '{}' --task-token <taskToken>",
     reject: "aws stepfunctions send-task-failure --error Rejected --cause '<why>' --task-token <taskToken>",

@@ -133,13 +133,15 @@ describe('ReleaseRole', () => {
     ]);
   });
 
-  test("it may write no parameter but the environment's pointers", () => {
+  test("it may write no parameter but the environment's pointers and variant weights", () => {
     const writes = statements.filter((s) =>
       actionsOf(s).some((a) => /^ssm:(Put|Delete|Label|\*)|^\*$/.test(a)),
     );
     expect(writes).toHaveLength(1);
+    // IAM's `*` matches across `/`: the first covers the variants' pointers too.
     expect(resourcesOf(writes[0])).toEqual([
       'arn:aws:ssm:eu-west-1:222222222222:parameter/mlops/prod/serving/*/model-package-arn',
+      'arn:aws:ssm:eu-west-1:222222222222:parameter/mlops/prod/serving/*/variants/*/weight',
     ]);
   });
 
@@ -427,7 +429,12 @@ describe('a release workflow in account 111111111111 releasing to prod in 222222
         releaseRoleArn: PROD_RELEASE,
       });
     }
-    expect(payload('StartProd').request.cloudFormationRoleArn).toBe(PROD_SERVING);
+    for (const state of ['StartProd', 'RestoreProd']) {
+      expect({ state, role: payload(state).target.cloudFormationRoleArn }).toEqual({
+        state,
+        role: PROD_SERVING,
+      });
+    }
   });
 
   test('the functions name the model in their role sessions', () => {

@@ -36,6 +36,7 @@ import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/cl
 import { mockClient } from 'aws-sdk-client-mock';
 import { quietHandlerLogs } from './support/quiet-logs';
 import { handler } from '../../lambda/release-step';
+import { parseReleaseInput } from '../../lambda/release-step/release-change';
 
 // aws-local-stepfunctions calls Promise.withResolvers, which Node 22 has and Node 20 lacks.
 if (!('withResolvers' in Promise)) {
@@ -171,9 +172,11 @@ describe('ReleaseWorkflow', () => {
 
   test('releases to staging, then prod, each started, checked until done, then the next', () => {
     const states = definition.States as Record<string, Json>;
-    expect(definition.StartAt).toBe('StartStaging');
+    expect(definition.StartAt).toBe('CheckInput');
+    expect(states.CheckInput.Next).toBe('StartStaging');
     expect(Object.keys(states).sort()).toEqual(
       [
+        'CheckInput',
         'StartStaging',
         'StagingOutcome',
         'WaitStaging',
@@ -205,22 +208,40 @@ describe('ReleaseWorkflow', () => {
       Parameters: {
         Message: {
           request: 'Approve the release of model fare-amount to prod',
-          'modelPackageArn.$': '$.modelPackageArn',
+          'release.$': '$.release.description',
+          'modelPackageArn.$': '$.release.modelPackageArn',
           'taskToken.$': '$$.Task.Token',
         },
       },
     });
     expect(states.ProdReleased.Next).toBe('Released');
-    // The start names only the target: stack, pointer, region and the group it serves.
+    // The start names only the target (stack, pointers, region and the group it serves) and the
+    // checked input.
     expect((states.StartStaging.Parameters as Json).Payload).toEqual({
       action: 'start',
-      request: {
-        'modelPackageArn.$': '$.modelPackageArn',
+      target: {
         stackName: 'staging-Platform',
         pointerName: '/mlops/staging/serving/fare-amount/model-package-arn',
         region: 'eu-west-1',
         modelPackageGroupName: 'trips-fare',
+        variants: {
+          challenger: {
+            pointerName: '/mlops/staging/serving/fare-amount/variants/challenger/model-package-arn',
+            weightName: '/mlops/staging/serving/fare-amount/variants/challenger/weight',
+          },
+          shadow: {
+            pointerName: '/mlops/staging/serving/fare-amount/variants/shadow/model-package-arn',
+            weightName: '/mlops/staging/serving/fare-amount/variants/shadow/weight',
+          },
+        },
       },
+      'release.$': '$.release',
+    });
+    // The input is checked first, whole; a malformed one ends the execution at once.
+    expect(states.CheckInput).toMatchObject({
+      Parameters: { Payload: { action: 'plan', 'input.$': '$' } },
+      ResultPath: '$.release',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'ReleaseFailed' }],
     });
   });
 
@@ -370,10 +391,14 @@ type Script = { outcome: 'done' | 'failed' | 'refused'; checks?: number; previou
 
 function fakeStep(script: Record<string, Script>, calls: string[]) {
   const remaining: Record<string, number> = {};
+  const released: Record<string, string> = {};
   return async (input: { Payload: ReleaseStepEvent }): Promise<{ Payload: ReleaseStep }> => {
     const event = input.Payload;
-    const request = event.action === 'start' ? event.request : event.token.request;
-    const env = request.pointerName.split('/')[2];
+    if (event.action === 'plan') {
+      return { Payload: parseReleaseInput(event.input) as never };
+    }
+    const request = event.action === 'check' ? event.token.request : event.target;
+    const env = request.stackName.split('-')[0];
     calls.push(`${event.action} ${env}`);
     const plan = script[env];
     if (event.action === 'start') {
@@ -385,6 +410,7 @@ function fakeStep(script: Record<string, Script>, calls: string[]) {
         throw error;
       }
       remaining[env] = plan.checks ?? 0;
+      released[env] = event.release.modelPackageArn ?? 'none';
     } else {
       remaining[env] -= 1;
     }
@@ -409,8 +435,8 @@ function fakeStep(script: Record<string, Script>, calls: string[]) {
         result: {
           status: 'released',
           previous: plan.previous ?? 'none',
-          current: request.modelPackageArn,
-          pointerName: request.pointerName,
+          current: released[env],
+          pointerName: request.pointerName!,
           stackName: request.stackName,
           stackUpdated: true,
         },
@@ -447,6 +473,7 @@ describe('ReleaseWorkflow executed locally', () => {
       {
         overrides: {
           taskResourceLocalHandlers: {
+            CheckInput: step,
             StartStaging: step,
             CheckStaging: step,
             StartProd: step,
@@ -609,6 +636,7 @@ describe('ReleaseWorkflow executed locally, its steps run by the real handler ag
       {
         overrides: {
           taskResourceLocalHandlers: {
+            CheckInput: step,
             StartStaging: step,
             CheckStaging: step,
             StartProd: step,
@@ -756,14 +784,15 @@ describe('ReleaseWorkflow with a health gate, executed locally', () => {
       };
     };
     const handlers: Record<string, unknown> = {
+      CheckInput: step,
       StartStaging: step,
       CheckStaging: step,
       StartProd: step,
       CheckProd: step,
       RestoreStaging: async (input: { Payload: ReleaseStepEvent }) => {
-        const event = input.Payload as { request: { modelPackageArn: string } };
-        calls.push(`restore staging to ${event.request.modelPackageArn}`);
-        return { Payload: { status: 'updating', token: { request: event.request } } };
+        const event = input.Payload as Extract<ReleaseStepEvent, { action: 'restore' }>;
+        calls.push(`restore staging to ${event.result.previous}`);
+        return { Payload: { status: 'updating', token: { request: event.target } } };
       },
       CheckRestoreStaging: async () => {
         calls.push('check restore staging');
@@ -906,16 +935,27 @@ describe('ReleaseWorkflow with serving-only CloudFormation roles', () => {
         Condition: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
       }),
     ]);
-    // The only parameters it may write are the two pointers.
+    // The only parameters it may write are the model's pointers and variant weights in the two environments.
     const writes = statements.filter((s) => JSON.stringify(s.Action).includes('ssm:PutParameter'));
-    expect(JSON.stringify(writes.map((s) => s.Resource))).toMatch(
-      /^\[[^\]]*parameter\/mlops\/staging\/serving\/fare-amount\/model-package-arn[^\]]*\][^[]*\[[^\]]*parameter\/mlops\/prod\/serving\/fare-amount\/model-package-arn/,
+    const written = writes
+      .flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]))
+      .map((r) => JSON.stringify(r).match(/:parameter(\/[^"]+)"/)![1]);
+    expect(written.sort()).toEqual(
+      ['staging', 'prod']
+        .flatMap((env) => [
+          `/mlops/${env}/serving/fare-amount/model-package-arn`,
+          `/mlops/${env}/serving/fare-amount/variants/challenger/model-package-arn`,
+          `/mlops/${env}/serving/fare-amount/variants/challenger/weight`,
+          `/mlops/${env}/serving/fare-amount/variants/shadow/model-package-arn`,
+          `/mlops/${env}/serving/fare-amount/variants/shadow/weight`,
+        ])
+        .sort(),
     );
   });
 
   test('the engine is told the role, so every update runs through it, whatever the stack was deployed with', () => {
     const states = definitionOf(template).States as Record<string, Json>;
-    expect(((states.StartProd.Parameters as Json).Payload as Json).request).toMatchObject({
+    expect(((states.StartProd.Parameters as Json).Payload as Json).target).toMatchObject({
       account: '222222222222',
       cloudFormationRoleArn: PROD_ROLE,
     });
