@@ -246,18 +246,30 @@ export function decide(
 
   const verdict = approved ? 'Approved' : 'Rejected';
   const numbers = [
-    `Challenger${challenger.kind === 'report' ? ` (${challenger.report.uri})` : ''}: ` +
-      (challenger.kind === 'report' ? listMetrics(metrics, challenger.report.metrics, label) : 'no numbers'),
-    champion.kind === 'none'
-      ? 'Champion: none'
-      : `Champion ${champion.modelPackageArn ?? '(unknown)'}${champion.kind === 'report' ? ` (${champion.report.uri})` : ''}: ` +
-        (champion.kind === 'report' ? listMetrics(metrics, champion.report.metrics, label) : 'no numbers'),
+    challenger.kind === 'report'
+      ? `Challenger (${challenger.report.uri}): ${listMetrics(metrics, challenger.report.metrics, label)}`
+      : 'Challenger: no numbers',
+    championNumbers(champion, metrics, label),
   ];
   const description = truncate(
     `${verdict} by the approval gate: ${reasons.join('; ')}. ${numbers.join('. ')}.`,
     MAX_APPROVAL_DESCRIPTION_LENGTH,
   );
   return { approved, reasons, description };
+}
+
+function championNumbers(
+  champion: ChampionEvidence,
+  metrics: readonly string[],
+  label: (path: string) => string,
+): string {
+  if (champion.kind === 'none') {
+    return 'Champion: none';
+  }
+  if (champion.kind === 'report') {
+    return `Champion ${champion.modelPackageArn} (${champion.report.uri}): ${listMetrics(metrics, champion.report.metrics, label)}`;
+  }
+  return `Champion${champion.modelPackageArn ? ` ${champion.modelPackageArn}` : ''}: no numbers`;
 }
 
 function thresholdFailures(threshold: MetricThreshold, value: number, label: string): string[] {
