@@ -123,7 +123,9 @@ export function classifyRetrainEvent(
       };
     }
     const when = typeof state.timestamp === 'string' ? state.timestamp : time;
-    const why = typeof state.reason === 'string' && state.reason !== '' ? `: ${state.reason}` : '';
+    // CloudWatch's reasons end with a period; the reason is quoted inside sentences.
+    const stated = typeof state.reason === 'string' ? state.reason.trim().replace(/\.+$/, '') : '';
+    const why = stated !== '' ? `: ${stated}` : '';
     return {
       kind: 'retrain',
       request: {
