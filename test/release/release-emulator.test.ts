@@ -1,8 +1,12 @@
 import { XGBOOST_INFERENCE_SPECIFICATION } from '../support/model-package';
-import { ChildProcess, spawn } from 'node:child_process';
+import {
+  CloudFormationProxy,
+  MotoServer,
+  startCloudFormationProxy,
+  startMotoServer,
+} from '../support/moto-server';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
@@ -44,11 +48,10 @@ import { ServingSlot } from '../../lib/serving/serving-slot';
  * are to be performed" without reading the pointer again. The tests say where they rely on this.
  * And DescribeStacks reports an SSM-typed parameter's resolved value as its ParameterValue, where
  * CloudFormation reports the SSM parameter's name there and the value as ResolvedValue (API
- * reference of DescribeStacks, type Parameter): `answerLikeCloudFormation` below restores that shape.
+ * reference of DescribeStacks, type Parameter): the proxy of test/support/moto-server.ts restores that shape.
  */
 
 const ROOT = path.join(__dirname, '..', '..');
-const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 // The platform app of the command's runs here: dev at level 2, whose one model is trip-duration.
@@ -110,10 +113,9 @@ function target(modelPackageArn: string, env = 'dev'): ReleaseRequest {
   };
 }
 
-let server: ChildProcess | undefined;
-let serverOutput = '';
+let moto: MotoServer | undefined;
 let endpoint: string;
-let proxy: http.Server | undefined;
+let proxy: CloudFormationProxy | undefined;
 let ssm: SSMClient;
 let sageMaker: SageMakerClient;
 let cloudFormation: CloudFormationClient;
@@ -124,117 +126,6 @@ const packages: Record<'approved' | 'pending' | 'approvedLater' | 'forUserStack'
   forUserStack: '',
   otherGroup: '',
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function startEmulator(): Promise<string> {
-  if (!fs.existsSync(PYTHON)) {
-    throw new Error(
-      `${PYTHON} does not exist, so the AWS API emulator (moto) cannot start: run 'node scripts/python-env.mjs' ` +
-        '(npm test runs it before jest) to create .venv with the pinned requirements-dev.txt',
-    );
-  }
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(PYTHON, ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  server = child;
-  const keep = (chunk: Buffer) => {
-    serverOutput = (serverOutput + chunk.toString()).slice(-4000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  let exited: string | undefined;
-  child.once('exit', (code, signal) => {
-    exited = `exited with ${code ?? signal}`;
-  });
-  child.once('error', (error) => {
-    exited = `could not start: ${error.message}`;
-  });
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    if (exited) {
-      throw new Error(
-        `moto server ${exited}; is moto installed in .venv (requirements-emulator.txt)?\n${serverOutput}`,
-      );
-    }
-    try {
-      const response = await fetch(`${url}/moto-api/`);
-      if (response.ok) {
-        return url;
-      }
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`moto server did not answer on ${url} within 30 s\n${serverOutput}`);
-}
-
-/** The SSM parameters each stack of these tests reads, by stack parameter key. */
-const POINTER_READ_BY: Record<string, Record<string, string>> = {};
-
-/**
- * Forwards every request to moto and, in DescribeStacks answers, moves the value of the stack's
- * SSM-typed parameter to ResolvedValue and puts the SSM parameter's name in ParameterValue, as
- * CloudFormation answers. The release's clients, in this process and in the command's, talk to it.
- */
-async function answerLikeCloudFormation(moto: string): Promise<string> {
-  proxy = http.createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const headers = Object.fromEntries(
-        Object.entries(request.headers)
-          .filter(([name]) => !['host', 'content-length', 'connection'].includes(name))
-          .map(([name, value]) => [name, String(value)]),
-      );
-      const form = new URLSearchParams(body.toString());
-      fetch(`${moto}${request.url}`, {
-        method: request.method,
-        headers,
-        body: request.method === 'GET' || request.method === 'HEAD' ? undefined : body,
-      })
-        .then(async (answer) => {
-          let text = await answer.text();
-          const read = POINTER_READ_BY[form.get('StackName') ?? ''] ?? {};
-          if (form.get('Action') === 'DescribeStacks') {
-            for (const [key, pointerName] of Object.entries(read)) {
-              text = text.replace(
-                new RegExp(
-                  `(<ParameterKey>${key}</ParameterKey>\\s*)<ParameterValue>([^<]*)</ParameterValue>`,
-                  'g',
-                ),
-                `$1<ParameterValue>${pointerName}</ParameterValue><ResolvedValue>$2</ResolvedValue>`,
-              );
-            }
-          }
-          response.writeHead(answer.status, {
-            'content-type': answer.headers.get('content-type') ?? 'text/xml',
-          });
-          response.end(text);
-        })
-        .catch((error: unknown) => {
-          response.writeHead(502);
-          response.end(String(error));
-        });
-    });
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => proxy!.listen(port, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${port}`;
-}
 
 /** The model package group of `model`'s serving slot, as the app names it. */
 function modelPackageGroupOf(platform: PlatformApp, model: string): string {
@@ -285,7 +176,9 @@ async function stackState(stackName = STACK) {
 }
 
 beforeAll(async () => {
-  endpoint = await answerLikeCloudFormation(await startEmulator());
+  moto = await startMotoServer();
+  proxy = await startCloudFormationProxy(moto.url);
+  endpoint = proxy.url;
   const clientConfig = { region: REGION, endpoint, credentials: CREDENTIALS };
   ssm = new SSMClient(clientConfig);
   sageMaker = new SageMakerClient(clientConfig);
@@ -301,11 +194,11 @@ beforeAll(async () => {
   // What `cdk deploy 'dev/*'` leaves: the pointer (dev-Release) and the platform stack that reads it.
   await ssm.send(new PutParameterCommand({ Name: POINTER, Type: 'String', Value: NO_MODEL_RELEASED }));
   await cloudFormation.send(new CreateStackCommand({ StackName: STACK, TemplateBody: TEMPLATE }));
-  POINTER_READ_BY[STACK] = { ServingModelPackageArn: POINTER };
+  proxy.shape.ssmParameters[STACK] = { ServingModelPackageArn: POINTER };
 }, 60_000);
 
 afterAll(() => {
-  server?.kill();
+  moto?.stop();
   proxy?.close();
 });
 
@@ -407,7 +300,7 @@ describe('release against the AWS API emulator', () => {
     expect(await stackState()).toEqual(before.stack);
   });
 
-  test('an approved package is released: the pointer names it, and the stack serves it once it re-reads the pointer', async () => {
+  test('an approved package is released: the pointer names it, and the stack, re-reading it, serves it', async () => {
     const result = await releaseModel(target(packages.approved), deps());
 
     expect(result).toMatchObject({
@@ -417,14 +310,11 @@ describe('release against the AWS API emulator', () => {
       stackName: STACK,
     });
     expect(await pointer()).toMatchObject({ value: packages.approved });
-    // moto accepted the release's UpdateStack request (previous template, every parameter
-    // UsePreviousValue, the capabilities) but, not re-reading the SSM parameter, found nothing to change.
-    expect(result.stackUpdated).toBe(false);
-
-    // The update moto does re-read the pointer on (UsePreviousTemplate, parameters left at their
-    // defaults) shows that the pointer the release wrote is the one the stack reads, and that the
-    // conditional resource then exists and holds the released ARN.
-    await cloudFormation.send(new UpdateStackCommand({ StackName: STACK, UsePreviousTemplate: true }));
+    // The release's UpdateStack (previous template, the capabilities) re-read the SSM parameter, as
+    // CloudFormation does (moto only with the SSM-typed parameters left out, which the proxy does):
+    // the pointer the release wrote is the one the stack reads, and the conditional resource then
+    // exists and holds the released ARN.
+    expect(result.stackUpdated).toBe(true);
     expect(await stackState()).toMatchObject({
       status: 'UPDATE_COMPLETE',
       resources: ['Marker', 'ServedModel'],
@@ -505,7 +395,7 @@ describe('release against the AWS API emulator', () => {
         TemplateBody: servingTemplate(USER_POINTER, '/emulator/user'),
       }),
     );
-    POINTER_READ_BY[USER_STACK] = { ServingModelPackageArn: USER_POINTER };
+    proxy!.shape.ssmParameters[USER_STACK] = { ServingModelPackageArn: USER_POINTER };
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'release-cli-'));
     try {
       // WHEN
@@ -602,7 +492,7 @@ describe('variants against the AWS API emulator: several pointers in one update'
     await cloudFormation.send(
       new CreateStackCommand({ StackName: VARIANT_STACK, TemplateBody: variantTemplate() }),
     );
-    POINTER_READ_BY[VARIANT_STACK] = {
+    proxy!.shape.ssmParameters[VARIANT_STACK] = {
       ServingModelPackageArn: CHAMPION,
       ChallengerModelPackageArn: CHALLENGER,
       ChallengerWeight: WEIGHT,
