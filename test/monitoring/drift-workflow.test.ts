@@ -345,4 +345,15 @@ describe('the drift workflow, executed locally', () => {
     expect(publishedData()).toEqual([]);
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
+
+  test('a served package without a baseline fails the execution, naming the package and the fix', async () => {
+    captureWindow();
+    sageMaker
+      .on(DescribeModelPackageCommand, { ModelPackageName: PACKAGE })
+      .resolves({ ModelPackageArn: PACKAGE });
+    await expect(execute(distributed)).rejects.toThrow(
+      /model package .*fare-amount\/4 has no baseline: .*register packages with the baseline ml\/preprocess\.py writes/,
+    );
+    expect(publishedData()).toEqual([]);
+  });
 });
