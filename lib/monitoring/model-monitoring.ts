@@ -750,7 +750,7 @@ export class ModelMonitoring extends Construct {
       ...drift,
     });
     // A quality run's datum is timestamped at its capture window's end, `labelDelay` before the run:
-    // the alarm looks back far enough to see it (CloudWatch evaluates at most 7 days).
+    // the alarm looks back far enough to see it, a week at most.
     const quality = {
       evaluationPeriods: Math.min(
         7,
