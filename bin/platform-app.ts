@@ -15,7 +15,11 @@ import { Capability } from '../lib/maturity/capability';
 import { MaturityLevel } from '../lib/maturity/maturity-level';
 import { MaturityReport } from '../lib/maturity/maturity-report';
 import { EnvironmentStage, EnvironmentStageProps } from '../lib/platform/environment-stage';
-import { EnvironmentModelOptions, PlatformWorkspaceOptions } from '../lib/platform/platform-stack';
+import {
+  EnvironmentModelMonitoringOptions,
+  EnvironmentModelOptions,
+  PlatformWorkspaceOptions,
+} from '../lib/platform/platform-stack';
 import { ReferenceTarget } from '../lib/training/reference-workload';
 import { ServingMode } from '../lib/serving/serving-slot';
 import { CapacitySize, TrafficShifting } from '../lib/serving/traffic-shifting';
@@ -92,7 +96,9 @@ export function environmentStageProps(env: EnvironmentConfig): EnvironmentStageP
       providerArn: oidc.providerArn,
     },
     // The config refuses models below level 2, so below it there is nothing to pass.
-    ...(env.level >= MaturityLevel.AUTOMATED_TRAINING ? { models: modelOptions(env) } : {}),
+    ...(env.level >= MaturityLevel.AUTOMATED_TRAINING
+      ? { models: modelOptions(env), modelMonitoring: monitoringOptions(env) }
+      : {}),
   };
 }
 
@@ -205,6 +211,10 @@ function modelOptions(env: EnvironmentConfig): EnvironmentModelOptions[] {
             maxInstances: serving.maxInstances,
             trafficShifting: serving.trafficShifting && trafficShifting(serving.trafficShifting),
             rollbackAlarmNames: serving.rollbackAlarmNames,
+            dataCapture: serving.dataCapture && {
+              samplingPercentage: serving.dataCapture.samplingPercentage,
+              captureResponses: serving.dataCapture.captureResponses,
+            },
           })
         : ServingMode.serverless({
             memorySizeInMb: serving.memorySizeInMb,
@@ -221,6 +231,20 @@ function modelOptions(env: EnvironmentConfig): EnvironmentModelOptions[] {
     trainingSchedule: training.schedule ? events.Schedule.expression(training.schedule) : undefined,
     triggerTrainingOnNewData: training.triggerOnNewData,
   }));
+}
+
+/** The environment's monitoring block: off, or the settings of every monitored model. */
+function monitoringOptions(env: EnvironmentConfig): EnvironmentModelMonitoringOptions | false {
+  const m = env.monitoring;
+  if (!m.enabled) {
+    return false;
+  }
+  return {
+    driftSchedule: m.driftSchedule ? events.Schedule.expression(m.driftSchedule) : undefined,
+    qualitySchedule: m.qualitySchedule ? events.Schedule.expression(m.qualitySchedule) : undefined,
+    psiThreshold: m.psiThreshold,
+    driftedFeatureShareThreshold: m.driftedFeatureShareThreshold,
+  };
 }
 
 function trafficShifting(config: TrafficShiftingConfig): TrafficShifting {

@@ -8,6 +8,12 @@ export * from './delivery/delivery-pipeline';
 export { GitHubOidcDeployRole } from './delivery/github-oidc-deploy-role';
 export type { DeployTarget, GitHubOidcDeployRoleProps } from './delivery/github-oidc-deploy-role';
 export * from './monitoring/platform-monitoring';
+export { ModelMonitoring, MonitoringBaseline, QualityProblemType } from './monitoring/model-monitoring';
+export type {
+  ModelMonitoringProps,
+  ModelMonitorScheduleOptions,
+  ReleasedModelBaselineOptions,
+} from './monitoring/model-monitoring';
 export * from './registry/model-registry';
 export * from './tracking/experiment-tracking';
 export * from './training/builtin-algorithm-image';

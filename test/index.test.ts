@@ -73,6 +73,10 @@ describe('public API', () => {
       'TrafficShifting',
       'TrainingStep',
       'TuningStep',
+      // level 3
+      'ModelMonitoring',
+      'MonitoringBaseline',
+      'QualityProblemType',
       // the platform
       'DEFAULT_MODEL_NAME',
       'EnvironmentStage',

@@ -20,6 +20,7 @@ import {
   DeliveryConfig,
   EnvironmentConfig,
   GitHubOidcConfig,
+  MonitoringConfig,
   WorkspaceConfig,
   WorkspaceNetworkAccessConfig,
 } from './types';
@@ -35,7 +36,16 @@ const ENVIRONMENT_KEYS = [
   'serving',
   'training',
   'models',
+  'monitoring',
 ] as const;
+const MONITORING_KEYS = [
+  'enabled',
+  'driftSchedule',
+  'qualitySchedule',
+  'psiThreshold',
+  'driftedFeatureShareThreshold',
+] as const;
+const SCHEDULE = /^(rate|cron)\(.+\)$/;
 const DELIVERY_KEYS = ['enabled', 'connectionArn', 'repository', 'branch', 'account', 'region'] as const;
 const OIDC_KEYS = ['repository', 'branch', 'gitHubEnvironment', 'providerArn'] as const;
 const WORKSPACE_KEYS = [
@@ -86,6 +96,7 @@ export function parseEnvironment(
     serving: MaturityLevel.AUTOMATED_TRAINING,
     training: MaturityLevel.AUTOMATED_TRAINING,
     models: MaturityLevel.AUTOMATED_TRAINING,
+    monitoring: MaturityLevel.AUTOMATED_TRAINING,
   };
   for (const [key, minimum] of Object.entries(from)) {
     if (isMaturityLevel(level) && level < minimum && raw[key] !== undefined) {
@@ -123,6 +134,7 @@ export function parseEnvironment(
   // reported above, and the models' own problems with it.
   const below = isMaturityLevel(level) && level < MaturityLevel.AUTOMATED_TRAINING;
   const models = below ? [] : parseModels(at, raw, problems, isLast);
+  const monitoring = parseMonitoring(`${at}.monitoring`, raw.monitoring, problems);
 
   return {
     name,
@@ -134,6 +146,62 @@ export function parseEnvironment(
     manualApproval: manualApproval === true,
     githubOidc,
     models,
+    monitoring,
+  };
+}
+
+/**
+ * `true`, `false` or `{"driftSchedule", "qualitySchedule", "psiThreshold",
+ * "driftedFeatureShareThreshold"}`: the monitoring of every model whose real-time slot captures data.
+ */
+function parseMonitoring(at: string, raw: unknown, problems: ProblemCollector): MonitoringConfig {
+  const read = readSwitchable(
+    at,
+    raw,
+    MONITORING_KEYS,
+    'use true, false or an object such as {"driftSchedule": "rate(1 hour)", "psiThreshold": 0.2}',
+    { enabled: true } as MonitoringConfig,
+    problems,
+  );
+  if (!('block' in read)) {
+    return read;
+  }
+  const { driftSchedule, qualitySchedule, psiThreshold, driftedFeatureShareThreshold } = read.block;
+  for (const [key, value] of [
+    ['driftSchedule', driftSchedule],
+    ['qualitySchedule', qualitySchedule],
+  ] as const) {
+    if (value !== undefined && !(typeof value === 'string' && SCHEDULE.test(value))) {
+      problems.add(
+        `${at}.${key}`,
+        value,
+        'use an EventBridge schedule expression such as "rate(1 hour)" or "cron(15 * * * ? *)"',
+      );
+    }
+  }
+  if (psiThreshold !== undefined && !(typeof psiThreshold === 'number' && psiThreshold > 0)) {
+    problems.add(`${at}.psiThreshold`, psiThreshold, 'use a positive number, e.g. 0.2');
+  }
+  if (
+    driftedFeatureShareThreshold !== undefined &&
+    !(
+      typeof driftedFeatureShareThreshold === 'number' &&
+      driftedFeatureShareThreshold >= 0 &&
+      driftedFeatureShareThreshold <= 1
+    )
+  ) {
+    problems.add(
+      `${at}.driftedFeatureShareThreshold`,
+      driftedFeatureShareThreshold,
+      'use a share from 0 to 1, e.g. 0.3',
+    );
+  }
+  return {
+    enabled: read.enabled,
+    driftSchedule: driftSchedule as string | undefined,
+    qualitySchedule: qualitySchedule as string | undefined,
+    psiThreshold: psiThreshold as number | undefined,
+    driftedFeatureShareThreshold: driftedFeatureShareThreshold as number | undefined,
   };
 }
 

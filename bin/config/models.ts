@@ -10,6 +10,7 @@ import { CLOUDWATCH_ALARM_NAME, MODEL_NAME, modelNameKey } from '../../lib/priva
 import { Json, isKnownObject, isObject } from './read';
 import {
   CapacityConfig,
+  DataCaptureConfig,
   ModelConfig,
   ServingConfig,
   VariantConfig,
@@ -32,7 +33,9 @@ const SERVING_KEYS = [
   'trafficShifting',
   'rollbackAlarmNames',
   'variant',
+  'dataCapture',
 ] as const;
+const DATA_CAPTURE_KEYS = ['samplingPercentage', 'captureResponses'] as const;
 const VARIANT_KINDS = ['challenger', 'shadow'] as const;
 const VARIANT_KEYS = ['kind', 'instanceType', 'instanceCount'] as const;
 const SERVING_MODES = ['serverless', 'realTime'] as const;
@@ -224,6 +227,7 @@ function parseServing(at: string, raw: unknown, problems: ProblemCollector, isLa
     'trafficShifting',
     'rollbackAlarmNames',
     'variant',
+    'dataCapture',
   ];
   const serverlessOnly = ['memorySizeInMb', 'maxConcurrency'];
   for (const key of ['minInstances', 'maxInstances', 'memorySizeInMb', 'maxConcurrency']) {
@@ -260,6 +264,9 @@ function parseServing(at: string, raw: unknown, problems: ProblemCollector, isLa
           rollbackAlarmNames: parseAlarmNames(`${at}.rollbackAlarmNames`, raw.rollbackAlarmNames, problems),
           ...(raw.variant !== undefined
             ? { variant: parseVariant(`${at}.variant`, raw.variant, problems) }
+            : {}),
+          ...(raw.dataCapture !== undefined && raw.dataCapture !== false
+            ? { dataCapture: parseDataCapture(`${at}.dataCapture`, raw.dataCapture, problems) }
             : {}),
         }
       : {}),
@@ -298,6 +305,36 @@ function parseVariant(at: string, raw: unknown, problems: ProblemCollector): Var
     kind: kind as VariantConfig['kind'],
     instanceType: instanceType as string | undefined,
     instanceCount: instanceCount as number | undefined,
+  };
+}
+
+/** `true`, `false` or `{"samplingPercentage": 1-100, "captureResponses": true}`. */
+function parseDataCapture(at: string, raw: unknown, problems: ProblemCollector): DataCaptureConfig {
+  if (raw === true) {
+    return {};
+  }
+  const example = 'use true, or an object such as {"samplingPercentage": 20, "captureResponses": true}';
+  if (!isKnownObject(at, raw, DATA_CAPTURE_KEYS, example, problems)) {
+    return {};
+  }
+  const { samplingPercentage, captureResponses } = raw;
+  if (
+    samplingPercentage !== undefined &&
+    !(
+      typeof samplingPercentage === 'number' &&
+      Number.isInteger(samplingPercentage) &&
+      samplingPercentage >= 1 &&
+      samplingPercentage <= 100
+    )
+  ) {
+    problems.add(`${at}.samplingPercentage`, samplingPercentage, 'use a whole number from 1 to 100');
+  }
+  if (captureResponses !== undefined && typeof captureResponses !== 'boolean') {
+    problems.add(`${at}.captureResponses`, captureResponses, 'use true or false');
+  }
+  return {
+    samplingPercentage: samplingPercentage as number | undefined,
+    captureResponses: captureResponses as boolean | undefined,
   };
 }
 

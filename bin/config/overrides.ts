@@ -74,6 +74,8 @@ const TEXT_KEYS = new Set([
   'serving.variant.kind',
   'serving.variant.instanceType',
   'training.schedule',
+  'monitoring.driftSchedule',
+  'monitoring.qualitySchedule',
   'delivery.connectionArn',
   'delivery.repository',
   'delivery.branch',

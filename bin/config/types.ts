@@ -79,6 +79,32 @@ export interface ServingConfig {
   readonly rollbackAlarmNames?: string[];
   /** Real-time: a test variant (A/B challenger or shadow), served once its pointer names a package. */
   readonly variant?: VariantConfig;
+  /** Real-time: capture requests (and responses) to the artifact store, for model monitoring. Default: off. */
+  readonly dataCapture?: DataCaptureConfig;
+}
+
+/** A real-time slot's data capture. */
+export interface DataCaptureConfig {
+  /** The share of requests captured, 1-100. Default: 100. */
+  readonly samplingPercentage?: number;
+  /** Capture the responses too (model quality joins them with ground truth). Default: true. */
+  readonly captureResponses?: boolean;
+}
+
+/**
+ * An environment's model monitoring (level 2 and up; level 3 needs it): every model whose real-time
+ * slot captures data is monitored.
+ */
+export interface MonitoringConfig {
+  readonly enabled: boolean;
+  /** An EventBridge schedule expression for the drift workflows. Default: every hour. */
+  readonly driftSchedule?: string;
+  /** An EventBridge schedule expression for the model quality jobs. Default: every day. */
+  readonly qualitySchedule?: string;
+  /** PSI at or above this marks a feature drifted. Default: 0.2. */
+  readonly psiThreshold?: number;
+  /** The drift alarm fires above this share of drifted features. Default: 0.3. */
+  readonly driftedFeatureShareThreshold?: number;
 }
 
 /** A real-time slot's test variant. */
@@ -158,6 +184,8 @@ export interface EnvironmentConfig {
    * map, one model named `trip-duration` takes the environment-level `serving` and `training`.
    */
   readonly models: ModelConfig[];
+  /** The monitoring of the models whose slots capture data. */
+  readonly monitoring: MonitoringConfig;
 }
 
 /** The parsed platform config: environments in config order (the promotion order). */

@@ -92,6 +92,16 @@ export class Capability {
     MaturityLevel.AUTOMATED_DEPLOYMENT,
     'Model monitoring: data drift, model quality, endpoint health',
   );
+  public static readonly DRIFT_DETECTION = new Capability(
+    'drift-detection',
+    MaturityLevel.AUTOMATED_DEPLOYMENT,
+    'Data drift detection: captured requests compared with the training baseline on a schedule, alarmed',
+  );
+  public static readonly MODEL_QUALITY = new Capability(
+    'model-quality',
+    MaturityLevel.AUTOMATED_DEPLOYMENT,
+    'Model quality: predictions joined with ground truth on a schedule, alarmed',
+  );
 
   // Level 4: full automation
   public static readonly AUTOMATED_RETRAINING = new Capability(

@@ -60,6 +60,7 @@ export class EnvironmentStage extends Stage {
         models: props.models,
         releaseSource: props.releaseSource,
         releaseAutomation: props.releaseAutomation,
+        modelMonitoring: props.modelMonitoring,
       };
     const name = environment.environmentName;
     this.contract = MaturityContract.declare(this, {

@@ -17,6 +17,8 @@ import {
   EnvironmentReleaseSource,
 } from './release-automation';
 import { ReferenceTarget } from '../training/reference-workload';
+import { ModelMonitoring } from '../monitoring/model-monitoring';
+import { monitorModels } from '../private/environment-monitoring';
 import { ServingMode } from '../serving/serving-slot';
 import { Level0Tier } from '../tiers/level0-tier';
 import { Level1Tier } from '../tiers/level1-tier';
@@ -103,6 +105,34 @@ export interface EnvironmentModelOptions {
    * @default false
    */
   readonly triggerTrainingOnNewData?: boolean;
+}
+
+/** An environment's model monitoring settings, shared by every monitored model. */
+export interface EnvironmentModelMonitoringOptions {
+  /**
+   * When each slot's drift workflow runs.
+   *
+   * @default events.Schedule.rate(Duration.hours(1))
+   */
+  readonly driftSchedule?: events.Schedule;
+  /**
+   * When each slot's model quality job runs.
+   *
+   * @default events.Schedule.rate(Duration.days(1))
+   */
+  readonly qualitySchedule?: events.Schedule;
+  /**
+   * PSI at or above this marks a feature drifted.
+   *
+   * @default 0.2
+   */
+  readonly psiThreshold?: number;
+  /**
+   * The drift alarm fires when the share of drifted features is above this.
+   *
+   * @default 0.3
+   */
+  readonly driftedFeatureShareThreshold?: number;
 }
 
 /** The fleet of a model's test variant; its pointer and weight are the environment's (see EnvironmentStage). */
@@ -229,6 +259,18 @@ export interface PlatformEnvironmentOptions {
    * @default - no release automation
    */
   readonly releaseAutomation?: EnvironmentReleaseAutomation;
+
+  /**
+   * Model monitoring (level 3: `model-monitoring`, `drift-detection`, `model-quality`) of every
+   * model whose real-time slot captures data (`ServingMode.realTime({ dataCapture })`): a
+   * ModelMonitoring per model in this stack, measuring the drift of the model its pointer names
+   * from that model's training baseline (the `releaseSource`'s, for a model released from there),
+   * its quality against the ground truth, alarmed at the model's `maxRmse` on the alarm topic.
+   * `false` for none.
+   *
+   * @default - ModelMonitoring's defaults for every model that captures data
+   */
+  readonly modelMonitoring?: EnvironmentModelMonitoringOptions | false;
 }
 
 /** Props of a PlatformStack. */
@@ -277,6 +319,8 @@ export class PlatformStack extends Stack {
   public readonly releaseRole?: ReleaseRole;
   /** The release workflows, one per model released elsewhere, with `releaseAutomation`. */
   public readonly releaseWorkflows: ReleaseWorkflow[] = [];
+  /** The model monitoring, one per model whose slot captures data. */
+  public readonly modelMonitoring: ModelMonitoring[] = [];
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
@@ -345,6 +389,27 @@ export class PlatformStack extends Stack {
           artifactStore: this.level0.artifactStore,
           servingStack: Stack.of(props.servingScope!),
         });
+      }
+      if (props.modelMonitoring !== false) {
+        this.modelMonitoring = monitorModels(
+          this,
+          level2.models.map((model) => {
+            const options = models.find((m) => m.modelName === model.modelName)!;
+            return {
+              model,
+              mode: options.servingMode ?? ServingMode.serverless(),
+              target: options.target ?? ReferenceTarget.TRIP_DURATION,
+              maxRmse: options.maxRmse,
+              pointer: props.releasePointers![model.modelName],
+            };
+          }),
+          {
+            artifactStore: this.level0.artifactStore,
+            alarmTopic: this.level1!.monitoring.alarmTopic,
+            source: props.releaseSource,
+            settings: props.modelMonitoring ?? {},
+          },
+        );
       }
       if (props.releaseAutomation) {
         this.releaseWorkflows = automateReleases(this, props.releaseAutomation, {
@@ -550,6 +615,7 @@ function validateProps(stack: PlatformStack, props: PlatformStackProps): Removal
       'variantPointers',
       'releaseSource',
       'releaseAutomation',
+      'modelMonitoring',
     ] as const) {
       if (props[key] !== undefined) {
         problems.add(

@@ -290,7 +290,7 @@ export function automateReleases(
     });
 }
 
-/** Lets the target accounts read the model's artifacts in this environment's store. */
+/** Lets the target accounts read the model's artifacts and drift baselines in this environment's store. */
 function grantArtifactsToAccounts(store: ArtifactStore, model: PlatformModel, accounts: string[]): void {
   if (accounts.length === 0) {
     return;
@@ -301,7 +301,13 @@ function grantArtifactsToAccounts(store: ArtifactStore, model: PlatformModel, ac
       sid: `ReleaseTargetsRead${model.node.id.replace(/[^A-Za-z0-9]/g, '')}Artifacts`,
       principals,
       actions: ['s3:GetObject'],
-      resources: [store.bucket.arnForObjects(`${ArtifactStorePrefix.MODELS}${model.artifactFolder}/*`)],
+      resources: [
+        store.bucket.arnForObjects(`${ArtifactStorePrefix.MODELS}${model.artifactFolder}/*`),
+        // The drift baselines of the packages, which the targets' model monitoring reads.
+        store.bucket.arnForObjects(
+          `${ArtifactStorePrefix.PIPELINES}${model.artifactFolder}/*/preprocess/baseline/baseline.json`,
+        ),
+      ],
     }),
   );
   store.encryptionKey.addToResourcePolicy(

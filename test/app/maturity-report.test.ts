@@ -28,11 +28,11 @@ describe('maturity report of the default app', () => {
     }
   });
 
-  test('every environment declares and reaches level 2', () => {
+  test('dev declares and reaches level 2; staging and prod declare and reach level 3', () => {
     expect(report.environments.map((e) => [e.name, e.declaredLevel, e.achievedLevel])).toEqual([
       ['dev', 2, 2],
-      ['staging', 2, 2],
-      ['prod', 2, 2],
+      ['staging', 3, 3],
+      ['prod', 3, 3],
     ]);
   });
 
@@ -51,9 +51,17 @@ describe('maturity report of the default app', () => {
       'multiple-models',
     ];
     // Staging and prod serve in real time, with blue/green updates that roll back on alarms, and are
-    // released to from dev's approvals, in order, with a test variant each; dev serves serverless
-    // and releases elsewhere.
-    const level3 = ['deployment-guardrails', 'release-on-approval', 'staged-promotion', 'variant-testing'];
+    // released to from dev's approvals, in order, with a test variant each, and their captured
+    // traffic is monitored for drift and quality; dev serves serverless and releases elsewhere.
+    const level3 = [
+      'deployment-guardrails',
+      'release-on-approval',
+      'staged-promotion',
+      'variant-testing',
+      'model-monitoring',
+      'drift-detection',
+      'model-quality',
+    ];
     const guarded = { dev: [], staging: level3, prod: level3 };
     for (const env of report.environments) {
       expect({ name: env.name, capabilities: [...env.capabilities].sort() }).toEqual({
@@ -70,7 +78,8 @@ describe('maturity report of the default app', () => {
     expect(byName.prod.sharedCapabilities).toEqual({ 'notebook-workspace': 'dev', ...pipeline });
   });
 
-  test('names what is missing for the next level: the capabilities of level 3 it lacks', () => {
+  test('names what is missing for the next level: level 3 for dev, level 4 for staging and prod', () => {
+    const level4 = ['automated-retraining', 'approval-gate', 'automatic-release', 'automation-guardrails'];
     expect(report.environments.map((e) => [e.name, e.missingForNextLevel])).toEqual([
       [
         'dev',
@@ -80,10 +89,12 @@ describe('maturity report of the default app', () => {
           'deployment-guardrails',
           'variant-testing',
           'model-monitoring',
+          'drift-detection',
+          'model-quality',
         ],
       ],
-      ['staging', ['model-monitoring']],
-      ['prod', ['model-monitoring']],
+      ['staging', level4],
+      ['prod', level4],
     ]);
   });
 
@@ -109,7 +120,10 @@ describe('maturity report of the default app', () => {
     const markdown = fs.readFileSync(path.join(outdir, 'maturity-report.md'), 'utf8');
     expect(markdown).toMatch(/^# MLOps maturity report/);
     expect(markdown).toContain(
-      '| dev | 2 Automated training | 2 Automated training | trip-duration, fare-amount | release-on-approval, staged-promotion, deployment-guardrails, variant-testing, model-monitoring | 0 | 0 |',
+      '| dev | 2 Automated training | 2 Automated training | trip-duration, fare-amount | release-on-approval, staged-promotion, deployment-guardrails, variant-testing, model-monitoring, drift-detection, model-quality | 0 | 0 |',
+    );
+    expect(markdown).toContain(
+      '| prod | 3 Automated deployment | 3 Automated deployment | trip-duration, fare-amount | automated-retraining, approval-gate, automatic-release, automation-guardrails | 0 | 2 |',
     );
     expect(markdown).toContain('- notebook-workspace (provided by dev)');
     // Each environment's section lists its models with their resources.

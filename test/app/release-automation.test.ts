@@ -39,10 +39,19 @@ function workflowDefinition(model: string): string {
 }
 
 describe('release automation of the default app', () => {
-  test('dev runs one release workflow per model; staging and prod run none', () => {
-    expect(ofType('dev-Platform', 'AWS::StepFunctions::StateMachine')).toHaveLength(2);
-    expect(ofType('staging-Platform', 'AWS::StepFunctions::StateMachine')).toHaveLength(0);
-    expect(ofType('prod-Platform', 'AWS::StepFunctions::StateMachine')).toHaveLength(0);
+  test('dev runs one release workflow per model; staging and prod run none (their state machines measure drift)', () => {
+    const machines = (name: string) =>
+      ofType(name, 'AWS::StepFunctions::StateMachine').map(([id]) => id.replace(/[0-9A-F]{8}$/, ''));
+    expect(machines('dev-Platform')).toEqual([
+      'ReleasetripdurationWorkflowStateMachine',
+      'ReleasefareamountWorkflowStateMachine',
+    ]);
+    for (const env of ['staging', 'prod']) {
+      expect(machines(`${env}-Platform`)).toEqual([
+        'ModelMonitoringtripdurationDriftWorkflow',
+        'ModelMonitoringfareamountDriftWorkflow',
+      ]);
+    }
   });
 
   test.each(['trip-duration', 'fare-amount'])(
@@ -248,8 +257,15 @@ describe('release automation config reaching the app', () => {
   });
 
   test('switched off, no environment has a workflow or a release role', () => {
+    // Without releases staging and prod cannot reach level 3: they declare 2.
     const { stages } = createPlatformApp({
-      context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], 'mlops:release:enabled': 'false' },
+      context: {
+        ...cdkJsonContext(),
+        'aws:cdk:bundling-stacks': [],
+        'mlops:release:enabled': 'false',
+        'mlops:staging:level': '2',
+        'mlops:prod:level': '2',
+      },
     });
     for (const stage of stages) {
       expect(stage.platform.releaseWorkflows).toEqual([]);

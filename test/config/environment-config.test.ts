@@ -32,6 +32,7 @@ describe('parsePlatformConfig', () => {
         removalPolicy: RemovalPolicy.RETAIN,
         workspace: { enabled: true, userProfiles: [] },
         models: [shorthandModel],
+        monitoring: { enabled: true },
       },
       {
         manualApproval: true,
@@ -43,6 +44,7 @@ describe('parsePlatformConfig', () => {
         removalPolicy: RemovalPolicy.RETAIN,
         workspace: { enabled: false, userProfiles: [] },
         models: [shorthandModel],
+        monitoring: { enabled: true },
       },
     ]);
   });
@@ -69,8 +71,20 @@ describe('parsePlatformConfig', () => {
             networkAccess: 'VpcOnly',
             idleTimeoutMinutes: 120,
           },
-          serving: { mode: 'realTime', instanceType: 'ml.c5.xlarge', minInstances: 2, maxInstances: 6 },
+          serving: {
+            mode: 'realTime',
+            instanceType: 'ml.c5.xlarge',
+            minInstances: 2,
+            maxInstances: 6,
+            dataCapture: { samplingPercentage: 20, captureResponses: false },
+          },
           training: { schedule: 'rate(7 days)', triggerOnNewData: true },
+          monitoring: {
+            driftSchedule: 'cron(15 * * * ? *)',
+            qualitySchedule: 'rate(12 hours)',
+            psiThreshold: 0.25,
+            driftedFeatureShareThreshold: 0.4,
+          },
         },
       }),
     ).environments;
@@ -109,11 +123,45 @@ describe('parsePlatformConfig', () => {
             // The only environment is the last one, production: a canary by default.
             trafficShifting: { kind: 'canary', size: { unit: 'percent', value: 10 }, waitMinutes: 10 },
             rollbackAlarmNames: [],
+            dataCapture: { samplingPercentage: 20, captureResponses: false },
           },
           training: { schedule: 'rate(7 days)', triggerOnNewData: true },
         },
       ],
+      monitoring: {
+        enabled: true,
+        driftSchedule: 'cron(15 * * * ? *)',
+        qualitySchedule: 'rate(12 hours)',
+        psiThreshold: 0.25,
+        driftedFeatureShareThreshold: 0.4,
+      },
     });
+  });
+
+  test('data capture and monitoring: switches, and refused values naming the key, the value and the fix', () => {
+    const parse = (env: Record<string, unknown>) =>
+      parsePlatformConfig(envs({ prod: { level: 3, ...env } })).environments[0];
+    expect(parse({ serving: { mode: 'realTime', dataCapture: true } }).models[0].serving.dataCapture).toEqual(
+      {},
+    );
+    expect(
+      parse({ serving: { mode: 'realTime', dataCapture: false } }).models[0].serving.dataCapture,
+    ).toBeUndefined();
+    expect(parse({ monitoring: false }).monitoring).toEqual({ enabled: false });
+    expect(() => parse({ serving: { mode: 'serverless', dataCapture: true } })).toThrow(
+      /serving\.dataCapture 'true' is invalid: it applies to mode realTime only/,
+    );
+    expect(() =>
+      parse({ serving: { mode: 'realTime', dataCapture: { samplingPercentage: 0, sampling: 5 } } }),
+    ).toThrow(/serving\.dataCapture\.samplingPercentage '0' is invalid: use a whole number from 1 to 100/);
+    expect(() =>
+      parse({ monitoring: { driftSchedule: 'hourly', psiThreshold: -1, driftedFeatureShareThreshold: 3 } }),
+    ).toThrow(
+      /monitoring\.driftSchedule 'hourly' is invalid: use an EventBridge schedule expression[\s\S]*monitoring\.psiThreshold '-1' is invalid[\s\S]*monitoring\.driftedFeatureShareThreshold '3' is invalid: use a share from 0 to 1/,
+    );
+    expect(() => parsePlatformConfig(envs({ dev: { level: 1, monitoring: true } }))).toThrow(
+      /environments\.dev\.monitoring 'true' is invalid: it applies from level 2 and the level is 1/,
+    );
   });
 
   test('serving and training problems name the key, the value and the fix', () => {

@@ -146,6 +146,8 @@ test('the tiers example reaches level 2 (the testing kit)', () => {
     'deployment-guardrails',
     'variant-testing',
     'model-monitoring',
+    'drift-detection',
+    'model-quality',
   ]);
 });
 
