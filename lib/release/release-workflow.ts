@@ -1,5 +1,3 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { Annotations, ArnFormat, Duration, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -13,6 +11,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
+import { handlerEntry } from '../private/handler-entry';
 import { acknowledgeGeneratedPolicyWildcards, acknowledgeWildcards } from '../private/nag-acknowledgements';
 import { ENVIRONMENT_NAME, MODEL_NAME, SAGEMAKER_NAME } from '../private/patterns';
 import { IModelRegistry } from '../registry/model-registry';
@@ -1060,15 +1059,3 @@ function validate(
   problems.throwIfAny();
 }
 
-/** The TypeScript entry of a handler in `lambda/<name>/`, from source or from `dist/`. */
-function handlerEntry(name: string): string {
-  let dir = __dirname;
-  for (let i = 0; i < 5; i++) {
-    const candidate = path.join(dir, 'lambda', name, 'index.ts');
-    if (fs.existsSync(candidate)) {
-      return candidate;
-    }
-    dir = path.dirname(dir);
-  }
-  return path.resolve(__dirname, '..', '..', 'lambda', name, 'index.ts');
-}

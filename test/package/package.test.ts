@@ -82,18 +82,31 @@ describe('npm pack', () => {
     expect([...packed].sort()).toEqual([...dryRun].sort());
   });
 
-  test('ships no tests, examples, benchmarks, app, scratch files or TypeScript sources', () => {
+  test('ships no tests, examples, benchmarks, app, scratch files or TypeScript sources but the handlers', () => {
     // GIVEN the file list of `npm pack --dry-run --json`
-    // THEN nothing of the repository's own tooling is in it
+    // THEN nothing of the repository's own tooling is in it: TypeScript sources only of the Lambda
+    // handlers, which NodejsFunction bundles at the user's synth, and the two import-free lib
+    // modules they share with the constructs
+    const handlerSources = (f: string) =>
+      /^lambda\/[\w-]+\/([\w-]+\/)?[\w.-]+\.ts$/.test(f) ||
+      f === 'lib/private/describe-value.ts' ||
+      f === 'lib/serving/naming.ts';
     const unwanted = dryRun.filter(
       (f) =>
-        /^(test|examples|bench|bin|scratch|scripts|lambda|docs)\//.test(f) ||
+        (/^(test|examples|bench|bin|scratch|scripts|lambda|docs)\//.test(f) && !handlerSources(f)) ||
         /(^|\/)tests\//.test(f) ||
-        (f.endsWith('.ts') && !f.endsWith('.d.ts')) ||
+        (f.endsWith('.ts') && !f.endsWith('.d.ts') && !handlerSources(f)) ||
         /\.(tsbuildinfo|map)$/.test(f) ||
         /(^|\/)(cdk\.out|node_modules|\.synth|__pycache__)\//.test(f),
     );
     expect(unwanted).toEqual([]);
+    // AND every handler's entry is shipped
+    const handlers = fs
+      .readdirSync(path.join(ROOT, 'lambda'), { withFileTypes: true })
+      .filter((d) => d.isDirectory() && d.name !== 'shared')
+      .map((d) => `lambda/${d.name}/index.ts`);
+    expect(handlers.length).toBeGreaterThan(5);
+    expect(handlers.filter((h) => !dryRun.includes(h))).toEqual([]);
     // AND every compiled file comes from lib/ only
     expect(dryRun.filter((f) => f.startsWith('dist/') && !f.startsWith('dist/lib/'))).toEqual([]);
   });
@@ -253,5 +266,74 @@ app.synth();
     expect(fs.existsSync(path.join(project, 'node_modules', 'cdk-mlops-maturity', 'ml', 'run_step.py'))).toBe(
       true,
     );
+  }, 90_000);
+
+  test("a construct with Lambda handlers finds them in the package, and they bundle from the package's sources", () => {
+    // GIVEN the project above, and an app with a release workflow; bundling skipped, as the consumer
+    // has no esbuild of its own (NodejsFunction still checks that each entry file exists)
+    const project = path.join(workDir, 'consumer');
+    fs.writeFileSync(
+      path.join(project, 'release.js'),
+      `
+const { App, Stack } = require('aws-cdk-lib');
+const { ModelRegistry, ReleasePointer, ReleaseWorkflow } = require('cdk-mlops-maturity');
+const app = new App({ outdir: 'cdk.out.release', context: { 'aws:cdk:bundling-stacks': [] } });
+const stack = new Stack(app, 'Release');
+new ReleaseWorkflow(stack, 'Workflow', {
+  modelName: 'churn',
+  modelRegistry: new ModelRegistry(stack, 'Registry'),
+  targets: [{
+    environmentName: 'prod',
+    stackName: 'churn-serving-prod',
+    pointer: ReleasePointer.fromParameterName(stack, 'Pointer', '/mlops/prod/serving/churn/model-package-arn'),
+  }],
+});
+app.synth();
+`,
+    );
+    // WHEN it runs
+    execFileSync(process.execPath, ['release.js'], {
+      cwd: project,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // THEN it synthesized the state machine and its functions
+    const template = JSON.parse(
+      fs.readFileSync(path.join(project, 'cdk.out.release', 'Release.template.json'), 'utf8'),
+    ) as { Resources: Record<string, { Type: string }> };
+    const types = Object.values(template.Resources).map((r) => r.Type);
+    expect(types).toContain('AWS::StepFunctions::StateMachine');
+    expect(types.filter((t) => t === 'AWS::Lambda::Function').length).toBeGreaterThanOrEqual(2);
+    // AND every shipped handler bundles from the installed package as NodejsFunction bundles it
+    // (the AWS SDK left to the runtime), its runtime dependencies resolved from the consumer's
+    // node_modules
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const esbuild = require('esbuild') as typeof import('esbuild');
+    const lambdaDir = path.join(project, 'node_modules', 'cdk-mlops-maturity', 'lambda');
+    const handlers = fs
+      .readdirSync(lambdaDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory() && d.name !== 'shared')
+      .map((d) => d.name);
+    for (const handler of handlers) {
+      const result = esbuild.buildSync({
+        entryPoints: [path.join(lambdaDir, handler, 'index.ts')],
+        bundle: true,
+        platform: 'node',
+        target: 'node20',
+        external: ['@aws-sdk/*'],
+        write: false,
+        absWorkingDir: project,
+        logLevel: 'silent',
+      });
+      expect({
+        handler,
+        errors: result.errors.length,
+        bytes: result.outputFiles[0].contents.length > 1000,
+      }).toEqual({
+        handler,
+        errors: 0,
+        bytes: true,
+      });
+    }
   }, 90_000);
 });
