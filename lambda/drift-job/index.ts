@@ -16,6 +16,7 @@ import { CloudWatchClient, MetricDatum, PutMetricDataCommand } from '@aws-sdk/cl
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   Baseline,
+  BaselineError,
   driftReport,
   DriftReport,
   DriftHistogram,
@@ -88,6 +89,16 @@ export interface DriftJobResult {
   readonly objects: number;
   readonly reportKey: string;
   readonly report: DriftReport;
+}
+
+/**
+ * A window the job could not measure because the serving model's baseline is unusable (a feature
+ * missing, no bins, not JSON...): counted as `BaselineProblems`, logged with the reason, never fatal.
+ * Regenerating the baseline (a new training run and release) fixes it.
+ */
+export interface DriftBaselineProblem {
+  readonly objects: 0;
+  readonly baselineProblem: string;
 }
 
 const logger = new Logger();
@@ -279,9 +290,52 @@ export function batchHistogramKey(event: DriftSlot, windowEnd: string, index: nu
   return `${event.reportPrefix}drift/${event.endpointName}/${event.variantName}/batches/${windowEnd}/${index}.json`;
 }
 
-async function single(event: DriftJobEvent): Promise<DriftJobResult> {
+/**
+ * The slot's baseline, or, when it is unusable, the `BaselineProblems` metric published at the
+ * window's end and the reason: the window cannot be measured, and the job does not fail for it.
+ */
+async function usableBaseline(
+  event: DriftJobEvent | DriftMergeEvent,
+  now: Date,
+): Promise<Baseline | DriftBaselineProblem> {
+  try {
+    return await readBaseline(event);
+  } catch (error) {
+    if (!(error instanceof BaselineError)) {
+      throw error;
+    }
+    logger.error('unusable baseline: the window is not measured', {
+      endpointName: event.endpointName,
+      baselineKey: event.baselineKey,
+      reason: error.message,
+    });
+    await cloudWatch.send(
+      new PutMetricDataCommand({
+        Namespace: DRIFT_METRICS_NAMESPACE,
+        MetricData: [
+          {
+            MetricName: 'BaselineProblems',
+            Dimensions: [
+              { Name: 'EndpointName', Value: event.endpointName },
+              { Name: 'VariantName', Value: event.variantName },
+            ],
+            Value: 1,
+            Unit: 'Count',
+            Timestamp: windowPrefixes(event, now).end,
+          },
+        ],
+      }),
+    );
+    return { objects: 0, baselineProblem: error.message };
+  }
+}
+
+async function single(event: DriftJobEvent): Promise<DriftJobResult | DriftBaselineProblem> {
   const now = checkWindow(event, 'drift job event');
-  const baseline = await readBaseline(event);
+  const baseline = await usableBaseline(event, now);
+  if ('baselineProblem' in baseline) {
+    return baseline;
+  }
   const { prefixes, end } = windowPrefixes(event, now);
   const keys = (await Promise.all(prefixes.map((p) => listKeys(event.bucket, p)))).flat();
   const histogram = await histogramOfObjects(event.bucket, keys, baseline);
@@ -329,7 +383,7 @@ async function batch(event: DriftBatchEvent): Promise<DriftBatchResult> {
   return { histogramKey, objects: keys.length, lines: histogram.lines, rows: histogram.rows };
 }
 
-async function merge(event: DriftMergeEvent): Promise<DriftJobResult> {
+async function merge(event: DriftMergeEvent): Promise<DriftJobResult | DriftBaselineProblem> {
   const now = checkWindow(event, 'drift merge event');
   const invalid = event.batches
     .map((b, i) =>
@@ -341,7 +395,10 @@ async function merge(event: DriftMergeEvent): Promise<DriftJobResult> {
   if (invalid.length > 0) {
     refuse('drift merge event', 'batches of { histogramKey, objects }', invalid);
   }
-  const baseline = await readBaseline(event);
+  const baseline = await usableBaseline(event, now);
+  if ('baselineProblem' in baseline) {
+    return baseline;
+  }
   const { prefixes, end } = windowPrefixes(event, now);
   const histograms: DriftHistogram[] = [];
   for (const b of event.batches) {
@@ -351,10 +408,12 @@ async function merge(event: DriftMergeEvent): Promise<DriftJobResult> {
   return publish(event, baseline, { prefixes, end, objects, histogram: mergeAll(baseline, histograms) });
 }
 
-export async function handler(event: DriftJobEvent): Promise<DriftJobResult>;
+export async function handler(event: DriftJobEvent): Promise<DriftJobResult | DriftBaselineProblem>;
 export async function handler(event: DriftBatchEvent): Promise<DriftBatchResult>;
-export async function handler(event: DriftMergeEvent): Promise<DriftJobResult>;
-export async function handler(event: DriftEvent): Promise<DriftJobResult | DriftBatchResult> {
+export async function handler(event: DriftMergeEvent): Promise<DriftJobResult | DriftBaselineProblem>;
+export async function handler(
+  event: DriftEvent,
+): Promise<DriftJobResult | DriftBatchResult | DriftBaselineProblem> {
   switch (event?.mode) {
     case undefined:
     case 'single':

@@ -1058,4 +1058,3 @@ function validate(
   }
   problems.throwIfAny();
 }
-

@@ -3,10 +3,27 @@ import { CloudWatchClient, PutMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { sdkStreamMixin } from '@smithy/util-stream';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DriftJobEvent, handler, windowPrefixes } from '../../lambda/drift-job';
+import {
+  DriftBaselineProblem,
+  DriftJobEvent,
+  DriftJobResult,
+  handler,
+  windowPrefixes,
+} from '../../lambda/drift-job';
 import { driftReport, histogramOfCapture, parseBaseline } from '../../lambda/shared/drift';
 import { quietHandlerLogs } from '../release-automation/support/quiet-logs';
 import { baselineJson } from './fixtures';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
+
+/** The result of a window the job measured; fails the test with the reason otherwise. */
+function measured(result: DriftJobResult | DriftBaselineProblem): DriftJobResult {
+  if ('baselineProblem' in result) {
+    throw new Error(`the window was not measured: ${result.baselineProblem}`);
+  }
+  return result;
+}
 
 const s3 = mockClient(S3Client);
 const cloudWatch = mockClient(CloudWatchClient);
@@ -82,7 +99,7 @@ describe('drift job handler', () => {
     }).resolves({
       Contents: Object.keys(OBJECTS).map((Key) => ({ Key })),
     });
-    const result = await handler(EVENT);
+    const result = measured(await handler(EVENT));
 
     // THEN the report equals the engine's on the same objects, merged
     const baseline = parseBaseline(baselineJson());
@@ -132,7 +149,7 @@ describe('drift job handler', () => {
 
   test('an empty window is counted and reported, never fatal', async () => {
     s3.on(ListObjectsV2Command).resolves({ Contents: [] });
-    const result = await handler(EVENT);
+    const result = measured(await handler(EVENT));
     expect(result.report.empty).toBe(true);
     const data = cloudWatch
       .commandCalls(PutMetricDataCommand)
@@ -140,6 +157,33 @@ describe('drift job handler', () => {
     expect(data.find((d) => d.MetricName === 'EmptyWindows')?.Value).toBe(1);
     expect(data.some((d) => d.MetricName === 'FeaturePsi')).toBe(false);
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(1);
+  });
+
+  test.each([
+    ['a feature the baseline lacks', (b: Json) => delete b.features.zone],
+    ['a numeric feature without bins', (b: Json) => (b.features.distance.bin_edges = [])],
+    ['a baseline that is not JSON', undefined],
+  ])('%s: counted as BaselineProblems with the reason, no report, never fatal', async (_case, breakIt) => {
+    // GIVEN an unusable baseline for the serving model
+    const broken = baselineJson() as Json;
+    breakIt?.(broken);
+    s3.on(GetObjectCommand, { Key: EVENT.baselineKey }).callsFake(() => ({
+      Body: body(breakIt ? JSON.stringify(broken) : '{not json'),
+    }));
+    // WHEN the job runs
+    const result = await handler(EVENT);
+    // THEN it says why, publishes one BaselineProblems datum at the window's end, and writes no report
+    expect(result).toEqual({
+      objects: 0,
+      baselineProblem: expect.stringMatching(/^baseline\.json .*regenerate/s),
+    });
+    const data = cloudWatch
+      .commandCalls(PutMetricDataCommand)
+      .flatMap((c) => c.args[0].input.MetricData ?? []);
+    expect(data.map((d) => [d.MetricName, d.Value, d.Timestamp])).toEqual([
+      ['BaselineProblems', 1, new Date('2026-12-01T10:00:00Z')],
+    ]);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
   });
 
   test('listing pages are followed', async () => {

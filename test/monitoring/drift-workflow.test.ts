@@ -15,7 +15,7 @@ import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { sdkStreamMixin } from '@smithy/util-stream';
 import { mockClient } from 'aws-sdk-client-mock';
 import { StateMachine } from 'aws-local-stepfunctions';
-import { handler as driftJob } from '../../lambda/drift-job';
+import { DriftJobResult, handler as driftJob } from '../../lambda/drift-job';
 import { handler as planRun } from '../../lambda/drift-plan';
 import {
   ModelMonitoring,
@@ -295,7 +295,7 @@ describe('the drift workflow, executed locally', () => {
 
     // AND the same window measured in one pass, by the same job, gives exactly the same numbers
     cloudWatch.resetHistory();
-    const single = await driftJob({
+    const single = (await driftJob({
       bucket: BUCKET,
       baselineKey: BASELINE_KEY,
       capturePrefix: 'capture/',
@@ -304,7 +304,7 @@ describe('the drift workflow, executed locally', () => {
       variantName: 'AllTraffic',
       windowHours: 2,
       time: SCHEDULED_AT,
-    });
+    })) as DriftJobResult;
     expect(merged.objects).toBe(7);
     expect(merged.report).toEqual(single.report);
     expect(merged.reportKey).toBe(single.reportKey);
