@@ -1,5 +1,6 @@
 import * as readline from 'node:readline';
 import { Readable } from 'node:stream';
+import { isDeepStrictEqual } from 'node:util';
 import * as zlib from 'node:zlib';
 import {
   addParse,
@@ -258,6 +259,190 @@ describe('the fast path', () => {
       const fast = scanCaptureLine(sagemaker(`${text},7,1`), BASELINE);
       expect(fast?.rows[0][0]).toBe(Number(text));
     }
+  });
+});
+
+/**
+ * An independent statement of what the fast path accepts, as regular expressions over the line's
+ * bytes read as latin1 (one character per byte): the common shape with `data` a run of plain
+ * characters, then that run read as CSV for the fixture baseline (numeric, categorical, numeric),
+ * at most fifteen digits a value.
+ */
+const PLAIN = '[^"\\\\\\x00-\\x1f]*';
+const ESCAPED = `${PLAIN}(?:\\\\(?:["\\\\/bfnrt]|u[0-9a-fA-F]{4})${PLAIN})*`;
+const ANY = `"${ESCAPED}"`;
+const COMMON_SHAPE = new RegExp(
+  `^\\{"captureData":\\{"endpointInput":\\{"observedContentType":${ANY},"mode":${ANY},"data":"(${PLAIN})"` +
+    `,"encoding":"CSV"\\}` +
+    `(?:,"endpointOutput":\\{"observedContentType":${ANY},"mode":${ANY},"data":${ANY},"encoding":${ANY}\\})?` +
+    `\\},"eventMetadata":\\{"eventId":${ANY}(?:,"inferenceId":"([\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*)")?` +
+    `,"inferenceTime":${ANY}\\},"eventVersion":${ANY}\\}\\r?$`,
+);
+const NUMBER = /^-?\d+(\.\d*)?$/;
+const INTEGER = /^\d+$/;
+
+function shapeParse(bytes: Buffer): CaptureParse | undefined {
+  const match = COMMON_SHAPE.exec(bytes.toString('latin1'));
+  if (!match) return undefined;
+  const values = match[1].split(',');
+  if (values.length !== 3) return undefined;
+  const patterns = [NUMBER, INTEGER, NUMBER];
+  if (values.some((value, i) => !patterns[i].test(value) || value.replace(/\D/g, '').length > 15)) {
+    return undefined;
+  }
+  const row = [Number(values[0]), String(Number(values[1])), Number(values[2])];
+  return match[2] === undefined
+    ? { rows: [row], problems: [] }
+    : { rows: [row], problems: [], inferenceId: match[2] };
+}
+
+describe('the fast path against the shape written as regular expressions', () => {
+  const templates = [
+    sagemaker('3.5,132,9'),
+    sagemaker('-0.5,07,23', { output: false }),
+    sagemaker('2,132,0', { inferenceId: null }),
+    `${sagemaker('10.25,7,1')}\r`,
+  ].map((line) => Buffer.from(line));
+  // Bytes at the edges of what JSON strings, the bit tricks and the CSV reader tell apart, and
+  // bytes that are not UTF-8 on their own.
+  const bytes = [
+    0x00, 0x0a, 0x0d, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x39, 0x3a, 0x5b, 0x5c,
+    0x5d, 0x61, 0x62, 0x66, 0x6e, 0x72, 0x74, 0x75, 0x7b, 0x7d, 0x7e, 0x7f, 0x80, 0xa2, 0xdc, 0xe9, 0xff,
+  ];
+
+  // Lines where the paths disagree, as the tests' one expectation: tens of thousands of lines are
+  // compared, each with isDeepStrictEqual (which tells -0 from 0, as toEqual does).
+  let disagreements: string[] = [];
+  beforeEach(() => {
+    disagreements = [];
+  });
+  afterEach(() => {
+    expect(disagreements).toEqual([]);
+  });
+
+  function agree(line: Buffer): boolean {
+    const expected = shapeParse(line);
+    const fast = scanCaptureLine(line, BASELINE);
+    const reference = parseCaptureLine(line.toString('utf8'), BASELINE);
+    if (
+      !isDeepStrictEqual(fast, expected) ||
+      !isDeepStrictEqual(parseCaptureBytes(line, BASELINE), reference)
+    ) {
+      disagreements.push(line.toString('latin1'));
+    }
+    return expected !== undefined;
+  }
+
+  test('every byte of a record deleted, replaced or preceded by each edge byte', () => {
+    let accepted = 0;
+    let lines = 0;
+    for (const template of templates) {
+      for (let at = 0; at < template.length; at++) {
+        const variants = [Buffer.concat([template.subarray(0, at), template.subarray(at + 1)])];
+        for (const byte of bytes) {
+          const replaced = Buffer.from(template);
+          replaced[at] = byte;
+          variants.push(
+            replaced,
+            Buffer.concat([template.subarray(0, at), Buffer.from([byte]), template.subarray(at)]),
+          );
+        }
+        for (const variant of variants) {
+          if (agree(variant)) accepted++;
+          lines++;
+        }
+      }
+    }
+    // Edits inside the strings it does not read keep the shape; edits to keys and brackets do not.
+    expect(accepted).toBeGreaterThan(lines / 10);
+    expect(accepted).toBeLessThan(lines / 2);
+  });
+
+  test('escapes, and what is not one, in each string value', () => {
+    const values = [
+      '\\"',
+      '\\\\',
+      '\\/',
+      '\\b',
+      '\\f',
+      '\\n',
+      '\\r',
+      '\\t',
+      '\\u00e9',
+      '\\uD83D\\uDE00',
+      '\\u00E9x',
+      '\\uabcd',
+      '\\u',
+      '\\u1',
+      '\\u12',
+      '\\u123',
+      '\\u12g4',
+      '\\x',
+      '\\a',
+      '\\0',
+      '\\',
+      '\\\\\\',
+      'a\\"b\\\\c',
+      '',
+      ' ',
+      '!',
+      '#',
+      '~',
+      '\x7f',
+      'é',
+      '€',
+      '\t',
+      '\x1f',
+      'abcdefgh',
+      'abcdefg"',
+      'abc"',
+      '"',
+      '""',
+    ];
+    let accepted = 0;
+    for (const template of templates.map((line) => line.toString('latin1'))) {
+      const strings = [...template.matchAll(/"(?:[^"\\]|\\.)*"/g)].filter((m) => !m[0].endsWith('":'));
+      // Every string value, and inside it at its start, middle and end.
+      for (const string of template.matchAll(/:"([^"]*)"/g)) {
+        const start = (string.index ?? 0) + 2;
+        const end = start + string[1].length;
+        for (const value of values) {
+          for (const at of [start, Math.floor((start + end) / 2), end]) {
+            for (const cut of [at, end]) {
+              const line = template.slice(0, at) + value + template.slice(cut);
+              if (agree(Buffer.from(line, 'utf8'))) accepted++;
+            }
+          }
+        }
+      }
+      expect(strings.length).toBeGreaterThan(0);
+    }
+    expect(accepted).toBeGreaterThan(500);
+  });
+
+  test('several random edits at once', () => {
+    let seed = 4242;
+    const next = (below: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % below;
+    };
+    let accepted = 0;
+    for (let i = 0; i < 4000; i++) {
+      let line = Buffer.from(templates[i % templates.length]);
+      for (let edits = 1 + next(3); edits > 0; edits--) {
+        const at = next(line.length);
+        const byte = Buffer.from([next(4) === 0 ? next(256) : bytes[next(bytes.length)]]);
+        const kind = next(3);
+        line =
+          kind === 0
+            ? Buffer.concat([line.subarray(0, at), line.subarray(at + 1)])
+            : kind === 1
+              ? Buffer.concat([line.subarray(0, at), byte, line.subarray(at)])
+              : Buffer.concat([line.subarray(0, at), byte, line.subarray(at + 1)]);
+      }
+      if (agree(line)) accepted++;
+    }
+    expect(accepted).toBeGreaterThan(200);
   });
 });
 

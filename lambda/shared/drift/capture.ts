@@ -177,9 +177,9 @@ function parseInput(record: unknown, baseline: Baseline): CaptureParse {
  */
 export function parseCaptureBytes(line: Uint8Array | string, baseline: Baseline): CaptureParse {
   const bytes = typeof line === 'string' ? Buffer.from(line, 'utf8') : Buffer.from(line);
-  const text = bytes.toString('latin1') + '\n';
   const scanner = new CaptureScanner(baseline);
-  if (scanner.scan(text, 0) === text.length) return scanner.parse();
+  const withBreak = Buffer.concat([bytes, Buffer.from([NEWLINE])]);
+  if (scanner.scan(withBreak, 0) === withBreak.length) return scanner.parse();
   return parseCaptureLine(bytes.toString('utf8'), baseline);
 }
 
@@ -239,30 +239,28 @@ function textLines(bytes: Buffer, start: number, end: number, visit: (line: stri
 /**
  * Reads a capture object (plain or gzipped JSON Lines, told apart by its magic bytes) line by line,
  * as readline would split it (line feed, carriage return and line feed, or a lone carriage return;
- * blank lines skipped). Each line goes first to `fast(text, start)`, with `text` the bytes as a byte
- * string (latin1: one character per byte) of whole lines and `start` the line's offset: it returns
- * the offset after the line's break when it took the line, or -1. Lines it does not take go to
- * `slow`, decoded as UTF-8. Memory holds one chunk of the stream and the line that spans its end, so
- * it is bounded by the chunk size and the longest line, not by the object. Rejects when the stream
- * fails (e.g. a corrupt gzip).
+ * blank lines skipped). Each line goes first to `fast(bytes, start)`, with `bytes` a buffer of whole
+ * lines and `start` the line's offset in it: it returns the offset after the line's break when it
+ * took the line, or -1. Lines it does not take go to `slow`, decoded as UTF-8. Memory holds one
+ * chunk of the stream and the line that spans its end, so it is bounded by the chunk size and the
+ * longest line, not by the object. Rejects when the stream fails (e.g. a corrupt gzip).
  */
 export async function readCaptureLines(
   source: Readable,
-  fast: (text: string, start: number) => number,
+  fast: (bytes: Buffer, start: number) => number,
   slow: (line: string) => void,
 ): Promise<void> {
   const input = await decompressed(source);
+  // `bytes` ends with a line break: its lines are read in place, without a copy.
   const visit = (bytes: Buffer) => {
-    const text = bytes.toString('latin1');
     let start = 0;
-    while (start < text.length) {
-      const next = fast(text, start);
+    while (start < bytes.length) {
+      const next = fast(bytes, start);
       if (next >= 0) {
         start = next;
         continue;
       }
-      // Every chunk handed here ends with a line break.
-      const end = text.indexOf('\n', start);
+      const end = bytes.indexOf(NEWLINE, start);
       textLines(bytes, start, end, slow);
       start = end + 1;
     }
