@@ -75,7 +75,13 @@ const COMMON_INPUT_MODE = new Literal(`INPUT${DATA.text}`);
 const COMMON_OUTPUT_TYPE = new Literal(`text/csv; charset=utf-8${MODE.text}`);
 const COMMON_OUTPUT_MODE = new Literal(`OUTPUT${DATA.text}`);
 const COMMON_OUTPUT_ENCODING = new Literal(`CSV${OUTPUT_END.text}`);
-const COMMON_VERSION = new Literal(`0${END.text}`);
+/** The same for runs of literals and values: from the start of the line to the record, and so on. */
+const COMMON_INPUT = new Literal(`${INPUT.text}${COMMON_INPUT_TYPE.text}${COMMON_INPUT_MODE.text}`);
+const COMMON_OUTPUT = new Literal(
+  `${INPUT_END.text}${OUTPUT.text}${COMMON_OUTPUT_TYPE.text}${COMMON_OUTPUT_MODE.text}`,
+);
+const COMMON_OUTPUT_END = new Literal(`${ENCODING.text}${COMMON_OUTPUT_ENCODING.text}`);
+const COMMON_END = new Literal(`${VERSION.text}0${END.text}`);
 
 const BACKSLASH = 0x5c;
 const LINE_FEED = 0x0a;
@@ -319,6 +325,12 @@ function inferenceIdAt(bytes: Uint8Array, view: DataView, at: number): number {
   return -1;
 }
 
+/** From the closing quote of endpointOutput's data to the opening quote of the eventId's value. */
+function outputEnd(bytes: Uint8Array, view: DataView, at: number): number {
+  const encoding = literalAt(bytes, view, at, ENCODING);
+  return encoding < 0 ? -1 : stringAt(bytes, view, encoding, COMMON_OUTPUT_ENCODING, OUTPUT_END);
+}
+
 /**
  * Values whose digits read as an integer are below this have their bin looked up (the table of a
  * feature and a count of fraction digits: 32 KiB).
@@ -369,21 +381,33 @@ export class CaptureScanner {
       this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     }
     const view = this.view;
-    let at = literalAt(bytes, view, start, INPUT);
-    if (at >= 0) at = stringAt(bytes, view, at, COMMON_INPUT_TYPE, MODE);
-    if (at >= 0) at = stringAt(bytes, view, at, COMMON_INPUT_MODE, DATA);
+    let at = literalAt(bytes, view, start, COMMON_INPUT);
+    if (at < 0) {
+      at = literalAt(bytes, view, start, INPUT);
+      if (at >= 0) at = stringAt(bytes, view, at, COMMON_INPUT_TYPE, MODE);
+      if (at >= 0) at = stringAt(bytes, view, at, COMMON_INPUT_MODE, DATA);
+    }
     if (at >= 0) at = this.record(at);
-    if (at >= 0) at = literalAt(bytes, view, at, INPUT_END);
     if (at < 0) return -1;
-    // endpointOutput, when there is one, starts with a comma; captureData's closing brace otherwise.
-    if (bytes[at] === COMMA) {
-      at = literalAt(bytes, view, at, OUTPUT);
-      if (at >= 0) at = stringAt(bytes, view, at, COMMON_OUTPUT_TYPE, MODE);
-      if (at >= 0) at = stringAt(bytes, view, at, COMMON_OUTPUT_MODE, DATA);
-      if (at >= 0) at = stringAt(bytes, view, at, undefined, ENCODING);
-      if (at >= 0) at = stringAt(bytes, view, at, COMMON_OUTPUT_ENCODING, OUTPUT_END);
+    const output = literalAt(bytes, view, at, COMMON_OUTPUT);
+    if (output >= 0) {
+      at = stringAt(bytes, view, output, undefined, undefined);
+      const common = at >= 0 ? literalAt(bytes, view, at, COMMON_OUTPUT_END) : -1;
+      if (common >= 0) at = common;
+      else if (at >= 0) at = outputEnd(bytes, view, at);
     } else {
-      at = literalAt(bytes, view, at, NO_OUTPUT_END);
+      at = literalAt(bytes, view, at, INPUT_END);
+      if (at < 0) return -1;
+      // endpointOutput, when there is one, starts with a comma; captureData's closing brace otherwise.
+      if (bytes[at] === COMMA) {
+        at = literalAt(bytes, view, at, OUTPUT);
+        if (at >= 0) at = stringAt(bytes, view, at, COMMON_OUTPUT_TYPE, MODE);
+        if (at >= 0) at = stringAt(bytes, view, at, COMMON_OUTPUT_MODE, DATA);
+        if (at >= 0) at = stringAt(bytes, view, at, undefined, undefined);
+        if (at >= 0) at = outputEnd(bytes, view, at);
+      } else {
+        at = literalAt(bytes, view, at, NO_OUTPUT_END);
+      }
     }
     if (at >= 0) at = stringAt(bytes, view, at, undefined, undefined);
     if (at < 0) return -1;
@@ -397,9 +421,16 @@ export class CaptureScanner {
       this.idStart = -1;
     }
     if (at >= 0) at = literalAt(bytes, view, at, INFERENCE_TIME);
-    if (at >= 0) at = stringAt(bytes, view, at, undefined, VERSION);
-    if (at >= 0) at = stringAt(bytes, view, at, COMMON_VERSION, END);
+    if (at >= 0) at = stringAt(bytes, view, at, undefined, undefined);
     if (at < 0) return -1;
+    const end = literalAt(bytes, view, at, COMMON_END);
+    if (end >= 0) {
+      at = end;
+    } else {
+      at = literalAt(bytes, view, at, VERSION);
+      if (at >= 0) at = stringAt(bytes, view, at, undefined, END);
+      if (at < 0) return -1;
+    }
     if (bytes[at] === CARRIAGE_RETURN) at++;
     return bytes[at] === LINE_FEED ? at + 1 : -1;
   }
