@@ -2,7 +2,7 @@
  * SageMaker data capture records (JSON Lines, one inference per line) parsed into rows of feature
  * values. Problems are classified and counted, never thrown: one bad line never stops a window.
  */
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Baseline } from './baseline';
 import { CaptureScanner } from './capture-scan';
@@ -185,8 +185,11 @@ export function parseCaptureBytes(line: Uint8Array | string, baseline: Baseline)
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 
-/** The stream's bytes, gunzipped when they start with the gzip magic bytes. */
-async function decompressed(source: Readable): Promise<Readable> {
+/**
+ * The stream's bytes, gunzipped when they start with the gzip magic bytes. A plain stream's chunks
+ * are passed on as they come, through no other stream.
+ */
+async function* decompressed(source: Readable): AsyncGenerator<Buffer> {
   const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   const head: Buffer[] = [];
   let length = 0;
@@ -211,14 +214,15 @@ async function decompressed(source: Readable): Promise<Readable> {
       yield typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
     }
   }
+  if (first[0] !== GZIP_MAGIC[0] || first[1] !== GZIP_MAGIC[1]) {
+    yield* bytes();
+    return;
+  }
   const raw = Readable.from(bytes(), { objectMode: false });
-  if (first[0] !== GZIP_MAGIC[0] || first[1] !== GZIP_MAGIC[1]) return raw;
   const gunzip = zlib.createGunzip();
-  const out = new PassThrough();
-  raw.on('error', (error) => out.destroy(error));
-  gunzip.on('error', (error) => out.destroy(error));
-  raw.pipe(gunzip).pipe(out);
-  return out;
+  raw.on('error', (error) => gunzip.destroy(error));
+  raw.pipe(gunzip);
+  yield* gunzip as AsyncIterable<Buffer>;
 }
 
 const NEWLINE = 0x0a;
@@ -250,7 +254,7 @@ export async function readCaptureLines(
   fast: (bytes: Buffer, start: number) => number,
   slow: (line: string) => void,
 ): Promise<void> {
-  const input = await decompressed(source);
+  const input = decompressed(source);
   // `bytes` ends with a line break: its lines are read in place, without a copy.
   const visit = (bytes: Buffer) => {
     let start = 0;
@@ -267,8 +271,7 @@ export async function readCaptureLines(
   };
   // The part of a line that a chunk ends in, until the chunk with its line break arrives.
   let carry: Buffer[] = [];
-  for await (const chunk of input as AsyncIterable<Buffer | string>) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+  for await (const bytes of input) {
     let from = 0;
     if (carry.length > 0) {
       const first = bytes.indexOf(NEWLINE);
