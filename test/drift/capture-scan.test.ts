@@ -480,6 +480,55 @@ describe('categories on the fast path', () => {
   });
 });
 
+describe('numeric bins on the fast path', () => {
+  test('count values on and around the edges, with any number of fraction digits, as addParse counts them', async () => {
+    // The fixture's distance edges are 1, 2 and 5; hour's is 12. Values on an edge belong to the
+    // bin above it; past the looked-up range (digits read as an integer of 16384 or more) and below
+    // zero, values are binned by comparing with the edges.
+    const distances = [
+      '0',
+      '-0',
+      '0.999',
+      '1',
+      '1.',
+      '1.0',
+      '1.000000',
+      '0.9999999999',
+      '1.0000000001',
+      '2',
+      '1.99',
+      '2.00',
+      '4.9999',
+      '5',
+      '5.0',
+      '50',
+      '163.83',
+      '163.84',
+      '16383',
+      '16384',
+      '20000.5',
+      '-1',
+      '-7.25',
+      '0.5',
+    ];
+    const hours = ['0', '11', '11.99', '12', '12.0', '012', '13', '23', '16384', '-12'];
+    const lines = distances.flatMap((distance, i) =>
+      [0, 1].map((k) => sagemaker(`${distance},7,${hours[(i + k) % hours.length]}`)),
+    );
+    for (const line of lines) expect(scanCaptureLine(line, BASELINE)).toBeDefined();
+    const want = emptyHistogram(BASELINE);
+    for (const line of lines) addParse(want, BASELINE, parseCaptureLine(line, BASELINE));
+    expect(want.features.distance.every((count) => count > 0)).toBe(true);
+    // The fast path's counts, once for a fresh baseline (tables built as values come) and again with
+    // the tables already there.
+    const baseline = parseBaseline(baselineJson());
+    for (let round = 0; round < 2; round++) {
+      const got = await histogramOfCapture(Readable.from([Buffer.from(lines.join('\n'))]), baseline);
+      expect(got).toEqual(want);
+    }
+  });
+});
+
 /** The old reader: readline over the decompressed stream, JSON.parse per line. */
 async function referenceParses(text: Buffer): Promise<CaptureParse[]> {
   const input = Readable.from([text[0] === 0x1f && text[1] === 0x8b ? zlib.gunzipSync(text) : text]);

@@ -509,10 +509,17 @@ export class CaptureScanner {
     if (negative || integer >= TABULATED_DIGITS || this.bins[at].length > 0 || edges.length >= 0xffff) {
       return bin(edges, value);
     }
-    this.bins[at] = Uint16Array.from({ length: TABULATED_DIGITS }, (_, digits) =>
-      bin(edges, fraction === 0 ? digits : digits / POWERS_OF_TEN[fraction]),
-    );
-    return this.bins[at][integer];
+    // The values grow with their digits and the edges increase strictly (parseBaseline checks):
+    // one walk over both gives each value's count of edges at or below it, as `bin` counts them.
+    const table = new Uint16Array(TABULATED_DIGITS);
+    let slot = 0;
+    for (let digits = 0; digits < TABULATED_DIGITS; digits++) {
+      const tabulated = fraction === 0 ? digits : digits / POWERS_OF_TEN[fraction];
+      while (slot < edges.length && edges[slot] <= tabulated) slot++;
+      table[digits] = slot;
+    }
+    this.bins[at] = table;
+    return table[integer];
   }
 
   /** The slot of a categorical feature's value, a run of digits read as an integer. */
