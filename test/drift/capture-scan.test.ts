@@ -1,5 +1,6 @@
 import * as readline from 'node:readline';
 import { Readable } from 'node:stream';
+import { isDeepStrictEqual } from 'node:util';
 import * as zlib from 'node:zlib';
 import {
   addParse,
@@ -261,6 +262,190 @@ describe('the fast path', () => {
   });
 });
 
+/**
+ * An independent statement of what the fast path accepts, as regular expressions over the line's
+ * bytes read as latin1 (one character per byte): the common shape with `data` a run of plain
+ * characters, then that run read as CSV for the fixture baseline (numeric, categorical, numeric),
+ * at most fifteen digits a value.
+ */
+const PLAIN = '[^"\\\\\\x00-\\x1f]*';
+const ESCAPED = `${PLAIN}(?:\\\\(?:["\\\\/bfnrt]|u[0-9a-fA-F]{4})${PLAIN})*`;
+const ANY = `"${ESCAPED}"`;
+const COMMON_SHAPE = new RegExp(
+  `^\\{"captureData":\\{"endpointInput":\\{"observedContentType":${ANY},"mode":${ANY},"data":"(${PLAIN})"` +
+    `,"encoding":"CSV"\\}` +
+    `(?:,"endpointOutput":\\{"observedContentType":${ANY},"mode":${ANY},"data":${ANY},"encoding":${ANY}\\})?` +
+    `\\},"eventMetadata":\\{"eventId":${ANY}(?:,"inferenceId":"([\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*)")?` +
+    `,"inferenceTime":${ANY}\\},"eventVersion":${ANY}\\}\\r?$`,
+);
+const NUMBER = /^-?\d+(\.\d*)?$/;
+const INTEGER = /^\d+$/;
+
+function shapeParse(bytes: Buffer): CaptureParse | undefined {
+  const match = COMMON_SHAPE.exec(bytes.toString('latin1'));
+  if (!match) return undefined;
+  const values = match[1].split(',');
+  if (values.length !== 3) return undefined;
+  const patterns = [NUMBER, INTEGER, NUMBER];
+  if (values.some((value, i) => !patterns[i].test(value) || value.replace(/\D/g, '').length > 15)) {
+    return undefined;
+  }
+  const row = [Number(values[0]), String(Number(values[1])), Number(values[2])];
+  return match[2] === undefined
+    ? { rows: [row], problems: [] }
+    : { rows: [row], problems: [], inferenceId: match[2] };
+}
+
+describe('the fast path against the shape written as regular expressions', () => {
+  const templates = [
+    sagemaker('3.5,132,9'),
+    sagemaker('-0.5,07,23', { output: false }),
+    sagemaker('2,132,0', { inferenceId: null }),
+    `${sagemaker('10.25,7,1')}\r`,
+  ].map((line) => Buffer.from(line));
+  // Bytes at the edges of what JSON strings, the bit tricks and the CSV reader tell apart, and
+  // bytes that are not UTF-8 on their own.
+  const bytes = [
+    0x00, 0x0a, 0x0d, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x39, 0x3a, 0x5b, 0x5c,
+    0x5d, 0x61, 0x62, 0x66, 0x6e, 0x72, 0x74, 0x75, 0x7b, 0x7d, 0x7e, 0x7f, 0x80, 0xa2, 0xdc, 0xe9, 0xff,
+  ];
+
+  // Lines where the paths disagree, as the tests' one expectation: tens of thousands of lines are
+  // compared, each with isDeepStrictEqual (which tells -0 from 0, as toEqual does).
+  let disagreements: string[] = [];
+  beforeEach(() => {
+    disagreements = [];
+  });
+  afterEach(() => {
+    expect(disagreements).toEqual([]);
+  });
+
+  function agree(line: Buffer): boolean {
+    const expected = shapeParse(line);
+    const fast = scanCaptureLine(line, BASELINE);
+    const reference = parseCaptureLine(line.toString('utf8'), BASELINE);
+    if (
+      !isDeepStrictEqual(fast, expected) ||
+      !isDeepStrictEqual(parseCaptureBytes(line, BASELINE), reference)
+    ) {
+      disagreements.push(line.toString('latin1'));
+    }
+    return expected !== undefined;
+  }
+
+  test('every byte of a record deleted, replaced or preceded by each edge byte', () => {
+    let accepted = 0;
+    let lines = 0;
+    for (const template of templates) {
+      for (let at = 0; at < template.length; at++) {
+        const variants = [Buffer.concat([template.subarray(0, at), template.subarray(at + 1)])];
+        for (const byte of bytes) {
+          const replaced = Buffer.from(template);
+          replaced[at] = byte;
+          variants.push(
+            replaced,
+            Buffer.concat([template.subarray(0, at), Buffer.from([byte]), template.subarray(at)]),
+          );
+        }
+        for (const variant of variants) {
+          if (agree(variant)) accepted++;
+          lines++;
+        }
+      }
+    }
+    // Edits inside the strings it does not read keep the shape; edits to keys and brackets do not.
+    expect(accepted).toBeGreaterThan(lines / 10);
+    expect(accepted).toBeLessThan(lines / 2);
+  });
+
+  test('escapes, and what is not one, in each string value', () => {
+    const values = [
+      '\\"',
+      '\\\\',
+      '\\/',
+      '\\b',
+      '\\f',
+      '\\n',
+      '\\r',
+      '\\t',
+      '\\u00e9',
+      '\\uD83D\\uDE00',
+      '\\u00E9x',
+      '\\uabcd',
+      '\\u',
+      '\\u1',
+      '\\u12',
+      '\\u123',
+      '\\u12g4',
+      '\\x',
+      '\\a',
+      '\\0',
+      '\\',
+      '\\\\\\',
+      'a\\"b\\\\c',
+      '',
+      ' ',
+      '!',
+      '#',
+      '~',
+      '\x7f',
+      'é',
+      '€',
+      '\t',
+      '\x1f',
+      'abcdefgh',
+      'abcdefg"',
+      'abc"',
+      '"',
+      '""',
+    ];
+    let accepted = 0;
+    for (const template of templates.map((line) => line.toString('latin1'))) {
+      const strings = [...template.matchAll(/"(?:[^"\\]|\\.)*"/g)].filter((m) => !m[0].endsWith('":'));
+      // Every string value, and inside it at its start, middle and end.
+      for (const string of template.matchAll(/:"([^"]*)"/g)) {
+        const start = (string.index ?? 0) + 2;
+        const end = start + string[1].length;
+        for (const value of values) {
+          for (const at of [start, Math.floor((start + end) / 2), end]) {
+            for (const cut of [at, end]) {
+              const line = template.slice(0, at) + value + template.slice(cut);
+              if (agree(Buffer.from(line, 'utf8'))) accepted++;
+            }
+          }
+        }
+      }
+      expect(strings.length).toBeGreaterThan(0);
+    }
+    expect(accepted).toBeGreaterThan(500);
+  });
+
+  test('several random edits at once', () => {
+    let seed = 4242;
+    const next = (below: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % below;
+    };
+    let accepted = 0;
+    for (let i = 0; i < 4000; i++) {
+      let line = Buffer.from(templates[i % templates.length]);
+      for (let edits = 1 + next(3); edits > 0; edits--) {
+        const at = next(line.length);
+        const byte = Buffer.from([next(4) === 0 ? next(256) : bytes[next(bytes.length)]]);
+        const kind = next(3);
+        line =
+          kind === 0
+            ? Buffer.concat([line.subarray(0, at), line.subarray(at + 1)])
+            : kind === 1
+              ? Buffer.concat([line.subarray(0, at), byte, line.subarray(at)])
+              : Buffer.concat([line.subarray(0, at), byte, line.subarray(at + 1)]);
+      }
+      if (agree(line)) accepted++;
+    }
+    expect(accepted).toBeGreaterThan(200);
+  });
+});
+
 describe('categories on the fast path', () => {
   // Small integers, one past the lookup table (2^16), a large id, a non-canonical integer and text.
   const body = baselineJson() as { features: Record<string, Record<string, unknown>> };
@@ -292,6 +477,55 @@ describe('categories on the fast path', () => {
     // 7 and 132 twice each (00132 is 132), 65537 and 987654321012 once; the rest other.
     expect(want.features.zone).toEqual([2, 3, 1, 1, 0, 0, 4]);
     expect(await histogramOfCapture(Readable.from([Buffer.from(lines.join('\n'))]), zones)).toEqual(want);
+  });
+});
+
+describe('numeric bins on the fast path', () => {
+  test('count values on and around the edges, with any number of fraction digits, as addParse counts them', async () => {
+    // The fixture's distance edges are 1, 2 and 5; hour's is 12. Values on an edge belong to the
+    // bin above it; past the looked-up range (digits read as an integer of 16384 or more) and below
+    // zero, values are binned by comparing with the edges.
+    const distances = [
+      '0',
+      '-0',
+      '0.999',
+      '1',
+      '1.',
+      '1.0',
+      '1.000000',
+      '0.9999999999',
+      '1.0000000001',
+      '2',
+      '1.99',
+      '2.00',
+      '4.9999',
+      '5',
+      '5.0',
+      '50',
+      '163.83',
+      '163.84',
+      '16383',
+      '16384',
+      '20000.5',
+      '-1',
+      '-7.25',
+      '0.5',
+    ];
+    const hours = ['0', '11', '11.99', '12', '12.0', '012', '13', '23', '16384', '-12'];
+    const lines = distances.flatMap((distance, i) =>
+      [0, 1].map((k) => sagemaker(`${distance},7,${hours[(i + k) % hours.length]}`)),
+    );
+    for (const line of lines) expect(scanCaptureLine(line, BASELINE)).toBeDefined();
+    const want = emptyHistogram(BASELINE);
+    for (const line of lines) addParse(want, BASELINE, parseCaptureLine(line, BASELINE));
+    expect(want.features.distance.every((count) => count > 0)).toBe(true);
+    // The fast path's counts, once for a fresh baseline (tables built as values come) and again with
+    // the tables already there.
+    const baseline = parseBaseline(baselineJson());
+    for (let round = 0; round < 2; round++) {
+      const got = await histogramOfCapture(Readable.from([Buffer.from(lines.join('\n'))]), baseline);
+      expect(got).toEqual(want);
+    }
   });
 });
 

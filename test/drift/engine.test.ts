@@ -241,6 +241,18 @@ describe('histograms', () => {
     const corrupt = Buffer.concat([gzip.subarray(0, 12), Buffer.alloc(40, 7)]);
     await expect(histogramOfCapture(Readable.from([corrupt]), BASELINE)).rejects.toThrow();
   });
+
+  test.each([
+    ['plain', Buffer.from(lines.join('\n'))],
+    ['gzipped', zlib.gzipSync(Buffer.from(lines.join('\n')))],
+  ])('a %s object whose stream fails midway rejects with the stream error', async (_name, bytes) => {
+    async function* failing() {
+      yield bytes.subarray(0, 10);
+      yield bytes.subarray(10, 20);
+      throw new Error('connection reset');
+    }
+    await expect(histogramOfCapture(Readable.from(failing()), BASELINE)).rejects.toThrow('connection reset');
+  });
 });
 
 describe('statistics', () => {

@@ -2,7 +2,7 @@
  * SageMaker data capture records (JSON Lines, one inference per line) parsed into rows of feature
  * values. Problems are classified and counted, never thrown: one bad line never stops a window.
  */
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Baseline } from './baseline';
 import { CaptureScanner } from './capture-scan';
@@ -177,16 +177,19 @@ function parseInput(record: unknown, baseline: Baseline): CaptureParse {
  */
 export function parseCaptureBytes(line: Uint8Array | string, baseline: Baseline): CaptureParse {
   const bytes = typeof line === 'string' ? Buffer.from(line, 'utf8') : Buffer.from(line);
-  const text = bytes.toString('latin1') + '\n';
   const scanner = new CaptureScanner(baseline);
-  if (scanner.scan(text, 0) === text.length) return scanner.parse();
+  const withBreak = Buffer.concat([bytes, Buffer.from([NEWLINE])]);
+  if (scanner.scan(withBreak, 0) === withBreak.length) return scanner.parse();
   return parseCaptureLine(bytes.toString('utf8'), baseline);
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 
-/** The stream's bytes, gunzipped when they start with the gzip magic bytes. */
-async function decompressed(source: Readable): Promise<Readable> {
+/**
+ * The stream's bytes, gunzipped when they start with the gzip magic bytes. A plain stream's chunks
+ * are passed on as they come, through no other stream.
+ */
+async function* decompressed(source: Readable): AsyncGenerator<Buffer> {
   const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   const head: Buffer[] = [];
   let length = 0;
@@ -211,14 +214,15 @@ async function decompressed(source: Readable): Promise<Readable> {
       yield typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
     }
   }
+  if (first[0] !== GZIP_MAGIC[0] || first[1] !== GZIP_MAGIC[1]) {
+    yield* bytes();
+    return;
+  }
   const raw = Readable.from(bytes(), { objectMode: false });
-  if (first[0] !== GZIP_MAGIC[0] || first[1] !== GZIP_MAGIC[1]) return raw;
   const gunzip = zlib.createGunzip();
-  const out = new PassThrough();
-  raw.on('error', (error) => out.destroy(error));
-  gunzip.on('error', (error) => out.destroy(error));
-  raw.pipe(gunzip).pipe(out);
-  return out;
+  raw.on('error', (error) => gunzip.destroy(error));
+  raw.pipe(gunzip);
+  yield* gunzip as AsyncIterable<Buffer>;
 }
 
 const NEWLINE = 0x0a;
@@ -239,38 +243,35 @@ function textLines(bytes: Buffer, start: number, end: number, visit: (line: stri
 /**
  * Reads a capture object (plain or gzipped JSON Lines, told apart by its magic bytes) line by line,
  * as readline would split it (line feed, carriage return and line feed, or a lone carriage return;
- * blank lines skipped). Each line goes first to `fast(text, start)`, with `text` the bytes as a byte
- * string (latin1: one character per byte) of whole lines and `start` the line's offset: it returns
- * the offset after the line's break when it took the line, or -1. Lines it does not take go to
- * `slow`, decoded as UTF-8. Memory holds one chunk of the stream and the line that spans its end, so
- * it is bounded by the chunk size and the longest line, not by the object. Rejects when the stream
- * fails (e.g. a corrupt gzip).
+ * blank lines skipped). Each line goes first to `fast(bytes, start)`, with `bytes` a buffer of whole
+ * lines and `start` the line's offset in it: it returns the offset after the line's break when it
+ * took the line, or -1. Lines it does not take go to `slow`, decoded as UTF-8. Memory holds one
+ * chunk of the stream and the line that spans its end, so it is bounded by the chunk size and the
+ * longest line, not by the object. Rejects when the stream fails (e.g. a corrupt gzip).
  */
 export async function readCaptureLines(
   source: Readable,
-  fast: (text: string, start: number) => number,
+  fast: (bytes: Buffer, start: number) => number,
   slow: (line: string) => void,
 ): Promise<void> {
-  const input = await decompressed(source);
+  const input = decompressed(source);
+  // `bytes` ends with a line break: its lines are read in place, without a copy.
   const visit = (bytes: Buffer) => {
-    const text = bytes.toString('latin1');
     let start = 0;
-    while (start < text.length) {
-      const next = fast(text, start);
+    while (start < bytes.length) {
+      const next = fast(bytes, start);
       if (next >= 0) {
         start = next;
         continue;
       }
-      // Every chunk handed here ends with a line break.
-      const end = text.indexOf('\n', start);
+      const end = bytes.indexOf(NEWLINE, start);
       textLines(bytes, start, end, slow);
       start = end + 1;
     }
   };
   // The part of a line that a chunk ends in, until the chunk with its line break arrives.
   let carry: Buffer[] = [];
-  for await (const chunk of input as AsyncIterable<Buffer | string>) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+  for await (const bytes of input) {
     let from = 0;
     if (carry.length > 0) {
       const first = bytes.indexOf(NEWLINE);
