@@ -41,6 +41,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { handlerTelemetry, runInvocation } from '../shared/handler-runtime';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { describeValue } from '../../lib/private/describe-value';
 import {
@@ -292,22 +293,7 @@ export function createHandler(deps: GateDependencies): GateHandler {
     }
   }
 
-  return async (event, context) => {
-    if (context !== undefined) {
-      logger.addContext(context);
-    }
-    const raw: unknown = event;
-    const eventId = isRecord(raw) && typeof raw.id === 'string' ? raw.id : undefined;
-    const detail = isRecord(raw) && isRecord(raw.detail) ? raw.detail : undefined;
-    const modelPackageArn = typeof detail?.ModelPackageArn === 'string' ? detail.ModelPackageArn : undefined;
-    logger.appendKeys({ eventId, modelPackageArn });
-    try {
-      return await handle(raw);
-    } finally {
-      metrics.publishStoredMetrics();
-      logger.resetKeys();
-    }
-  };
+  return async (event, context) => runInvocation({ logger, metrics }, event, context, handle);
 }
 
 // Cold start: the configuration, logger, metrics and clients are created once per execution
@@ -319,10 +305,5 @@ export const handler: GateHandler = createHandler({
   sageMaker: new SageMakerClient({}),
   s3: new S3Client({}),
   ssm: new SSMClient({}),
-  logger: new Logger({ serviceName: config.serviceName, persistentKeys: { modelName: config.modelName } }),
-  metrics: new Metrics({
-    namespace: config.metricsNamespace,
-    serviceName: config.serviceName,
-    defaultDimensions: { ModelName: config.modelName },
-  }),
+  ...handlerTelemetry(config),
 });

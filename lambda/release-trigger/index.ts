@@ -34,6 +34,7 @@ import { createHash } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { handlerTelemetry, runInvocation } from '../shared/handler-runtime';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { describeValue } from '../../lib/private/describe-value';
 import { describeAwsError, errorMessage, isAwsError } from '../shared/release/errors';
@@ -375,22 +376,7 @@ export function createHandler(deps: TriggerDependencies): TriggerHandler {
     }
   }
 
-  return async (event, context) => {
-    if (context !== undefined) {
-      logger.addContext(context);
-    }
-    const raw: unknown = event;
-    const eventId = isRecord(raw) && typeof raw.id === 'string' ? raw.id : undefined;
-    const detail = isRecord(raw) && isRecord(raw.detail) ? raw.detail : undefined;
-    const modelPackageArn = typeof detail?.ModelPackageArn === 'string' ? detail.ModelPackageArn : undefined;
-    logger.appendKeys({ eventId, modelPackageArn });
-    try {
-      return await handle(raw);
-    } finally {
-      metrics.publishStoredMetrics();
-      logger.resetKeys();
-    }
-  };
+  return async (event, context) => runInvocation({ logger, metrics }, event, context, handle);
 }
 
 // Cold start: the configuration, logger, metrics and client are created once per execution
@@ -400,10 +386,5 @@ const config = readConfig(process.env);
 export const handler: TriggerHandler = createHandler({
   config,
   stepFunctions: new SFNClient({}),
-  logger: new Logger({ serviceName: config.serviceName, persistentKeys: { modelName: config.modelName } }),
-  metrics: new Metrics({
-    namespace: config.metricsNamespace,
-    serviceName: config.serviceName,
-    defaultDimensions: { ModelName: config.modelName },
-  }),
+  ...handlerTelemetry(config),
 });

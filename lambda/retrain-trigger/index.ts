@@ -44,6 +44,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { handlerTelemetry, runInvocation } from '../shared/handler-runtime';
 import type { Context } from 'aws-lambda';
 import {
   classifyRetrainEvent,
@@ -118,10 +119,6 @@ export type RetrainTriggerHandler = (
   event: RetrainTriggerEvent,
   context?: Context,
 ) => Promise<RetrainOutcome>;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Creates the handler over the given configuration, clients, logger and metrics. */
 export function createHandler(deps: RetrainTriggerDependencies): RetrainTriggerHandler {
@@ -198,19 +195,7 @@ export function createHandler(deps: RetrainTriggerDependencies): RetrainTriggerH
     }
   }
 
-  return async (event, context) => {
-    if (context !== undefined) {
-      logger.addContext(context);
-    }
-    const raw: unknown = event;
-    logger.appendKeys({ eventId: isRecord(raw) && typeof raw.id === 'string' ? raw.id : undefined });
-    try {
-      return await handle(raw);
-    } finally {
-      metrics.publishStoredMetrics();
-      logger.resetKeys();
-    }
-  };
+  return async (event, context) => runInvocation({ logger, metrics }, event, context, handle);
 }
 
 // Cold start: the configuration, logger, metrics and clients are created once per execution
@@ -221,10 +206,5 @@ export const handler: RetrainTriggerHandler = createHandler({
   config,
   sageMaker: new SageMakerClient({}),
   ssm: new SSMClient({}),
-  logger: new Logger({ serviceName: config.serviceName, persistentKeys: { modelName: config.modelName } }),
-  metrics: new Metrics({
-    namespace: config.metricsNamespace,
-    serviceName: config.serviceName,
-    defaultDimensions: { ModelName: config.modelName },
-  }),
+  ...handlerTelemetry(config),
 });
