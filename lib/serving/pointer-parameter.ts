@@ -3,6 +3,7 @@
 import { ArnFormat, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { ProblemCollector } from '../private/errors';
 import type { IReleasePointer } from './release-pointer';
 
 /**
@@ -50,4 +51,25 @@ export function parameterArnOf(scope: Construct, parameterName: string): string 
     resourceName: parameterName.replace(/^\//, ''),
     arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
   });
+}
+
+/**
+ * An existing parameter imported by name, checked first: `importer` names the calling importer in
+ * the error, `fix` says what a valid name looks like.
+ */
+export function importParameter(
+  scope: Construct,
+  id: string,
+  parameterName: string,
+  importer: string,
+  fix: string,
+): IReleasePointer {
+  const problems = new ProblemCollector(`${importer} '${scope.node.path}/${id}'`);
+  problems.checkPattern('parameterName', parameterName, PARAMETER_NAME, fix);
+  problems.throwIfAny();
+  class Import extends ReleasePointerBase {
+    public readonly parameterName = parameterName;
+    public readonly parameterArn = parameterArnOf(scope, parameterName);
+  }
+  return new Import(scope, id);
 }

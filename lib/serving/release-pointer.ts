@@ -2,7 +2,7 @@ import { CfnResource, IResource, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
-import { PARAMETER_NAME, parameterArnOf, ReleasePointerBase } from './pointer-parameter';
+import { importParameter, parameterArnOf, ReleasePointerBase } from './pointer-parameter';
 import {
   CHALLENGER_VARIANT,
   DEFAULT_SLOT_NAME,
@@ -86,20 +86,14 @@ export class ReleasePointer extends ReleasePointerBase {
    * before the stack of a serving slot that reads it. A token name must start with `/`.
    */
   public static fromParameterName(scope: Construct, id: string, parameterName: string): IReleasePointer {
-    const problems = new ProblemCollector(`ReleasePointer.fromParameterName '${scope.node.path}/${id}'`);
-    problems.checkPattern(
-      'parameterName',
+    return importParameter(
+      scope,
+      id,
       parameterName,
-      PARAMETER_NAME,
+      'ReleasePointer.fromParameterName',
       "use an SSM parameter name such as '/mlops/dev/serving/default/model-package-arn' (letters, digits, " +
         "'_', '.', '-', levels separated by '/' after a leading '/', not starting with aws or ssm)",
     );
-    problems.throwIfAny();
-    class Import extends ReleasePointerBase {
-      public readonly parameterName = parameterName;
-      public readonly parameterArn = parameterArnOf(scope, parameterName);
-    }
-    return new Import(scope, id);
   }
 
   /** The parameter's name. */

@@ -9,7 +9,7 @@ import {
   SHADOW_VARIANT,
   variantWeightParameterName,
 } from './naming';
-import { PARAMETER_NAME, parameterArnOf, ReleasePointerBase } from './pointer-parameter';
+import { importParameter, parameterArnOf, ReleasePointerBase } from './pointer-parameter';
 import { IReleasePointer } from './release-pointer';
 
 /** Props of a VariantWeight. */
@@ -49,19 +49,13 @@ export class VariantWeight extends ReleasePointerBase {
    * parameter before the slot's stack.
    */
   public static fromParameterName(scope: Construct, id: string, parameterName: string): IReleasePointer {
-    const problems = new ProblemCollector(`VariantWeight.fromParameterName '${scope.node.path}/${id}'`);
-    problems.checkPattern(
-      'parameterName',
+    return importParameter(
+      scope,
+      id,
       parameterName,
-      PARAMETER_NAME,
+      'VariantWeight.fromParameterName',
       "use an SSM parameter name such as '/mlops/dev/serving/default/variants/challenger/weight'",
     );
-    problems.throwIfAny();
-    class Import extends ReleasePointerBase {
-      public readonly parameterName = parameterName;
-      public readonly parameterArn = parameterArnOf(scope, parameterName);
-    }
-    return new Import(scope, id);
   }
 
   public readonly parameterName: string;
