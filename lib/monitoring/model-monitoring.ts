@@ -463,14 +463,7 @@ export class ModelMonitoring extends Construct {
 
   /** The drift metric `metricName` of the monitored variant. @default - statistic Maximum, period 1 hour */
   public metricDrift(metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: DRIFT_METRICS_NAMESPACE,
-      metricName,
-      dimensionsMap: { EndpointName: this.endpointName, VariantName: this.variantName },
-      statistic: JOB_STATISTIC,
-      period: Duration.hours(1),
-      ...props,
-    });
+    return this.jobMetric(DRIFT_METRICS_NAMESPACE, metricName, Duration.hours(1), props);
   }
 
   /** The share of features that drifted in a window. @default - statistic Maximum, period 1 hour */
@@ -485,12 +478,22 @@ export class ModelMonitoring extends Construct {
 
   /** A model quality metric, e.g. `Rmse`, `Mae`, `Accuracy`, `F1`. @default - statistic Maximum, period 1 day */
   public metricQuality(metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.jobMetric(MODEL_QUALITY_METRICS_NAMESPACE, metricName, Duration.days(1), props);
+  }
+
+  /** A metric a job publishes for the monitored variant, one datum per run (`JOB_STATISTIC`). */
+  private jobMetric(
+    namespace: string,
+    metricName: string,
+    period: Duration,
+    props: cloudwatch.MetricOptions,
+  ): cloudwatch.Metric {
     return new cloudwatch.Metric({
-      namespace: MODEL_QUALITY_METRICS_NAMESPACE,
+      namespace,
       metricName,
       dimensionsMap: { EndpointName: this.endpointName, VariantName: this.variantName },
       statistic: JOB_STATISTIC,
-      period: Duration.days(1),
+      period,
       ...props,
     });
   }

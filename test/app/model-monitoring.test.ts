@@ -1,6 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { createPlatformApp } from '../../bin/platform-app';
-import { cdkJsonContext, loadSynthesizedApp } from '../support/synthesized-app';
+import { loadSynthesizedApp, threeAccountContext } from '../support/synthesized-app';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
@@ -86,21 +86,7 @@ describe('model monitoring of the default app', () => {
 
 describe('model monitoring across accounts', () => {
   // GIVEN dev, staging and prod in three accounts, built in-process without bundling
-  const accounts = { dev: '111111111111', staging: '222222222222', prod: '333333333333' };
-  const { stages } = createPlatformApp({
-    context: {
-      ...cdkJsonContext(),
-      'aws:cdk:bundling-stacks': [],
-      'mlops:delivery:account': '444444444444',
-      'mlops:delivery:region': 'eu-west-1',
-      ...Object.fromEntries(
-        Object.entries(accounts).flatMap(([env, account]) => [
-          [`mlops:${env}:account`, account],
-          [`mlops:${env}:region`, 'eu-west-1'],
-        ]),
-      ),
-    },
-  });
+  const { stages } = createPlatformApp({ context: threeAccountContext() });
   const [dev, staging] = stages;
 
   test("dev's store lets staging and prod read the released models' drift baselines, and no other pipeline output", () => {

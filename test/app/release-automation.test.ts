@@ -1,7 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { createPlatformApp } from '../../bin/platform-app';
 import { nagFindings } from '../support/nag';
-import { cdkJsonContext, loadSynthesizedApp } from '../support/synthesized-app';
+import { cdkJsonContext, loadSynthesizedApp, threeAccountContext } from '../support/synthesized-app';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
@@ -178,21 +178,7 @@ describe('release automation of the default app', () => {
 
 describe('release automation across accounts', () => {
   // GIVEN dev, staging and prod in three accounts, built in-process without bundling
-  const accounts = { dev: '111111111111', staging: '222222222222', prod: '333333333333' };
-  const { app, stages } = createPlatformApp({
-    context: {
-      ...cdkJsonContext(),
-      'aws:cdk:bundling-stacks': [],
-      'mlops:delivery:account': '444444444444',
-      'mlops:delivery:region': 'eu-west-1',
-      ...Object.fromEntries(
-        Object.entries(accounts).flatMap(([env, account]) => [
-          [`mlops:${env}:account`, account],
-          [`mlops:${env}:region`, 'eu-west-1'],
-        ]),
-      ),
-    },
-  });
+  const { app, stages } = createPlatformApp({ context: threeAccountContext() });
   const [dev, staging, prod] = stages;
   const devTemplate = Template.fromStack(dev.platform);
 

@@ -14,6 +14,28 @@ export function cdkJsonContext(): Record<string, unknown> {
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { context: Record<string, unknown> }).context;
 }
 
+/** The accounts of the three-account tests: the environments' and the delivery pipeline's. */
+export const THREE_ACCOUNTS = { dev: '111111111111', staging: '222222222222', prod: '333333333333' } as const;
+
+/**
+ * cdk.json's context with dev, staging and prod each in its own account (`THREE_ACCOUNTS`, region
+ * eu-west-1) and the pipeline in a fourth, for building the app in-process without bundling.
+ */
+export function threeAccountContext(): Record<string, unknown> {
+  return {
+    ...cdkJsonContext(),
+    'aws:cdk:bundling-stacks': [],
+    'mlops:delivery:account': '444444444444',
+    'mlops:delivery:region': 'eu-west-1',
+    ...Object.fromEntries(
+      Object.entries(THREE_ACCOUNTS).flatMap(([env, account]) => [
+        [`mlops:${env}:account`, account],
+        [`mlops:${env}:region`, 'eu-west-1'],
+      ]),
+    ),
+  };
+}
+
 /**
  * The context the CDK CLI adds on top of cdk.json. Path metadata matters beyond readability:
  * cfn-lint recognizes CDK templates by it and relaxes its style-only checks accordingly.
