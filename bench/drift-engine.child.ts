@@ -1,12 +1,18 @@
 // The drift benchmark's run of our engine, in a process of its own: the drift job's code path
-// (lambda/shared/drift, bundled by esbuild as the Lambda is), one capture object after another, as
-// the handler and `npm run drift` read them.
+// (lambda/shared/drift, bundled by esbuild as the Lambda is), one capture object after another, read
+// as `npm run drift` reads local files (openCaptureFile).
 //
 // Usage: node <bundle> <baseline.json> <capture file>...
 // Prints one JSON object: rows, seconds and CPU seconds (reading and statistics, not the process
 // start), peak RSS in MiB, and the PSI per feature.
 import * as fs from 'node:fs';
-import { DriftHistogram, driftReport, histogramOfCapture, parseBaselineText } from '../lambda/shared/drift';
+import {
+  DriftHistogram,
+  driftReport,
+  histogramOfCapture,
+  openCaptureFile,
+  parseBaselineText,
+} from '../lambda/shared/drift';
 
 async function main([baselineFile, ...files]: string[]): Promise<void> {
   const started = process.hrtime.bigint();
@@ -14,7 +20,7 @@ async function main([baselineFile, ...files]: string[]): Promise<void> {
   const baseline = parseBaselineText(fs.readFileSync(baselineFile, 'utf8'));
   const histograms: DriftHistogram[] = [];
   for (const file of files) {
-    histograms.push(await histogramOfCapture(fs.createReadStream(file), baseline));
+    histograms.push(await histogramOfCapture(openCaptureFile(file), baseline));
   }
   const report = driftReport(baseline, histograms);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -10,6 +10,7 @@ import {
   DriftReport,
   driftReport,
   histogramOfCapture,
+  openCaptureFile,
   parseBaselineText,
   PROBLEM_KINDS,
 } from '../lambda/shared/drift';
@@ -139,7 +140,7 @@ async function main(argv: string[]): Promise<number> {
   const histograms: DriftHistogram[] = [];
   for (const file of files) {
     try {
-      histograms.push(await histogramOfCapture(fs.createReadStream(file), baseline));
+      histograms.push(await histogramOfCapture(openCaptureFile(file), baseline));
     } catch (error) {
       console.error(`Cannot read the capture file ${file}: ${(error as Error).message}`);
       return 1;

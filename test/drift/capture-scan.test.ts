@@ -1,3 +1,6 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { Readable } from 'node:stream';
 import { isDeepStrictEqual } from 'node:util';
@@ -7,7 +10,9 @@ import {
   Baseline,
   CaptureParse,
   emptyHistogram,
+  CAPTURE_FILE_READ_BYTES,
   histogramOfCapture,
+  openCaptureFile,
   parseBaseline,
   parseCaptureBytes,
   parseCaptureLine,
@@ -602,6 +607,33 @@ describe('reading capture objects', () => {
     expect(Object.values(want.problems).some((count) => count > 0)).toBe(true);
     expect(await histogramOfCapture(chunked(text, [5, 77]), BASELINE)).toEqual(want);
     expect(await histogramOfCapture(chunked(zlib.gzipSync(text), [3]), BASELINE)).toEqual(want);
+  });
+
+  test('openCaptureFile reads a file larger than its read size, plain or gzipped, line for line', async () => {
+    // Lines of several lengths, so that read boundaries fall inside lines and records.
+    const block = Buffer.concat([
+      text,
+      Buffer.from('\n'),
+      Buffer.from(`${sagemaker('1.25,132,7')}\n`.repeat(50)),
+    ]);
+    const copies = Math.ceil((2.5 * CAPTURE_FILE_READ_BYTES) / block.length);
+    const big = Buffer.concat(new Array<Buffer>(copies).fill(block));
+    expect(big.length).toBeGreaterThan(2 * CAPTURE_FILE_READ_BYTES);
+    const want = emptyHistogram(BASELINE);
+    for (const parse of await referenceParses(big)) addParse(want, BASELINE, parse);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'capture-file-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'plain.jsonl'), big);
+      fs.writeFileSync(path.join(dir, 'gzipped.jsonl.gz'), zlib.gzipSync(big));
+      expect(await histogramOfCapture(openCaptureFile(path.join(dir, 'plain.jsonl')), BASELINE)).toEqual(
+        want,
+      );
+      expect(await histogramOfCapture(openCaptureFile(path.join(dir, 'gzipped.jsonl.gz')), BASELINE)).toEqual(
+        want,
+      );
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('holds a chunk and the line across its end, never the object', async () => {

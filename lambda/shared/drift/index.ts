@@ -7,6 +7,7 @@ import { DEFAULT_PSI_THRESHOLD, featureStatistics, FeatureStatistics, PSI_EPSILO
 
 export * from './baseline';
 export * from './capture';
+export * from './capture-file';
 export * from './capture-scan';
 export * from './histogram';
 export * from './statistics';
