@@ -84,7 +84,7 @@ function served(pointer: PointerTrail, limitHint: number): string[] {
     lines.push('    no versions');
     return lines;
   }
-  const field = (name: string, value: string) => lines.push(`    ${name.padEnd(9)}${value}`);
+  const field = (name: string, value: string) => lines.push(`    ${name.padEnd(10)}${value}`);
   const pkg = now.package;
   field(
     'serves',
@@ -118,7 +118,12 @@ function served(pointer: PointerTrail, limitHint: number): string[] {
           : trigger?.kind === 'retrain-trigger' && trigger.windowStart
             ? `${trigger.windowStart} to ${trigger.windowEnd}`
             : 'no production data window';
-      field('data', `${window}${p.RetrainReason ? ` (RetrainReason ${p.RetrainReason})` : ''}`);
+      // The trigger passes its reason as RetrainReason: print it only when it says something else.
+      const retrainReason =
+        p.RetrainReason && !(trigger?.kind === 'retrain-trigger' && trigger.reason === p.RetrainReason)
+          ? ` (RetrainReason ${p.RetrainReason})`
+          : '';
+      field('data', `${window}${retrainReason}`);
     } else if (execution) {
       field('produced', `${execution.arn} (the execution no longer exists)`);
     } else {
