@@ -197,7 +197,7 @@ describe('pointerSwitches', () => {
       { Version: 3, Value: PACKAGE(2), LastModifiedDate: at(3), LastModifiedUser: 'release-role' },
       { Version: 1, Value: 'none', LastModifiedDate: at(1) },
       { Version: 2, Value: PACKAGE(1), LastModifiedDate: at(2), LastModifiedUser: 'alice' },
-      // A restore after a failed release writes the value it already had.
+      // A put-parameter --overwrite of the value the pointer already holds.
       { Version: 4, Value: PACKAGE(2), LastModifiedDate: at(4), LastModifiedUser: 'release-role' },
     ]);
 

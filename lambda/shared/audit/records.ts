@@ -27,8 +27,8 @@ export interface PointerSwitch {
 
 /**
  * The switches of a pointer, newest first: the versions whose value differs from the one before
- * (the first version always counts). A rewrite of the same value, such as a restore after a failed
- * release, switches nothing and is left out.
+ * (the first version always counts). A rewrite of the value the pointer already holds switches
+ * nothing and is left out; a failed release shows as a switch to its package and one back.
  */
 export function pointerSwitches(history: readonly ParameterHistory[]): PointerSwitch[] {
   const versions = [...history]
