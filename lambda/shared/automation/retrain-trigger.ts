@@ -510,6 +510,74 @@ export function executionDisplayName(token: string, request: RetrainRequest): st
   return `retrain-${request.trigger}-${when}-${token.slice(0, 12)}`;
 }
 
+/** The description of the execution a request starts: the reason, the data window and the event id. */
+function executionDescription(request: RetrainRequest, values: Record<ParameterPlaceholder, string>): string {
+  return truncate(
+    `Retraining on ${request.trigger === 'alarm' ? 'an alarm' : 'a schedule'}: ${request.reason}. ` +
+      `Data window ${values.windowStart} to ${values.windowEnd} (${values.windowDays} days). ` +
+      `Started by the retrain trigger for event ${request.eventId}.`,
+    MAX_EXECUTION_DESCRIPTION_LENGTH,
+  );
+}
+
+/** What the display name and description of an execution the trigger started say about its start. */
+export interface RetrainExecutionRecord {
+  readonly trigger: 'alarm' | 'schedule';
+  /** When the trigger fired (whole seconds, UTC), from the display name. */
+  readonly triggeredAt: string;
+  /** The first 12 hex digits of the start's ClientRequestToken. */
+  readonly tokenPrefix: string;
+  /** The reason, when the description holds it (it may end in `...` when the description was cut). */
+  readonly reason?: string;
+  /** The alarm's name, or the rule's or schedule's ARN, when the reason names it. */
+  readonly triggerName?: string;
+  readonly windowStart?: string;
+  readonly windowEnd?: string;
+  readonly windowDays?: number;
+  readonly eventId?: string;
+}
+
+const DISPLAY_NAME = /^retrain-(alarm|schedule)-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-([0-9a-f]{12})$/;
+const DESCRIPTION =
+  /^Retraining on (?:an alarm|a schedule): (.*)\. Data window (\S+) to (\S+) \((\d+) days\)\. Started by the retrain trigger for event (.*)\.$/s;
+const DESCRIPTION_START = /^Retraining on (?:an alarm|a schedule): (.*)$/s;
+const ALARM_REASON = /^alarm (.+?) entered ALARM at /s;
+const SCHEDULE_REASON = /^schedule (arn:\S+) at /;
+
+/**
+ * Reads back what executionDisplayName and the start's description record; undefined when the
+ * display name is not one the trigger gives (an execution started by hand or by another schedule).
+ */
+export function parseRetrainExecution(
+  displayName: string | undefined,
+  description: string | undefined,
+): RetrainExecutionRecord | undefined {
+  const name = DISPLAY_NAME.exec(displayName ?? '');
+  if (!name) {
+    return undefined;
+  }
+  const [, trigger, year, month, day, hour, minute, second, tokenPrefix] = name;
+  const record = {
+    trigger: trigger as 'alarm' | 'schedule',
+    triggeredAt: `${year}-${month}-${day}T${hour}:${minute}:${second}Z`,
+    tokenPrefix,
+  };
+  const full = DESCRIPTION.exec(description ?? '');
+  const reason = full ? full[1] : DESCRIPTION_START.exec(description ?? '')?.[1];
+  if (reason === undefined) {
+    return record;
+  }
+  const triggerName = (trigger === 'alarm' ? ALARM_REASON : SCHEDULE_REASON).exec(reason)?.[1];
+  return {
+    ...record,
+    reason,
+    ...(triggerName === undefined ? {} : { triggerName }),
+    ...(full
+      ? { windowStart: full[2], windowEnd: full[3], windowDays: Number(full[4]), eventId: full[5] }
+      : {}),
+  };
+}
+
 /** The StartPipelineExecution request for a retraining request. */
 export function startRequest(
   settings: RetrainTriggerSettings,
@@ -520,12 +588,7 @@ export function startRequest(
   return {
     PipelineName: settings.pipelineName,
     PipelineExecutionDisplayName: executionDisplayName(token, request),
-    PipelineExecutionDescription: truncate(
-      `Retraining on ${request.trigger === 'alarm' ? 'an alarm' : 'a schedule'}: ${request.reason}. ` +
-        `Data window ${values.windowStart} to ${values.windowEnd} (${values.windowDays} days). ` +
-        `Started by the retrain trigger for event ${request.eventId}.`,
-      MAX_EXECUTION_DESCRIPTION_LENGTH,
-    ),
+    PipelineExecutionDescription: executionDescription(request, values),
     PipelineParameters: renderParameters(settings.parameterTemplates, values),
     ClientRequestToken: token,
   };
