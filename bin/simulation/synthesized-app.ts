@@ -136,7 +136,10 @@ export function simulatedLoop(
   const [sourceBucketId] = source.resource('AWS::S3::Bucket', /^Level0ArtifactStoreBucket/);
   const [monitoredBucketId] = monitored.resource('AWS::S3::Bucket', /^Level0ArtifactStoreBucket/);
 
-  const [, rule] = monitored.resource('AWS::Events::Rule', new RegExp(`^ModelMonitoring${model}DriftSchedule`));
+  const [, rule] = monitored.resource(
+    'AWS::Events::Rule',
+    new RegExp(`^ModelMonitoring${model}DriftSchedule`),
+  );
   const template = String(monitored.resolve(rule.Properties!.Targets[0].InputTransformer.InputTemplate));
 
   const alarms = monitored

@@ -156,7 +156,9 @@ export class DeployedTemplate {
         return text.replace(/\$\{([^}!][^}]*)\}/g, (_, name: string) => {
           if (name in variables) return String(this.resolve(variables[name]));
           const [logicalId, attribute] = name.split('.');
-          return attribute === undefined ? this.ref(logicalId) : this.intrinsic('Fn::GetAtt', [logicalId, attribute]);
+          return attribute === undefined
+            ? this.ref(logicalId)
+            : this.intrinsic('Fn::GetAtt', [logicalId, attribute]);
         });
       }
       case 'Fn::Select': {
