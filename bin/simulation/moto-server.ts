@@ -201,7 +201,14 @@ export async function startCloudFormationProxy(moto: string): Promise<CloudForma
   });
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${port}`, shape, close: () => server.close() };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    shape,
+    close: () => {
+      server.close();
+      server.closeAllConnections();
+    },
+  };
 }
 
 /** The request without the `Parameters.member.N.*` entries of the given keys, renumbered. */

@@ -73,11 +73,12 @@ export async function runSimulation(options: SimulationOptions = {}): Promise<Si
   let moto: MotoServer | undefined;
   let proxy: Awaited<ReturnType<typeof startCloudFormationProxy>> | undefined;
   const results: ScenarioResult[] = [];
+  let clients: ReturnType<typeof emulatorClients> | undefined;
   try {
     moto = await startMotoServer();
     proxy = await startCloudFormationProxy(moto.url);
     useEmulator(moto.url, proxy, options.verbose ?? false);
-    const clients = emulatorClients(moto.url, proxy);
+    clients = emulatorClients(moto.url, proxy);
     const handlers: LoopHandlers = loadHandlers(loop, clients);
     const [endpoint, variant] = [
       String(loop.driftScheduleInput(SCHEDULED_TIME).endpointName),
@@ -115,12 +116,12 @@ export async function runSimulation(options: SimulationOptions = {}): Promise<Si
       };
       let actual: string;
       try {
-        const seeded = await seedWorld(moto.url, proxy, clients, loop, traffic, CHAMPION_METRICS);
+        const seeded = await seedWorld(moto.url, proxy, clients!, loop, traffic, CHAMPION_METRICS);
         log.info(
           `seeded: champion ${seeded.championArn.replace(/^.*:model-package\//, 'model-package/')} (rmse ${CHAMPION_METRICS.rmse}) ` +
             `serving ${loop.releaseTargets.join(' and ')}, ${traffic.rows} captured requests with ground truth`,
         );
-        actual = await scenario.run({ loop, clients, handlers, motoUrl: moto.url, seeded, log });
+        actual = await scenario.run({ loop, clients: clients!, handlers, motoUrl: moto.url, seeded, log });
       } catch (error) {
         actual = `error: ${error instanceof Error ? error.message : String(error)}`;
         log.check(false, actual);
@@ -130,6 +131,7 @@ export async function runSimulation(options: SimulationOptions = {}): Promise<Si
       results.push({ scenario: scenario.title, expected: scenario.expected, actual, status });
     }
   } finally {
+    for (const client of Object.values(clients ?? {})) client.destroy();
     proxy?.close();
     moto?.stop();
   }
