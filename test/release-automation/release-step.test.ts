@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { quietHandlerLogs } from './support/quiet-logs';
 import { handler, ReleaseStepEvent } from '../../lambda/release-step';
 import type { ReleaseRequest } from '../../lambda/shared/release';
-import { XGBOOST_INFERENCE_SPECIFICATION } from '../support/model-package';
+import { XGBOOST_INFERENCE_SPECIFICATION } from '../../bin/simulation/model-package';
 
 const ARN = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/trips-fare/7';
 const POINTER = '/mlops/staging/serving/fare-amount/model-package-arn';

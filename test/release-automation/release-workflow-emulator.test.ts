@@ -52,8 +52,8 @@ import {
   MotoServer,
   startCloudFormationProxy,
   startMotoServer,
-} from '../support/moto-server';
-import { XGBOOST_INFERENCE_SPECIFICATION } from '../support/model-package';
+} from '../../bin/simulation/moto-server';
+import { XGBOOST_INFERENCE_SPECIFICATION } from '../../bin/simulation/model-package';
 import { quietHandlerLogs } from './support/quiet-logs';
 
 /*

@@ -23,7 +23,7 @@ import { ReleasePointer } from '../../lib/serving/release-pointer';
 import type { ReleaseStepEvent } from '../../lambda/release-step';
 import type { ReleaseStep } from '../../lambda/shared/release';
 import { formatFindings, nagFindings } from '../support/nag';
-import { XGBOOST_INFERENCE_SPECIFICATION } from '../support/model-package';
+import { XGBOOST_INFERENCE_SPECIFICATION } from '../../bin/simulation/model-package';
 import {
   CloudFormationClient,
   DescribeStackEventsCommand,

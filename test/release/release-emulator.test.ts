@@ -1,10 +1,10 @@
-import { XGBOOST_INFERENCE_SPECIFICATION } from '../support/model-package';
+import { XGBOOST_INFERENCE_SPECIFICATION } from '../../bin/simulation/model-package';
 import {
   CloudFormationProxy,
   MotoServer,
   startCloudFormationProxy,
   startMotoServer,
-} from '../support/moto-server';
+} from '../../bin/simulation/moto-server';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -48,7 +48,7 @@ import { ServingSlot } from '../../lib/serving/serving-slot';
  * are to be performed" without reading the pointer again. The tests say where they rely on this.
  * And DescribeStacks reports an SSM-typed parameter's resolved value as its ParameterValue, where
  * CloudFormation reports the SSM parameter's name there and the value as ResolvedValue (API
- * reference of DescribeStacks, type Parameter): the proxy of test/support/moto-server.ts restores that shape.
+ * reference of DescribeStacks, type Parameter): the proxy of bin/simulation/moto-server.ts restores that shape.
  */
 
 const ROOT = path.join(__dirname, '..', '..');

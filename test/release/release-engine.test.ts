@@ -1,4 +1,4 @@
-import { XGBOOST_INFERENCE_SPECIFICATION } from '../support/model-package';
+import { XGBOOST_INFERENCE_SPECIFICATION } from '../../bin/simulation/model-package';
 import {
   CancelUpdateStackCommand,
   CloudFormationClient,

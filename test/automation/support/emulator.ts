@@ -1,4 +1,4 @@
-import { startMotoServer } from '../../support/moto-server';
+import { startMotoServer } from '../../../bin/simulation/moto-server';
 
 /** A moto server (AWS API emulator, pinned in requirements-emulator.txt) on a free local port. */
 export interface Emulator {
@@ -6,7 +6,7 @@ export interface Emulator {
   stop(): void;
 }
 
-/** The project's one moto server harness (test/support/moto-server.ts), as these tests name it. */
+/** The project's one moto server harness (bin/simulation/moto-server.ts), as these tests name it. */
 export async function startEmulator(): Promise<Emulator> {
   const moto = await startMotoServer();
   return { endpoint: moto.url, stop: moto.stop };

@@ -1,0 +1,107 @@
+import { runSimulation, SimulationResult } from '../../bin/simulation/run';
+
+/*
+ * `npm run simulate` in-process: one moto server for the whole run, the default app synthesized
+ * once, every scenario in a freshly seeded emulator. The assertions read the outcomes the
+ * simulation read back from the emulator (pointers, approval statuses, executions) and what it
+ * printed. Nothing here depends on the wall clock: the trigger's clock in the cooldown scenario is
+ * set from the start time moto reports.
+ */
+
+let result: SimulationResult;
+const printed: string[] = [];
+
+beforeAll(async () => {
+  // The SDK's Node 20 maintenance notice is not the subject.
+  jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+  result = await runSimulation({ write: (line) => printed.push(line) });
+}, 120_000);
+
+afterAll(() => jest.restoreAllMocks());
+
+const outcome = (scenario: string) => result.results.find((r) => r.scenario === scenario);
+
+describe('npm run simulate', () => {
+  test('a better challenger is approved and released to staging, then prod', () => {
+    expect(outcome('better challenger')).toEqual({
+      scenario: 'better challenger',
+      expected: 'approved; released to staging, then prod',
+      actual: 'approved; released to staging, then prod',
+      status: 'pass',
+    });
+    // The pointers, as read back from the emulator after the release workflow ran.
+    expect(printed).toContainEqual(
+      expect.stringMatching(
+        /✓ staging pointer \/mlops\/staging\/serving\/trip-duration\/model-package-arn = model-package\/.+\/2$/,
+      ),
+    );
+    expect(printed).toContainEqual(
+      expect.stringMatching(
+        /✓ prod pointer \/mlops\/prod\/serving\/trip-duration\/model-package-arn = model-package\/.+\/2$/,
+      ),
+    );
+    expect(printed).toContainEqual(expect.stringMatching(/stack updates: staging-Serving -> prod-Serving/));
+  });
+
+  test("the drift job's numbers cross the synthesized alarms' thresholds and start the pipeline", () => {
+    expect(printed).toContainEqual(
+      expect.stringMatching(
+        /✓ drift workflow \(prod\): 4 capture objects, 400 rows; drifted: trip_distance PSI/,
+      ),
+    );
+    expect(printed).toContainEqual(expect.stringMatching(/alarm MaxFeaturePsi: ALARM .*threshold \(0\.2\)/));
+    expect(printed).toContainEqual(expect.stringMatching(/alarm Rmse: OK/));
+    expect(printed).toContainEqual(
+      expect.stringMatching(
+        /retrain trigger on \w+ at .*: started retrain-alarm-20261120T101000Z-[0-9a-f]{12}$/,
+      ),
+    );
+  });
+
+  test('a worse challenger is rejected and the champion keeps serving', () => {
+    expect(outcome('worse challenger')).toMatchObject({ actual: 'rejected; champion kept', status: 'pass' });
+    expect(printed).toContainEqual(
+      expect.stringMatching(/does not beat the champion's 4\.6 by the margin of 1%/),
+    );
+  });
+
+  test('the online-gate scenario is reported as not implemented until the app has the workflow', () => {
+    expect(outcome('online gate: wins offline, loses live')).toMatchObject({
+      actual: 'not run',
+      status: 'not implemented',
+    });
+  });
+
+  test('a second alarm during the cooldown is skipped, and the pause switch stops a start', () => {
+    expect(outcome('second alarm during the cooldown')).toMatchObject({
+      actual: 'first started; second skipped Cooldown',
+      status: 'pass',
+    });
+    expect(outcome('pause switch')).toMatchObject({
+      actual: 'skipped Paused; pipeline not started',
+      status: 'pass',
+    });
+  });
+
+  test('prints each scenario with its progress marker, and ends with the summary table and exit code 0', () => {
+    expect(printed.filter((line) => /^\[\d\/5\] /.test(line))).toEqual([
+      '[1/5] better challenger',
+      '[2/5] worse challenger',
+      '[3/5] online gate: wins offline, loses live',
+      '[4/5] second alarm during the cooldown',
+      '[5/5] pause switch',
+    ]);
+    expect(printed.some((line) => line.includes('✗'))).toBe(false);
+    const table = printed.slice(-8);
+    expect(table[0]).toMatch(/^\| scenario +\| expected +\| actual +\| result +\|$/);
+    expect(table.slice(2, 7).map((row) => row.split('|')[4].trim())).toEqual([
+      'PASS',
+      'PASS',
+      'not implemented',
+      'PASS',
+      'PASS',
+    ]);
+    expect(table[7]).toBe('4 passed, 0 failed, 1 not implemented yet');
+    expect(result.exitCode).toBe(0);
+  });
+});
