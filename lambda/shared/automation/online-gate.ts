@@ -270,8 +270,8 @@ export interface OnlineGateSettings {
 export interface OnlineGateRequest extends OnlineGateInput {
   /** When the shadow started serving (ISO 8601). */
   readonly windowStart: string;
-  /** When the window ended (ISO 8601). */
-  readonly windowEnd: string;
+  /** How long it served: the window is `windowHours` hours from `windowStart` (1 to 168). */
+  readonly windowHours: number;
 }
 
 /** What the online gate did with a package. */
@@ -286,8 +286,8 @@ export type OnlineGateResult =
   | { readonly outcome: 'not-found'; readonly modelPackageArn: string };
 
 const HOUR_MS = 3600_000;
-/** A window may last up to a week (the workflow's windowHours), plus the hour it starts in. */
-const MAX_WINDOW_MS = 168 * HOUR_MS;
+/** The longest window: a week. */
+export const MAX_WINDOW_HOURS = 168;
 
 /** Checks the workflow's request. Throws OnlineGateError naming the field. */
 export function parseOnlineGateRequest(event: unknown): OnlineGateRequest & { window: LiveWindow } {
@@ -298,21 +298,19 @@ export function parseOnlineGateRequest(event: unknown): OnlineGateRequest & { wi
   } catch (error) {
     throw new OnlineGateError(`the request's modelPackageArn is invalid: ${errorMessage(error)}`);
   }
-  const time = (field: 'windowStart' | 'windowEnd') => {
-    const value = body[field];
-    const date = typeof value === 'string' ? new Date(value) : new Date(NaN);
-    if (Number.isNaN(date.getTime())) {
-      throw new OnlineGateError(`the request's ${field} ${describeValue(value)} is not an ISO 8601 time`);
-    }
-    return date;
-  };
-  const start = time('windowStart');
-  const end = time('windowEnd');
-  if (!(end.getTime() > start.getTime() && end.getTime() - start.getTime() <= MAX_WINDOW_MS + HOUR_MS)) {
+  const start = typeof body.windowStart === 'string' ? new Date(body.windowStart) : new Date(NaN);
+  if (Number.isNaN(start.getTime())) {
     throw new OnlineGateError(
-      `the request's window ${start.toISOString()} to ${end.toISOString()} must end after it starts, within 169 hours`,
+      `the request's windowStart ${describeValue(body.windowStart)} is not an ISO 8601 time`,
     );
   }
+  const hours = body.windowHours;
+  if (!(typeof hours === 'number' && Number.isInteger(hours) && hours >= 1 && hours <= MAX_WINDOW_HOURS)) {
+    throw new OnlineGateError(
+      `the request's windowHours ${describeValue(hours)} is not a whole number of hours from 1 to ${MAX_WINDOW_HOURS}`,
+    );
+  }
+  const end = new Date(start.getTime() + hours * HOUR_MS);
   const offline = body.offline as OnlineGateInput['offline'] | undefined;
   const strings = (v: unknown) => Array.isArray(v) && v.every((s) => typeof s === 'string');
   if (offline !== undefined && !(strings(offline?.reasons) && strings(offline?.numbers))) {
@@ -322,7 +320,7 @@ export function parseOnlineGateRequest(event: unknown): OnlineGateRequest & { wi
     modelPackageArn,
     offline: offline ?? { reasons: [], numbers: [] },
     windowStart: start.toISOString(),
-    windowEnd: end.toISOString(),
+    windowHours: hours,
     window: { start, end },
   };
 }
