@@ -163,16 +163,16 @@ export class OnlineGateWorkflow extends Construct {
       props.productionDataParameterName ??
       productionDataParameterName(props.environmentName, props.modelName);
 
-    const logGroup = new logs.LogGroup(this, 'EvaluateLogs', {
+    const logGroup = new logs.LogGroup(this, 'GateLogs', {
       retention: logs.RetentionDays.THREE_MONTHS,
       removalPolicy,
     });
-    const role = new iam.Role(this, 'EvaluateRole', {
+    const role = new iam.Role(this, 'GateRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Judges the online trials of model ${props.modelName} in ${props.environmentName}`,
     });
     logGroup.grantWrite(role);
-    this.evaluationFunction = new nodejs.NodejsFunction(this, 'Evaluate', {
+    this.evaluationFunction = new nodejs.NodejsFunction(this, 'Gate', {
       entry: handlerEntry('online-gate'),
       description: `Judges the online trials of model ${props.modelName} in ${props.environmentName}`,
       runtime: lambda.Runtime.NODEJS_24_X,
