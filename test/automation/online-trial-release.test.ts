@@ -36,13 +36,11 @@ const deps = {
 
 function packageIs(status: string) {
   sageMaker.reset();
-  sageMaker
-    .on(DescribeModelPackageCommand)
-    .resolves({
-      ModelPackageArn: ARN,
-      ModelPackageStatus: 'Completed',
-      ModelApprovalStatus: status as never,
-    });
+  sageMaker.on(DescribeModelPackageCommand).resolves({
+    ModelPackageArn: ARN,
+    ModelPackageStatus: 'Completed',
+    ModelApprovalStatus: status as never,
+  });
   // The pointers are read after the package check: their absence ends the release there, with nothing written.
   ssm.reset();
   ssm.on(GetParameterCommand).rejects(new ParameterNotFound({ message: 'not found', $metadata: {} }));
