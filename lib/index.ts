@@ -89,3 +89,5 @@ export type { ServingDeployRoleProps } from './release/serving-deploy-role';
 export * from './platform/environment-stage';
 export * from './verification/redundant-depends-on';
 export { MlopsValidationError } from './private/errors';
+export { LiveQualityMetric, OnlineGateWorkflow } from './automation/online-gate-workflow';
+export type { OnlineGateWorkflowProps } from './automation/online-gate-workflow';

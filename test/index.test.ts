@@ -85,6 +85,9 @@ describe('public API', () => {
       'ReleaseRole',
       'ReleaseWorkflow',
       'ServingDeployRole',
+      // level 4: the online gate
+      'LiveQualityMetric',
+      'OnlineGateWorkflow',
       // verification and errors
       'MlopsValidationError',
       'RedundantDependsOnLintAcknowledgement',

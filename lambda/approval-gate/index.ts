@@ -20,11 +20,15 @@
 //   HIGHER_IS_BETTER              optional (default false): true for accuracy-like metrics
 //   MARGIN_PERCENT                optional (default 1): how much better than the champion, in percent
 //   THRESHOLDS                    optional (default none): JSON, e.g. {"regression_metrics.rmse":{"max":6}}
+//   ONLINE_GATE_STATE_MACHINE_ARN optional (default none): the online gate (OnlineGateWorkflow); a
+//                                 package the offline rules approve is then tried online first
 //   POWERTOOLS_SERVICE_NAME       optional (default `approval-gate`)
 //   POWERTOOLS_LOG_LEVEL          optional (default INFO), read by the Powertools logger
 //
 // Outcomes (the handler's result; each invocation counts exactly one metric, unit Count):
 //   approved         the package was approved                               PackagesApproved
+//   trial-started    approved offline, online trial started (still pending)  OnlineTrialsStarted
+//   trial-already-started  the trial of an earlier delivery exists           OnlineTrialsAlreadyStarted
 //   rejected         the package was rejected, with the reason               PackagesRejected
 //   already-decided  the package is no longer pending: left alone            AlreadyDecided
 //   ignored          another group, not pending, not completed, or gone      EventsIgnored
@@ -40,6 +44,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { handlerTelemetry, runInvocation } from '../shared/handler-runtime';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
@@ -89,6 +94,11 @@ export type GateOutcome =
       readonly modelPackageArn: string;
       readonly description: string;
     }
+  | {
+      readonly outcome: 'trial-started' | 'trial-already-started';
+      readonly modelPackageArn: string;
+      readonly executionName: string;
+    }
   | { readonly outcome: 'already-decided'; readonly modelPackageArn: string; readonly approvalStatus: string }
   | { readonly outcome: 'ignored'; readonly reason: string }
   | { readonly outcome: 'malformed'; readonly reason: string };
@@ -107,10 +117,14 @@ export interface GateConfig {
   readonly metricsNamespace: string;
   readonly serviceName: string;
   readonly rules: ApprovalGateRules;
+  /** The online gate's state machine. @default - none: the offline verdict is recorded */
+  readonly onlineGateStateMachineArn?: string;
 }
 
 /** The default `service` of log lines and metrics. */
 export const DEFAULT_SERVICE_NAME = 'approval-gate';
+
+const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[\w-]{1,80}$/;
 
 const SSM_PARAMETER_NAME =
   /^(?:[a-zA-Z0-9_.\-/]{1,2048}|arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter\/[a-zA-Z0-9_.\-/]{1,2048})$/;
@@ -148,8 +162,23 @@ export function readConfig(env: NodeJS.ProcessEnv): GateConfig {
     );
   }
   const rules = readGateRules(env, problems);
+  const onlineGateStateMachineArn = env.ONLINE_GATE_STATE_MACHINE_ARN?.trim() || undefined;
+  if (onlineGateStateMachineArn !== undefined && !STATE_MACHINE_ARN.test(onlineGateStateMachineArn)) {
+    problems.add(
+      `ONLINE_GATE_STATE_MACHINE_ARN ${describeValue(onlineGateStateMachineArn)} is not a state machine ARN: ` +
+        "give the online gate's (arn:aws:states:<region>:<account>:stateMachine:<name>), or leave it unset",
+    );
+  }
   problems.throwIfAny();
-  return { modelPackageGroupName, championPointerName, modelName, metricsNamespace, serviceName, rules };
+  return {
+    modelPackageGroupName,
+    championPointerName,
+    modelName,
+    metricsNamespace,
+    serviceName,
+    rules,
+    ...(onlineGateStateMachineArn ? { onlineGateStateMachineArn } : {}),
+  };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -219,6 +248,8 @@ export interface GateDependencies {
   readonly sageMaker: SageMakerClient;
   readonly s3: S3Client;
   readonly ssm: SSMClient;
+  /** Starts online trials. @default - none; required with `config.onlineGateStateMachineArn` */
+  readonly stepFunctions?: SFNClient;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
@@ -230,7 +261,11 @@ export type GateHandler = (event: ModelPackageStateChangeEvent, context?: Contex
 export function createHandler(deps: GateDependencies): GateHandler {
   const { config, logger, metrics } = deps;
   const count = (metric: string) => metrics.addMetric(metric, MetricUnit.Count, 1);
-  const settings = { championPointerName: config.championPointerName, rules: config.rules };
+  const settings = {
+    championPointerName: config.championPointerName,
+    rules: config.rules,
+    onlineGateStateMachineArn: config.onlineGateStateMachineArn,
+  };
 
   async function judge(modelPackageArn: string): Promise<GateOutcome> {
     let result;
@@ -247,6 +282,18 @@ export function createHandler(deps: GateDependencies): GateHandler {
       case 'approved':
       case 'rejected':
         return recorded(result.outcome, modelPackageArn, result.decision);
+      case 'trial-started':
+      case 'trial-already-started': {
+        const started = result.outcome === 'trial-started';
+        logger.info(
+          started
+            ? 'The challenger passes the offline gate: started its online trial, the package stays pending'
+            : 'The online trial of the challenger was already started: not starting another',
+          { reasons: result.decision.reasons, executionName: result.executionName },
+        );
+        count(started ? 'OnlineTrialsStarted' : 'OnlineTrialsAlreadyStarted');
+        return { outcome: result.outcome, modelPackageArn, executionName: result.executionName };
+      }
       case 'already-decided':
         logger.info('The package is already decided: left alone', { approvalStatus: result.approvalStatus });
         count('AlreadyDecided');
@@ -305,5 +352,6 @@ export const handler: GateHandler = createHandler({
   sageMaker: new SageMakerClient({}),
   s3: new S3Client({}),
   ssm: new SSMClient({}),
+  stepFunctions: config.onlineGateStateMachineArn ? new SFNClient({}) : undefined,
   ...handlerTelemetry(config),
 });

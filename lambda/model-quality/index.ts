@@ -15,12 +15,15 @@ import {
   addGroundTruthObject,
   DEFAULT_LATE_LABEL_ALLOWANCE_SECONDS,
   emptyJoin,
+  hourPrefixes,
   isProblemType,
   PROBLEM_TYPES,
   ProblemType,
   qualityReport,
   QualityReport,
 } from '../shared/quality';
+
+export { hourPrefixes } from '../shared/quality';
 
 /** The namespace of the model quality metrics. */
 export const MODEL_QUALITY_METRICS_NAMESPACE = 'cdk-mlops-maturity/ModelQuality';
@@ -81,15 +84,6 @@ interface Window {
 }
 
 const end = (window: Window) => new Date(window.start.getTime() + window.hours * HOUR_MS);
-
-/** The hour prefixes of a window under `base`: SageMaker writes yyyy/mm/dd/hh in UTC. */
-export function hourPrefixes(base: string, window: Window): string[] {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return Array.from({ length: window.hours }, (_, i) => {
-    const hour = new Date(window.start.getTime() + i * HOUR_MS);
-    return `${base}${hour.getUTCFullYear()}/${pad(hour.getUTCMonth() + 1)}/${pad(hour.getUTCDate())}/${pad(hour.getUTCHours())}/`;
-  });
-}
 
 function parseWindow(value: HourWindow | undefined): Window | undefined | 'invalid' {
   if (value === undefined) return undefined;

@@ -24,7 +24,10 @@ const VARIANTS: readonly VariantName[] = [CHALLENGER_VARIANT, SHADOW_VARIANT];
  *   that share of the requests (at least one of the two);
  * - `{"promote": true, "variant"?}`: the champion takes the variant's package (default the
  *   challenger's), and the variant serves nothing;
- * - `{"stopVariant"}`: the variant serves nothing.
+ * - `{"stopVariant"}`: the variant serves nothing;
+ * - `{"modelPackageArn", "variant": "shadow", "onlineTrial": true, "weightPercent"?}`: the online
+ *   gate's trial: the shadow serves the package although it is still PendingManualApproval (the
+ *   only release of a package that is not Approved).
  *
  * The release trigger adds `modelPackageGroupName`, `modelPackageVersion`, `approvedAt` and
  * `eventId`, which are recorded and not read.
@@ -35,6 +38,7 @@ export interface ReleaseWorkflowExecutionInput {
   readonly weightPercent?: number;
   readonly promote?: true;
   readonly stopVariant?: VariantName;
+  readonly onlineTrial?: true;
 }
 
 /**
@@ -42,7 +46,8 @@ export interface ReleaseWorkflowExecutionInput {
  * can pass it on whole and read `description` in its messages whatever the kind.
  */
 export interface ReleaseChange {
-  readonly kind: 'champion' | 'variant' | 'promote' | 'stop';
+  /** `trial`: a shadow release of a package pending approval, for the online gate. */
+  readonly kind: 'champion' | 'variant' | 'promote' | 'stop' | 'trial';
   readonly modelPackageArn: string | null;
   readonly variant: VariantName | null;
   readonly weightPercent: number | null;
@@ -76,12 +81,21 @@ export class InvalidReleaseInput extends Error {
 
 // Recorded by the release trigger with every approval, and not read.
 const TRIGGER_FIELDS = ['modelPackageGroupName', 'modelPackageVersion', 'approvedAt', 'eventId'];
-const FIELDS = ['modelPackageArn', 'variant', 'weightPercent', 'promote', 'stopVariant', ...TRIGGER_FIELDS];
+const FIELDS = [
+  'modelPackageArn',
+  'variant',
+  'weightPercent',
+  'promote',
+  'stopVariant',
+  'onlineTrial',
+  ...TRIGGER_FIELDS,
+];
 
 const USAGE =
   'start an execution with {"modelPackageArn": "<version ARN>"} (the champion), ' +
   '{"modelPackageArn"?: "<version ARN>", "variant": "challenger"|"shadow", "weightPercent"?: 0-100}, ' +
-  '{"promote": true, "variant"?: "challenger"|"shadow"} or {"stopVariant": "challenger"|"shadow"}';
+  '{"promote": true, "variant"?: "challenger"|"shadow"}, {"stopVariant": "challenger"|"shadow"} or ' +
+  '{"modelPackageArn": "<version ARN>", "variant": "shadow", "onlineTrial": true, "weightPercent"?: 0-100}';
 
 /**
  * Checks an execution's input and says what it asks for. Throws InvalidReleaseInput naming the
@@ -132,6 +146,30 @@ export function parseReleaseInput(input: unknown): ReleaseChange {
   const others = (allowed: string[]) =>
     FIELDS.filter((k) => !TRIGGER_FIELDS.includes(k) && !allowed.includes(k) && given(k));
 
+  if (given('onlineTrial')) {
+    if (fields.onlineTrial !== true) {
+      fail(`has onlineTrial ${describeValue(fields.onlineTrial)}: give true, or leave it out`);
+    }
+    // The one release of a package that is not Approved: the shadow answers no request.
+    if (variant !== SHADOW_VARIANT || modelPackageArn === null) {
+      fail(
+        `asks for an online trial of ${variant === null ? 'no variant' : `the ${variant}`}` +
+          `${modelPackageArn === null ? ' and names no modelPackageArn' : ''}: a trial releases a package to the shadow only`,
+      );
+    }
+    const extra = others(['onlineTrial', 'variant', 'modelPackageArn', 'weightPercent']);
+    if (extra.length > 0) {
+      fail(`asks for an online trial, and gives ${extra.join(' and ')} too`);
+    }
+    const share = weightPercent === null ? '' : `, at ${weightPercent}% of the requests`;
+    return {
+      kind: 'trial',
+      modelPackageArn,
+      variant: SHADOW_VARIANT,
+      weightPercent,
+      description: `${modelPackageArn} as the shadow (online trial, pending approval)${share}`,
+    };
+  }
   if (given('promote')) {
     if (fields.promote !== true) {
       fail(`has promote ${describeValue(fields.promote)}: give true, or leave it out`);
@@ -231,7 +269,14 @@ export function changeRequest(target: WorkflowTarget, change: ReleaseChange): An
     pointers.push({ pointerName: variant.pointerName, modelPackageArn: NO_MODEL_RELEASED });
   } else {
     if (change.modelPackageArn !== null) {
-      pointers.push({ pointerName: variant.pointerName, modelPackageArn: change.modelPackageArn });
+      pointers.push({
+        pointerName: variant.pointerName,
+        modelPackageArn: change.modelPackageArn,
+        // Only a trial's shadow pointer may take a package pending approval (parseReleaseInput).
+        ...(change.kind === 'trial' && change.variant === SHADOW_VARIANT
+          ? { pendingApprovalTrial: true }
+          : {}),
+      });
     }
     if (change.weightPercent !== null) {
       pointers.push({ pointerName: variant.weightName, weightPercent: change.weightPercent });

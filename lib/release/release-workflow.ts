@@ -216,7 +216,11 @@ export const RELEASE_METRICS_NAMESPACE = 'cdk-mlops-maturity/Release';
  *   serves the version, and/or takes that share of the requests (whole percent, 0 to 100);
  * - `{"promote": true, "variant"?}`: the champion takes the variant's package (default the
  *   challenger's) and the variant serves nothing, in one update per environment;
- * - `{"stopVariant"}`: the variant serves nothing.
+ * - `{"stopVariant"}`: the variant serves nothing;
+ * - `{"modelPackageArn", "variant": "shadow", "onlineTrial": true, "weightPercent"?}`: the online
+ *   gate's trial (`OnlineGateWorkflow`): the shadow serves a package that is still
+ *   PendingManualApproval. It is the only release of a package that is not Approved, and only to
+ *   the shadow, which answers no request.
  *
  * Each is applied to every target in order, with their approvals and health gates. Any other
  * input (an unknown field, a variant other than `challenger` or `shadow`, a weight without a
@@ -229,6 +233,7 @@ export interface ReleaseWorkflowInput {
   readonly weightPercent?: number;
   readonly promote?: true;
   readonly stopVariant?: 'challenger' | 'shadow';
+  readonly onlineTrial?: true;
 }
 
 /**

@@ -6,7 +6,9 @@ import {
   UpdateModelPackageCommand,
   UpdateModelPackageCommandInput,
 } from '@aws-sdk/client-sagemaker';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { createHash } from 'crypto';
 import { describeValue } from '../../../lib/private/describe-value';
 import { NO_MODEL_RELEASED } from '../../../lib/serving/naming';
 import { errorMessage, isAwsError } from '../release/errors';
@@ -79,19 +81,27 @@ export function readGateRules(env: NodeJS.ProcessEnv, problems: EnvironmentProbl
     );
   }
 
-  let marginPercent = DEFAULT_GATE_RULES.marginPercent;
-  const margin = text('MARGIN_PERCENT');
-  if (margin !== '') {
-    marginPercent = Number(margin);
-    if (!(Number.isFinite(marginPercent) && marginPercent >= 0 && marginPercent < 100)) {
-      problems.add(
-        `MARGIN_PERCENT ${describeValue(env.MARGIN_PERCENT)} is not a percentage: use a number from 0 to below 100`,
-      );
-    }
-  }
-
+  const marginPercent = readMarginPercent(env, problems);
   const thresholds = readThresholds(text('THRESHOLDS'), problems);
   return { primaryMetric, higherIsBetter, marginPercent, thresholds };
+}
+
+/**
+ * MARGIN_PERCENT from `env` (default DEFAULT_GATE_RULES.marginPercent), adding an invalid value to
+ * `problems`: the offline and the online gate read their margin the same way.
+ */
+export function readMarginPercent(env: NodeJS.ProcessEnv, problems: EnvironmentProblems): number {
+  const margin = env.MARGIN_PERCENT?.trim() ?? '';
+  if (margin === '') {
+    return DEFAULT_GATE_RULES.marginPercent;
+  }
+  const marginPercent = Number(margin);
+  if (!(Number.isFinite(marginPercent) && marginPercent >= 0 && marginPercent < 100)) {
+    problems.add(
+      `MARGIN_PERCENT ${describeValue(env.MARGIN_PERCENT)} is not a percentage: use a number from 0 to below 100`,
+    );
+  }
+  return marginPercent;
 }
 
 function readThresholds(text: string, problems: EnvironmentProblems): MetricThreshold[] {
@@ -162,6 +172,8 @@ export interface GateDecision {
   readonly approved: boolean;
   /** Why, one sentence per rule that decided it. */
   readonly reasons: readonly string[];
+  /** The numbers the verdict rests on, one sentence per package: the challenger's, then the champion's. */
+  readonly numbers: readonly string[];
   /** The ApprovalDescription: the verdict, its reasons, and both sets of numbers; at most 1024 characters. */
   readonly description: string;
 }
@@ -217,45 +229,86 @@ export function decide(
   } else if (champion.kind === 'none') {
     reasons.push(`no champion serves in prod (the pointer ${champion.pointerName} is ${NO_MODEL_RELEASED})`);
   } else if (challenger.kind === 'report') {
-    const mine = challenger.report.metrics[rules.primaryMetric];
-    const theirs = champion.report.metrics[rules.primaryMetric];
-    const improvement = relativeImprovement(mine, theirs, rules.higherIsBetter);
-    const percent = improvement * 100;
-    const better = improvement > 0 && percent >= rules.marginPercent - MARGIN_TOLERANCE_PERCENT;
-    const by = Number.isFinite(percent) ? `${formatNumber(percent)}%` : 'beyond any margin';
-    if (better) {
-      reasons.push(
-        `${primary} ${formatNumber(mine)} beats the champion's ${formatNumber(theirs)} by ${by} ` +
-          `(margin ${formatNumber(rules.marginPercent)}%)`,
-      );
-    } else {
-      approved = false;
-      const direction =
-        improvement > 0
-          ? `better by only ${by}`
-          : improvement === 0
-            ? 'equal'
-            : `worse by ${by.replace('-', '')}`;
-      reasons.push(
-        `${primary} ${formatNumber(mine)} does not beat the champion's ${formatNumber(theirs)} ` +
-          `by the margin of ${formatNumber(rules.marginPercent)}% (${direction}; ` +
-          `${rules.higherIsBetter ? 'higher' : 'lower'} is better)`,
-      );
-    }
+    const comparison = compareWithChampion(
+      primary,
+      challenger.report.metrics[rules.primaryMetric],
+      champion.report.metrics[rules.primaryMetric],
+      rules,
+    );
+    approved &&= comparison.better;
+    reasons.push(comparison.reason);
   }
 
-  const verdict = approved ? 'Approved' : 'Rejected';
   const numbers = [
     challenger.kind === 'report'
       ? `Challenger (${challenger.report.uri}): ${listMetrics(metrics, challenger.report.metrics, label)}`
       : 'Challenger: no numbers',
     championNumbers(champion, metrics, label),
   ];
-  const description = truncate(
-    `${verdict} by the approval gate: ${reasons.join('; ')}. ${numbers.join('. ')}.`,
+  const description = approvalDescription('the approval gate', approved, reasons, numbers);
+  return { approved, reasons, numbers, description };
+}
+
+/** Whether a challenger's value beats the champion's by the margin, and the sentence that says so. */
+export interface ChampionComparison {
+  readonly better: boolean;
+  readonly reason: string;
+}
+
+/**
+ * The champion rule, shared by the offline and the online gate: `mine` must beat `theirs` by at
+ * least `marginPercent` percent of `theirs`, in the direction `higherIsBetter` gives; an equal value
+ * never wins. `label` names the metric in the sentence, e.g. `rmse` or `live rmse`.
+ */
+export function compareWithChampion(
+  label: string,
+  mine: number,
+  theirs: number,
+  rules: Pick<ApprovalGateRules, 'higherIsBetter' | 'marginPercent'>,
+): ChampionComparison {
+  const improvement = relativeImprovement(mine, theirs, rules.higherIsBetter);
+  const percent = improvement * 100;
+  const better = improvement > 0 && percent >= rules.marginPercent - MARGIN_TOLERANCE_PERCENT;
+  const by = Number.isFinite(percent) ? `${formatNumber(percent)}%` : 'beyond any margin';
+  if (better) {
+    return {
+      better,
+      reason:
+        `${label} ${formatNumber(mine)} beats the champion's ${formatNumber(theirs)} by ${by} ` +
+        `(margin ${formatNumber(rules.marginPercent)}%)`,
+    };
+  }
+  const direction =
+    improvement > 0
+      ? `better by only ${by}`
+      : improvement === 0
+        ? 'equal'
+        : `worse by ${by.replace('-', '')}`;
+  return {
+    better,
+    reason:
+      `${label} ${formatNumber(mine)} does not beat the champion's ${formatNumber(theirs)} ` +
+      `by the margin of ${formatNumber(rules.marginPercent)}% (${direction}; ` +
+      `${rules.higherIsBetter ? 'higher' : 'lower'} is better)`,
+  };
+}
+
+/**
+ * An ApprovalDescription: the verdict and who gave it, the reasons, then the numbers, cut to the
+ * 1024 characters SageMaker accepts (ending in `...`). The verdict and reasons come first, so that
+ * they survive the cut.
+ */
+export function approvalDescription(
+  gate: string,
+  approved: boolean,
+  reasons: readonly string[],
+  numbers: readonly string[],
+): string {
+  const verdict = approved ? 'Approved' : 'Rejected';
+  return truncate(
+    `${verdict} by ${gate}: ${reasons.join('; ')}. ${numbers.join('. ')}.`,
     MAX_APPROVAL_DESCRIPTION_LENGTH,
   );
-  return { approved, reasons, description };
 }
 
 function championNumbers(
@@ -331,6 +384,8 @@ export interface ApprovalGateClients {
   readonly sageMaker: SageMakerClient;
   readonly s3: S3Client;
   readonly ssm: SSMClient;
+  /** Starts online trials; needed with `ApprovalGateSettings.onlineGateStateMachineArn`. @default - none */
+  readonly stepFunctions?: SFNClient;
 }
 
 /** Where the gate finds the champion, and how it judges. */
@@ -338,6 +393,35 @@ export interface ApprovalGateSettings {
   /** The prod release pointer: the SSM parameter naming the package prod serves, or `none`. */
   readonly championPointerName: string;
   readonly rules: ApprovalGateRules;
+  /**
+   * The online gate's state machine (`OnlineGateWorkflow`): a package the offline rules approve is
+   * not approved but tried online first, by an execution of this state machine, and stays pending.
+   *
+   * @default - no online gate: the offline verdict is recorded
+   */
+  readonly onlineGateStateMachineArn?: string;
+}
+
+/**
+ * The input of an online-gate execution: the package on trial and the offline verdict, whose
+ * reasons and numbers the online verdict records as well.
+ */
+export interface OnlineGateInput {
+  readonly modelPackageArn: string;
+  readonly offline: { readonly reasons: readonly string[]; readonly numbers: readonly string[] };
+}
+
+/**
+ * The name of the online-gate execution of a model package version:
+ * `trial-v<version>-<the first 32 hex digits of the SHA-256 of the ARN in lower case>`, at most 56
+ * characters (Step Functions allows 80, and the trial's release executions add `-shadow` and
+ * `-stop`). Every delivery of a package's event names the same execution, so a redelivery starts
+ * nothing. Throws when the ARN is not a model package version ARN.
+ */
+export function onlineTrialExecutionName(modelPackageArn: string): string {
+  const { arn, version } = parseModelPackageArn(modelPackageArn);
+  const digest = createHash('sha256').update(arn.toLowerCase()).digest('hex');
+  return `trial-v${version}-${digest.slice(0, 32)}`;
 }
 
 /** What the gate did with a package. */
@@ -349,11 +433,24 @@ export type GateResult =
       /** The UpdateModelPackage request sent. */
       readonly update: UpdateModelPackageCommandInput;
     }
+  | {
+      /**
+       * The offline rules approve, and the online trial is under way: `started` by this call, or
+       * found already started by an earlier delivery (`trial-already-started`). The package stays
+       * PendingManualApproval until the online gate decides.
+       */
+      readonly outcome: 'trial-started' | 'trial-already-started';
+      readonly modelPackageArn: string;
+      readonly decision: GateDecision;
+      readonly executionName: string;
+      readonly executionArn?: string;
+    }
   | { readonly outcome: 'already-decided'; readonly modelPackageArn: string; readonly approvalStatus: string }
   | { readonly outcome: 'not-ready'; readonly modelPackageArn: string; readonly packageStatus: string }
   | { readonly outcome: 'not-found'; readonly modelPackageArn: string };
 
-function isNotFound(error: unknown): boolean {
+/** Whether SageMaker answered that the package does not exist. */
+export function isNotFound(error: unknown): boolean {
   return (
     isAwsError(error, 'ResourceNotFound') ||
     (isAwsError(error, 'ValidationException') && /not (be )?found|does not exist/i.test(errorMessage(error)))
@@ -465,6 +562,9 @@ export async function runApprovalGate(
   const championEvidence = await readChampion(clients, settings.championPointerName, paths);
 
   const decision = decide(settings.rules, challengerEvidence, championEvidence);
+  if (decision.approved && settings.onlineGateStateMachineArn !== undefined) {
+    return startOnlineTrial(clients, settings.onlineGateStateMachineArn, modelPackageArn, decision);
+  }
   const update: UpdateModelPackageCommandInput = {
     ModelPackageArn: modelPackageArn,
     ModelApprovalStatus: decision.approved ? 'Approved' : 'Rejected',
@@ -472,4 +572,42 @@ export async function runApprovalGate(
   };
   await clients.sageMaker.send(new UpdateModelPackageCommand(update));
   return { outcome: decision.approved ? 'approved' : 'rejected', modelPackageArn, decision, update };
+}
+
+/**
+ * Starts the online trial of a package the offline rules approve, leaving it pending. Idempotent:
+ * the execution is named after the package, so a redelivery finds it (ExecutionAlreadyExists, or
+ * Step Functions returning the running execution started with the same input).
+ */
+async function startOnlineTrial(
+  clients: ApprovalGateClients,
+  stateMachineArn: string,
+  modelPackageArn: string,
+  decision: GateDecision,
+): Promise<GateResult> {
+  if (clients.stepFunctions === undefined) {
+    throw new Error('the approval gate has an online gate state machine but no Step Functions client');
+  }
+  const executionName = onlineTrialExecutionName(modelPackageArn);
+  const input: OnlineGateInput = {
+    modelPackageArn,
+    offline: { reasons: decision.reasons, numbers: decision.numbers },
+  };
+  try {
+    const response = await clients.stepFunctions.send(
+      new StartExecutionCommand({ stateMachineArn, name: executionName, input: JSON.stringify(input) }),
+    );
+    return {
+      outcome: 'trial-started',
+      modelPackageArn,
+      decision,
+      executionName,
+      executionArn: response.executionArn,
+    };
+  } catch (error) {
+    if (isAwsError(error, 'ExecutionAlreadyExists')) {
+      return { outcome: 'trial-already-started', modelPackageArn, decision, executionName };
+    }
+    throw error;
+  }
 }

@@ -5,3 +5,4 @@ export * from './approval-gate';
 export * from './evaluation-report';
 export * from './retrain-trigger';
 export { EnvironmentProblems, EvaluationReportError, type EvaluationReportErrorCode } from './errors';
+export * from './online-gate';

@@ -100,6 +100,16 @@ export interface PointerRelease {
    * the champion's pointer takes the challenger's package). It must name a package.
    */
   readonly copyFrom?: string;
+  /**
+   * Let `modelPackageArn` still be PendingManualApproval, not only Approved: for the online gate's
+   * trial of a challenger as a slot's shadow variant only, which answers no request. The release
+   * workflow sets it on the shadow's pointer for an `onlineTrial` input and nowhere else; a
+   * Rejected package is refused all the same, and no other pointer may take a pending package
+   * (a promotion checks the shadow's package again, as Approved).
+   *
+   * @default false
+   */
+  readonly pendingApprovalTrial?: boolean;
 }
 
 /**
@@ -273,6 +283,8 @@ interface PointerPlan {
   readonly value?: string;
   readonly copyFrom?: string;
   readonly kind: 'model-package' | 'weight' | 'copy';
+  /** The package may be PendingManualApproval (`PointerRelease.pendingApprovalTrial`). */
+  readonly trial?: boolean;
 }
 
 /**
@@ -299,16 +311,17 @@ export async function startRelease<R extends AnyReleaseRequest>(
   );
 
   const checked = new Set<string>();
-  const checkPackage = async (arn: string) => {
-    if (!checked.has(arn)) {
-      checked.add(arn);
-      await checkModelPackage(deps.sageMaker, arn);
-      log(`Model package ${arn} exists and is Approved`);
+  const checkPackage = async (arn: string, trial = false) => {
+    const key = `${arn} ${trial}`;
+    if (!checked.has(key)) {
+      checked.add(key);
+      const approval = await checkModelPackage(deps.sageMaker, arn, trial);
+      log(`Model package ${arn} exists and is ${approval}${trial ? ' (an online trial as the shadow)' : ''}`);
     }
   };
   for (const plan of plans) {
     if (plan.kind === 'model-package' && plan.value !== NO_MODEL_RELEASED) {
-      await checkPackage(plan.value!);
+      await checkPackage(plan.value!, plan.trial);
     }
   }
 
@@ -649,6 +662,14 @@ function checkRequest(request: AnyReleaseRequest): { target: AnyReleaseRequest; 
           `not ${given.length === 0 ? 'none' : given.join(' and ')}`,
       );
     }
+    const trial: unknown = pointer.pendingApprovalTrial;
+    if (trial !== undefined && !(typeof trial === 'boolean' && (!trial || given[0] === 'modelPackageArn'))) {
+      throw new ReleaseError(
+        'invalid-request',
+        `pointers[${i}].pendingApprovalTrial ${describeValue(trial)} is invalid: only a pointer given a ` +
+          'modelPackageArn may take a package pending approval (true or false)',
+      );
+    }
     if (pointer.weightPercent !== undefined) {
       const weight: unknown = pointer.weightPercent;
       if (!(typeof weight === 'number' && Number.isInteger(weight) && weight >= 0 && weight <= 100)) {
@@ -676,6 +697,7 @@ function checkRequest(request: AnyReleaseRequest): { target: AnyReleaseRequest; 
       pointerName: name,
       value: value === NO_MODEL_RELEASED ? value : checkPackageArn(request, name, value),
       kind: 'model-package',
+      ...(trial === true ? { trial: true } : {}),
     };
   });
   const names = plans.map((p) => p.pointerName);
@@ -732,7 +754,8 @@ function checkAccount(stack: CloudFormationStack, target: ReleaseTarget): void {
   }
 }
 
-async function checkModelPackage(sageMaker: SageMakerClient, arn: string): Promise<void> {
+/** Checks that the package exists, is Completed and Approved (or, for a trial, pending); returns its approval status. */
+async function checkModelPackage(sageMaker: SageMakerClient, arn: string, trial = false): Promise<string> {
   let description;
   try {
     description = await sageMaker.send(new DescribeModelPackageCommand({ ModelPackageName: arn }));
@@ -760,6 +783,9 @@ async function checkModelPackage(sageMaker: SageMakerClient, arn: string): Promi
     );
   }
   const approval = description.ModelApprovalStatus ?? '(no approval status)';
+  if (trial && approval === 'PendingManualApproval') {
+    return approval;
+  }
   if (approval !== 'Approved') {
     throw new ReleaseError(
       'model-package-not-approved',
@@ -768,6 +794,7 @@ async function checkModelPackage(sageMaker: SageMakerClient, arn: string): Promi
         `--model-package-arn ${arn} --model-approval-status Approved, then release again`,
     );
   }
+  return approval;
 }
 
 async function readPointer(ssm: SSMClient, target: ReleaseTarget, pointerName: string): Promise<string> {
