@@ -24,6 +24,7 @@ export {
   FailStep,
   Join,
   JsonGet,
+  LambdaStep,
   ModelStep,
   ParameterReference,
   PipelineDefinition,
@@ -40,6 +41,9 @@ export {
 export type {
   ComparisonType,
   ConditionStepProps,
+  LambdaOutputParameter,
+  LambdaOutputType,
+  LambdaStepProps,
   ModelStepProps,
   PipelineCondition,
   PipelineDefinitionProps,

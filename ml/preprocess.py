@@ -55,6 +55,8 @@ FARE_NUMERIC_FEATURES = NUMERIC_FEATURES + [LABEL]
 FARE_FEATURES = FARE_NUMERIC_FEATURES + CATEGORICAL_FEATURES
 TARGETS = [LABEL, FARE_LABEL]
 REQUIRED_COLUMNS = ["PULocationID", "DOLocationID", "trip_distance"]
+# Written as whole numbers in the training data.
+INTEGER_COLUMNS = ["pickup_hour", "pickup_weekday", "PULocationID", "DOLocationID"]
 TIMESTAMP_PREFIXES = ["tpep", "lpep"]
 # Why `clean` drops rows, in the order it checks.
 DROP_REASONS = [
@@ -118,10 +120,20 @@ class Report:
     rows_kept: int = 0
     dropped: Dict[str, int] = field(default_factory=dict)
     splits: Dict[str, int] = field(default_factory=dict)
+    # Of rows_read, how many came from the production data, and how many of those were kept.
+    production_rows_read: int = 0
+    production_rows_kept: int = 0
 
     def drop(self, reason: str, count: int) -> None:
         if count:
             self.dropped[reason] = self.dropped.get(reason, 0) + int(count)
+
+    def as_json(self) -> dict:
+        """The report; without production rows, exactly as before there was production data."""
+        body = dict(self.__dict__)
+        if not self.production_rows_read:
+            del body["production_rows_read"], body["production_rows_kept"]
+        return body
 
 
 def timestamp_columns(columns: List[str]) -> tuple:
@@ -175,13 +187,27 @@ def clean(raw: pd.DataFrame, options: Options, report: Report) -> pd.DataFrame:
 
     bad_time = df["pickup"].isna() | df["dropoff"].isna()
     report.drop("unparseable_timestamp", bad_time.sum())
-    df = df[~bad_time]
+    df = df[~bad_time].copy()
 
-    bad_values = df[["PULocationID", "DOLocationID", "trip_distance"]].isna().any(axis=1)
+    df[LABEL] = (df["dropoff"] - df["pickup"]).dt.total_seconds() / 60.0
+    df["pickup_hour"] = df["pickup"].dt.hour
+    df["pickup_weekday"] = df["pickup"].dt.weekday
+    if options.target == FARE_LABEL:
+        df[FARE_LABEL] = pd.to_numeric(raw.loc[df.index, FARE_LABEL], errors="coerce")
+    return apply_rules(df, options, report)
+
+
+def apply_rules(df: pd.DataFrame, options: Options, report: Report) -> pd.DataFrame:
+    """The value rules every row goes through, trip records and production rows alike, in order.
+
+    `df` holds the duration, the features and, for the fare target, the fare, as numbers (NaN where
+    a value is missing or not numeric).
+    """
+    values = ["PULocationID", "DOLocationID", "trip_distance", "pickup_hour", "pickup_weekday", LABEL]
+    bad_values = df[values].isna().any(axis=1)
     report.drop("missing_or_non_numeric_value", bad_values.sum())
     df = df[~bad_values]
 
-    df[LABEL] = (df["dropoff"] - df["pickup"]).dt.total_seconds() / 60.0
     negative = df[LABEL] < 0
     report.drop("negative_duration", negative.sum())
     df = df[~negative]
@@ -195,20 +221,40 @@ def clean(raw: pd.DataFrame, options: Options, report: Report) -> pd.DataFrame:
     df = df[~bad_distance]
 
     if options.target == FARE_LABEL:
-        fare = pd.to_numeric(raw.loc[df.index, FARE_LABEL], errors="coerce")
+        fare = df[FARE_LABEL]
         bad_fare = fare.isna()
         report.drop("missing_or_non_numeric_fare", bad_fare.sum())
         out_of_range = ~bad_fare & ((fare <= 0) | (fare > options.max_fare))
         report.drop("fare_out_of_range", out_of_range.sum())
-        keep = ~(bad_fare | out_of_range)
-        df = df[keep]
-        df[FARE_LABEL] = fare[keep]
+        df = df[~(bad_fare | out_of_range)]
 
-    df["pickup_hour"] = df["pickup"].dt.hour
-    df["pickup_weekday"] = df["pickup"].dt.weekday
-    df["PULocationID"] = df["PULocationID"].astype(int)
-    df["DOLocationID"] = df["DOLocationID"].astype(int)
+    df = df.copy()
+    for column in INTEGER_COLUMNS:
+        df[column] = df[column].astype(int)
     return df[[options.label] + options.features].reset_index(drop=True)
+
+
+def clean_production(rows: pd.DataFrame, options: Options, report: Report) -> pd.DataFrame:
+    """Production rows (captured requests joined with their labels, written by the platform's
+    production-data step): already the training layout, the label then the features, with a header.
+    The same value rules apply; hours, weekdays and location ids that are not whole numbers count as
+    non-numeric values.
+    """
+    report.rows_read += len(rows)
+    report.production_rows_read += len(rows)
+    columns = [options.label] + options.features
+    missing = [c for c in columns if c not in rows.columns]
+    if missing:
+        raise InputRejected(
+            f"production data lacks columns {missing}: it must have the header {','.join(columns)} "
+            "(the label, then the model's features), as the production-data step writes it"
+        )
+    df = pd.DataFrame({c: pd.to_numeric(rows[c], errors="coerce") for c in columns})
+    for column in INTEGER_COLUMNS:
+        df.loc[df[column] % 1 != 0, column] = np.nan
+    kept = apply_rules(df, options, report)
+    report.production_rows_kept = len(kept)
+    return kept
 
 
 def split(df: pd.DataFrame, options: Options) -> Dict[str, pd.DataFrame]:
@@ -267,11 +313,15 @@ def baseline(train: pd.DataFrame, options: Optional[Options] = None) -> dict:
     }
 
 
-def read_input(path: str) -> pd.DataFrame:
-    """One file, or every .csv/.csv.gz file of a directory (SageMaker processing inputs are directories)."""
-    files = [path] if os.path.isfile(path) else sorted(
+def csv_files(path: str) -> List[str]:
+    return [path] if os.path.isfile(path) else sorted(
         glob.glob(os.path.join(path, "*.csv")) + glob.glob(os.path.join(path, "*.csv.gz"))
     )
+
+
+def read_input(path: str) -> pd.DataFrame:
+    """One file, or every .csv/.csv.gz file of a directory (SageMaker processing inputs are directories)."""
+    files = csv_files(path)
     if not files:
         raise InputRejected(f"no .csv or .csv.gz files found at {path}; export the trip records as CSV")
     # As text first: malformed values are then dropped per row by the cleaning, not fatal at parse time.
@@ -279,10 +329,25 @@ def read_input(path: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def run(input_path: str, output_dir: str, options: Optional[Options] = None) -> Report:
+def read_production(path: str) -> pd.DataFrame:
+    """The production data's CSV files at `path` (a header-only file: no rows); none at all: no rows."""
+    files = csv_files(path)
+    if not files:
+        LOG.warning("no production data files at %s: training on the trip records alone", path)
+        return pd.DataFrame()
+    return pd.concat([pd.read_csv(f, dtype=str) for f in files], ignore_index=True)
+
+
+def run(
+    input_path: str, output_dir: str, options: Optional[Options] = None, production_path: Optional[str] = None
+) -> Report:
     options = options or Options()
     report = Report()
     df = clean(read_input(input_path), options, report)
+    production = read_production(production_path) if production_path else pd.DataFrame()
+    if len(production) > 0:
+        # After the trip records: with no production rows, the split is exactly the one without.
+        df = pd.concat([df, clean_production(production, options, report)], ignore_index=True)
     if len(df) < 3:
         raise InputRejected(
             f"only {len(df)} usable rows remain after cleaning {report.rows_read} "
@@ -295,8 +360,10 @@ def run(input_path: str, output_dir: str, options: Optional[Options] = None) -> 
         part.to_csv(os.path.join(output_dir, name, f"{name}.csv"), header=False, index=False)
         report.splits[name] = len(part)
     write_json(os.path.join(output_dir, "baseline", "baseline.json"), baseline(parts["train"], options))
-    write_json(os.path.join(output_dir, "report", "preprocessing.json"), report.__dict__)
+    write_json(os.path.join(output_dir, "report", "preprocessing.json"), report.as_json())
     LOG.info("kept %d of %d rows; dropped %s", report.rows_kept, report.rows_read, report.dropped)
+    if report.production_rows_read:
+        LOG.info("of them production rows: kept %d of %d", report.production_rows_kept, report.production_rows_read)
     return report
 
 
@@ -306,6 +373,9 @@ def tracked_metrics(report: Report, options: Optional[Options] = None) -> Dict[s
     metrics = {"rows_read": report.rows_read, "rows_kept": report.rows_kept}
     metrics.update({f"rows_dropped.{reason}": report.dropped.get(reason, 0) for reason in reasons})
     metrics.update({f"rows_{name}": count for name, count in report.splits.items()})
+    if report.production_rows_read:
+        metrics["production_rows_read"] = report.production_rows_read
+        metrics["production_rows_kept"] = report.production_rows_kept
     return metrics
 
 
@@ -324,6 +394,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--seed", type=int, default=Options.seed)
     parser.add_argument("--target", choices=TARGETS, default=Options.target)
     parser.add_argument("--max-fare", type=float, default=Options.max_fare)
+    parser.add_argument(
+        "--production", default=None, help="production rows (label then features, with a header) to train on too"
+    )
     tracking.add_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -336,8 +409,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     with tracking.StepRun(tracking.settings(args), "preprocess") as mlflow_run:
         mlflow_run.log_params({f"preprocess.{name}": value for name, value in options.params().items()})
+        reason = os.environ.get(tracking.RETRAIN_REASON_ENV)
+        if reason:
+            LOG.info("retraining because: %s", reason)
         try:
-            report = run(args.input, args.output, options)
+            report = run(args.input, args.output, options, production_path=args.production)
         except InputRejected as rejected:
             LOG.error("input rejected: %s", rejected)
             mlflow_run.fail()

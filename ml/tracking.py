@@ -30,6 +30,9 @@ LOG = logging.getLogger("tracking")
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 EXPERIMENT_NAME_ENV = "MLFLOW_EXPERIMENT_NAME"
 EXECUTION_ID_ENV = "PIPELINE_EXECUTION_ID"
+# Why the execution runs (the pipeline's RetrainReason parameter): a tag of the run it creates.
+RETRAIN_REASON_ENV = "RETRAIN_REASON"
+RETRAIN_REASON_TAG = "retrain_reason"
 EXECUTION_TAG = "sagemaker.pipeline.execution_id"
 DEFAULT_EXPERIMENT = "reference-workload"
 
@@ -155,6 +158,9 @@ class StepRun:
         run = _execution_run(client, experiment_id, execution_id) if execution_id else None
         if run is None:
             tags = {EXECUTION_TAG: execution_id} if execution_id else {}
+            reason = os.environ.get(RETRAIN_REASON_ENV)
+            if reason:
+                tags[RETRAIN_REASON_TAG] = reason
             run = client.create_run(experiment_id, tags=tags, run_name=execution_id)
         else:
             client.update_run(run.info.run_id, status="RUNNING")

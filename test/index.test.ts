@@ -43,6 +43,7 @@ describe('public API', () => {
       'FailStep',
       'Join',
       'JsonGet',
+      'LambdaStep',
       'Level2Tier',
       'PlatformModel',
       'MODEL_PACKAGE_STATE_CHANGE',

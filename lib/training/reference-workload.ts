@@ -1,10 +1,16 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { productionDataRoleName } from '../automation/naming';
 import { ProblemCollector } from '../private/errors';
+import { handlerEntry } from '../private/handler-entry';
 import { SAGEMAKER_INSTANCE_TYPE } from '../private/sagemaker-names';
 import { acknowledgeGrantWildcards } from '../private/nag-acknowledgements';
 import { IModelRegistry } from '../registry/model-registry';
@@ -16,6 +22,7 @@ import {
   ExecutionVariable,
   FailStep,
   Join,
+  LambdaStep,
   PipelineDefinition,
   PipelineParameter,
   PipelineValue,
@@ -45,12 +52,28 @@ export interface XgboostHyperparameters {
  */
 export class ReferenceTarget {
   /** The trip duration in minutes (regression). */
-  public static readonly TRIP_DURATION = new ReferenceTarget('duration', 'the trip duration', 'minutes', 10);
+  public static readonly TRIP_DURATION = new ReferenceTarget('duration', 'the trip duration', 'minutes', 10, [
+    'trip_distance',
+    'pickup_hour',
+    'pickup_weekday',
+    'PULocationID',
+    'DOLocationID',
+  ]);
   /**
    * The fare amount in dollars (regression), with the trip duration as one more feature: the fare
    * is charged at drop-off, when the duration is known.
    */
-  public static readonly FARE_AMOUNT = new ReferenceTarget('fare_amount', 'the fare amount', 'dollars', 5);
+  public static readonly FARE_AMOUNT = new ReferenceTarget('fare_amount', 'the fare amount', 'dollars', 5, [
+    'trip_distance',
+    'pickup_hour',
+    'pickup_weekday',
+    'duration',
+    'PULocationID',
+    'DOLocationID',
+  ]);
+
+  /** The location ids, categories of both models (ml/preprocess.py `CATEGORICAL_FEATURES`). */
+  public readonly categoricalFeatures: readonly string[] = ['PULocationID', 'DOLocationID'];
 
   private constructor(
     /** The label column the preprocessing step derives (`--target` of ml/preprocess.py). */
@@ -61,6 +84,11 @@ export class ReferenceTarget {
     public readonly unit: string,
     /** The default largest test RMSE, in `unit`, for a model to be registered. */
     public readonly defaultMaxRmse: number,
+    /**
+     * The model's input columns, in order (ml/preprocess.py `FEATURES`, `FARE_FEATURES`): the
+     * columns of a request, and of the training data after the label.
+     */
+    public readonly features: readonly string[],
   ) {}
 }
 
@@ -147,11 +175,45 @@ export interface ReferenceWorkloadProps {
    * The pipeline's name. @default - derived from the construct path
    */
   readonly pipelineName?: string;
+  /**
+   * Retrain on production data too: a first pipeline step (a Lambda step) joins the requests a
+   * level-4 environment captured in the execution's data window (`DataWindowStart`,
+   * `DataWindowEnd`) with their ground truth, and preprocessing adds those rows to the training
+   * data.
+   *
+   * @default - no production data: the pipeline trains on `InputDataUrl` alone
+   */
+  readonly productionData?: ReferenceProductionData;
+}
+
+/** Where a model's production data is published, for retraining on it (see ReferenceWorkloadProps). */
+export interface ReferenceProductionData {
+  /**
+   * The SSM parameter in which the level-4 environment publishes where the model's captured
+   * requests and ground truth are, as JSON `{"captureUrl","groundTruthUrl","kmsKeyArn"}`:
+   * `productionDataParameterName(level4Environment, modelName)`. In this stack's account and region.
+   */
+  readonly locationParameterName: string;
+  /**
+   * The environment this workload trains in (the release source), which with `modelName` names
+   * the function's role, `productionDataRoleName(sourceEnvironment, modelName)`, so that the
+   * level-4 environment can grant it reading its data.
+   */
+  readonly sourceEnvironment: string;
+  /** The model's name, as the level-4 environment knows it. */
+  readonly modelName: string;
+  /**
+   * The function's log retention.
+   *
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
 }
 
 /** Names of the pipeline's steps, parameters and property file, for callers and tests. */
 export const REFERENCE_PIPELINE = {
   steps: {
+    productionData: 'AssembleProductionData',
     preprocess: 'Preprocess',
     train: 'Train',
     evaluate: 'Evaluate',
@@ -164,6 +226,16 @@ export const REFERENCE_PIPELINE = {
     maxRmse: 'MaxRmse',
     processingInstanceType: 'ProcessingInstanceType',
     trainingInstanceType: 'TrainingInstanceType',
+    dataWindowStart: 'DataWindowStart',
+    dataWindowEnd: 'DataWindowEnd',
+    retrainReason: 'RetrainReason',
+  },
+  /** The Lambda step's output parameters (with `productionData`). */
+  productionDataOutputs: {
+    url: 'ProductionDataUrl',
+    joinedRows: 'JoinedRows',
+    unmatchedRequests: 'UnmatchedRequests',
+    malformedLines: 'MalformedLines',
   },
   evaluationReport: 'EvaluationReport',
 } as const;
@@ -190,6 +262,13 @@ export class ReferenceWorkload extends Construct {
   public readonly pipeline: TrainingPipeline;
   /** The step code, uploaded as a CDK asset. */
   public readonly code: s3assets.Asset;
+  /** The function that assembles the production data (with `productionData`). */
+  public readonly productionDataFunction?: lambda.IFunction;
+  /**
+   * Its role, named `productionDataRoleName(sourceEnvironment, modelName)` (with `productionData`):
+   * the level-4 environment grants it reading its capture and ground truth.
+   */
+  public readonly productionDataRole?: iam.IRole;
 
   constructor(scope: Construct, id: string, props: ReferenceWorkloadProps) {
     super(scope, id);
@@ -247,6 +326,21 @@ export class ReferenceWorkload extends Construct {
         'point it at a directory that holds run_step.py and the steps',
       );
     }
+    const production = props.productionData;
+    if (production) {
+      problems.checkPattern(
+        'productionData.locationParameterName',
+        production.locationParameterName,
+        /^\/[a-zA-Z0-9_.\-/]{1,1010}$/,
+        "give the SSM parameter's full name, e.g. productionDataParameterName('prod', 'trip-duration')",
+      );
+      for (const [name, value] of [
+        ['productionData.sourceEnvironment', production.sourceEnvironment],
+        ['productionData.modelName', production.modelName],
+      ] as const) {
+        problems.checkPattern(name, value, /^[A-Za-z0-9][A-Za-z0-9-]*$/, 'use letters, digits and hyphens');
+      }
+    }
     problems.throwIfAny();
 
     this.code = new s3assets.Asset(this, 'StepCode', {
@@ -256,6 +350,11 @@ export class ReferenceWorkload extends Construct {
 
     const store = props.artifactStore;
     const tracking = props.experimentTracking;
+    const productionDataFunction = production
+      ? this.productionDataAssembly(production, store, props.artifactFolder)
+      : undefined;
+    this.productionDataFunction = productionDataFunction;
+    this.productionDataRole = productionDataFunction?.role;
     this.pipeline = new TrainingPipeline(this, 'Pipeline', {
       artifactStore: store,
       modelRegistry: props.modelRegistry,
@@ -277,8 +376,17 @@ export class ReferenceWorkload extends Construct {
           hyperparameters: hp,
           processingInstanceType: props.processingInstanceType ?? 'ml.m5.large',
           trainingInstanceType: props.trainingInstanceType ?? 'ml.m5.large',
+          productionDataFunctionArn: productionDataFunction?.functionArn,
         }),
     });
+    if (productionDataFunction) {
+      acknowledgeGrantWildcards(
+        this.pipeline.role,
+        productionDataFunction.grantInvoke(this.pipeline.role),
+        "The pipeline's Lambda step invokes the one production data function; the wildcard is that function's " +
+          'versions and aliases, as aws-cdk-lib grants invoking it.',
+      );
+    }
 
     const role = this.pipeline.role;
     acknowledgeGrantWildcards(
@@ -289,6 +397,70 @@ export class ReferenceWorkload extends Construct {
         'action groups; the resource is that single object.',
     );
     tracking?.grantLogging(role);
+  }
+
+  /**
+   * The function of the Lambda step: it reads the location parameter and writes one CSV per
+   * execution under `pipelines/[<folder>/]production-data/`. Reading the level-4 environment's
+   * data is granted there, to the role's name.
+   */
+  private productionDataAssembly(
+    production: ReferenceProductionData,
+    store: IArtifactStore,
+    folder: string | undefined,
+  ): nodejs.NodejsFunction {
+    const stack = Stack.of(this);
+    const outputPrefix = `${ArtifactStorePrefix.PIPELINES}${folder ? `${folder}/` : ''}production-data/`;
+    const logGroup = new logs.LogGroup(this, 'ProductionDataLogs', {
+      retention: production.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const role = new iam.Role(this, 'ProductionDataRole', {
+      roleName: productionDataRoleName(production.sourceEnvironment, production.modelName),
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Assembles the production data of ${production.modelName} for its retraining`,
+    });
+    logGroup.grantWrite(role);
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['ssm:GetParameter'],
+        resources: [
+          stack.formatArn({
+            service: 'ssm',
+            resource: 'parameter',
+            resourceName: production.locationParameterName.replace(/^\//, ''),
+          }),
+        ],
+      }),
+    );
+    acknowledgeGrantWildcards(
+      role,
+      store.grantWrite(role, `${outputPrefix}*`),
+      "The function writes each pipeline execution's production data CSV, keyed by the execution id, under one " +
+        'prefix of the artifact store, with the standard aws-cdk-lib S3 and KMS action groups.',
+    );
+    return new nodejs.NodejsFunction(this, 'ProductionData', {
+      description: `Joins ${production.modelName}'s captured requests with their ground truth for retraining`,
+      entry: handlerEntry('production-data'),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      role,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      // SageMaker waits at most ten minutes for a Lambda step.
+      timeout: Duration.minutes(10),
+      memorySize: 1024,
+      ephemeralStorageSize: Size.gibibytes(4),
+      environment: {
+        PRODUCTION_DATA_PARAMETER_NAME: production.locationParameterName,
+        OUTPUT_BUCKET: store.bucketName,
+        OUTPUT_PREFIX: outputPrefix,
+        MODEL_NAME: production.modelName,
+        POWERTOOLS_SERVICE_NAME: `production-data-${production.modelName}`,
+        POWERTOOLS_METRICS_NAMESPACE: 'cdk-mlops-maturity/ProductionData',
+      },
+      bundling: { minify: true, sourceMap: false, externalModules: ['@aws-sdk/*'] },
+    });
   }
 }
 
@@ -305,6 +477,7 @@ interface DefinitionInputs {
   readonly hyperparameters: XgboostHyperparameters;
   readonly processingInstanceType: string;
   readonly trainingInstanceType: string;
+  readonly productionDataFunctionArn?: string;
 }
 
 function referenceDefinition(scope: Construct, inputs: DefinitionInputs): PipelineDefinition {
@@ -328,6 +501,10 @@ function referenceDefinition(scope: Construct, inputs: DefinitionInputs): Pipeli
     names.parameters.trainingInstanceType,
     inputs.trainingInstanceType,
   );
+  // The retrain trigger fills these; an execution started by hand or by the schedule has no window.
+  const windowStart = PipelineParameter.string(names.parameters.dataWindowStart, '');
+  const windowEnd = PipelineParameter.string(names.parameters.dataWindowEnd, '');
+  const retrainReason = PipelineParameter.string(names.parameters.retrainReason, 'manual');
 
   const hp = inputs.hyperparameters;
   const hyperparameters: Record<string, string> = {
@@ -360,6 +537,7 @@ function referenceDefinition(scope: Construct, inputs: DefinitionInputs): Pipeli
   });
   const environment: Record<string, PipelineValue> = {
     PIPELINE_EXECUTION_ID: executionId,
+    RETRAIN_REASON: retrainReason.ref,
     MLFLOW_EXPERIMENT_NAME: ExecutionVariable.PIPELINE_NAME,
     ...(inputs.trackingArn ? { MLFLOW_TRACKING_URI: inputs.trackingArn } : {}),
   };
@@ -377,6 +555,30 @@ function referenceDefinition(scope: Construct, inputs: DefinitionInputs): Pipeli
     StoppingCondition: { MaxRuntimeInSeconds: 3600 },
   });
 
+  const outputs = names.productionDataOutputs;
+  const productionData = inputs.productionDataFunctionArn
+    ? new LambdaStep(names.steps.productionData, {
+        description:
+          'Joins the requests captured in the data window with their ground truth, in the training data layout',
+        functionArn: inputs.productionDataFunctionArn,
+        arguments: {
+          DataWindowStart: windowStart.ref,
+          DataWindowEnd: windowEnd.ref,
+          RetrainReason: retrainReason.ref,
+          ExecutionId: executionId,
+          Label: inputs.target.label,
+          Features: inputs.target.features.join(','),
+          CategoricalFeatures: inputs.target.categoricalFeatures.join(','),
+        },
+        outputParameters: [
+          { name: outputs.url, type: 'String' },
+          { name: outputs.joinedRows, type: 'Integer' },
+          { name: outputs.unmatchedRequests, type: 'Integer' },
+          { name: outputs.malformedLines, type: 'Integer' },
+        ],
+      })
+    : undefined;
+
   const preprocessOutputs = ['train', 'validation', 'test', 'baseline', 'report'];
   const preprocess = new ProcessingStep(names.steps.preprocess, {
     description:
@@ -392,10 +594,20 @@ function referenceDefinition(scope: Construct, inputs: DefinitionInputs): Pipeli
         // The duration is the step's default target, so its definition names none.
         ...(inputs.target === ReferenceTarget.TRIP_DURATION ? [] : ['--target', inputs.target.label]),
         ...(inputs.maxFare !== undefined ? ['--max-fare', String(inputs.maxFare)] : []),
+        ...(productionData ? ['--production', `${PROCESSING}/input/production`] : []),
       ]),
       ProcessingInputs: [
         s3Input('code', inputs.codeUri, CODE_DIR),
         s3Input('data', inputData.ref, `${PROCESSING}/input/data`),
+        ...(productionData
+          ? [
+              s3Input(
+                'production',
+                productionData.outputParameter(outputs.url),
+                `${PROCESSING}/input/production`,
+              ),
+            ]
+          : []),
       ],
       ProcessingOutputConfig: {
         ...(keyArn ? { KmsKeyId: keyArn } : {}),
@@ -519,8 +731,8 @@ function referenceDefinition(scope: Construct, inputs: DefinitionInputs): Pipeli
 
   return new PipelineDefinition({
     name: 'reference-workload',
-    parameters: [inputData, maxRmse, processingType, trainingType],
-    steps: [preprocess, train, evaluate, check],
+    parameters: [inputData, maxRmse, processingType, trainingType, windowStart, windowEnd, retrainReason],
+    steps: [...(productionData ? [productionData] : []), preprocess, train, evaluate, check],
   });
 }
 

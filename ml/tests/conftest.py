@@ -10,7 +10,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 @pytest.fixture(autouse=True)
 def tracking_only_where_a_test_asks(monkeypatch):
     """The steps log to MLflow only where a test sets it up, never to a server the developer's shell names."""
-    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "PIPELINE_EXECUTION_ID"):
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "PIPELINE_EXECUTION_ID", "RETRAIN_REASON"):
         monkeypatch.delenv(name, raising=False)
     # Set here, so that the defaults tracking.py fills in never outlive a test; no retries keep the
     # unreachable-server tests fast.

@@ -213,3 +213,12 @@ def test_a_hyperparameter_flag_without_key_and_value_is_a_usage_error(tmp_path, 
         evaluate.main(["--test", str(tmp_path), "--hyperparameter", flag], predictor=lambda f: f[:, 0])
     assert exited.value.code == 2
     assert "expected key=value" in capsys.readouterr().err
+
+
+def test_the_run_is_tagged_with_the_retrain_reason(tmp_path, store, monkeypatch):
+    # GIVEN an execution the retrain trigger started, with its reason
+    monkeypatch.setenv("PIPELINE_EXECUTION_ID", "exec-7")
+    monkeypatch.setenv("RETRAIN_REASON", "alarm trip-duration-drift entered ALARM")
+    assert run_preprocess(tmp_path) == 0
+    (run,) = runs_of(store)
+    assert run.data.tags[tracking.RETRAIN_REASON_TAG] == "alarm trip-duration-drift entered ALARM"

@@ -89,6 +89,7 @@ describe('ReferenceWorkload', () => {
       });
       expect(args.Environment).toEqual({
         PIPELINE_EXECUTION_ID: { Get: 'Execution.PipelineExecutionId' },
+        RETRAIN_REASON: { Get: 'Parameters.RetrainReason' },
         MLFLOW_EXPERIMENT_NAME: { Get: 'Execution.PipelineName' },
         MLFLOW_TRACKING_URI: built.stack.resolve(built.tracking.trackingArn),
       });

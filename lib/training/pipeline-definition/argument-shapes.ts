@@ -225,6 +225,8 @@ export const STEP_ARGUMENT_SHAPES: Record<PipelineStepType, ArgumentShape> = {
   // Condition arguments are rendered by the model itself from typed props.
   Condition: 'Any',
   Fail: { '*': 'Any', ErrorMessage: 'Any' },
+  // The function's event: any object (the schema says no more).
+  Lambda: { '*': 'Any' },
 };
 
 /**

@@ -3,7 +3,7 @@ import { IConstruct } from 'constructs';
 import { MlopsValidationError } from '../../private/errors';
 import { PipelineReference, PipelineValue, referencesIn, valueTypeOf } from './expressions';
 import { shapeProblems, STEP_ARGUMENT_SHAPES, STEP_REQUIRED_ARGUMENTS } from './argument-shapes';
-import { ConditionStep, PipelineParameter, PipelineStep, STEP_PROPERTY_ROOTS } from './steps';
+import { ConditionStep, LambdaStep, PipelineParameter, PipelineStep, STEP_PROPERTY_ROOTS } from './steps';
 
 /** The definition format version SageMaker accepts. */
 export const PIPELINE_DEFINITION_VERSION = '2020-12-01';
@@ -196,6 +196,10 @@ export class PipelineDefinition {
         ? undefined
         : `step '${step.name}' reads property file '${ref.propertyFile}' of step '${ref.step}', which declares ` +
             `${target.propertyFileNames().length ? target.propertyFileNames().join(', ') : 'no property files'}: declare it in propertyFiles`;
+    }
+    if (target instanceof LambdaStep) {
+      const problem = target.outputReferenceProblem(ref.property);
+      return problem ? `step '${step.name}' refers to Lambda step '${ref.step}' ${problem}` : undefined;
     }
     const root = ref.property.split(/[.[]/)[0];
     const roots = STEP_PROPERTY_ROOTS[target.type];

@@ -48,7 +48,7 @@ export class PipelineParameter {
 
 /** The step types this model renders, as the definition names them. */
 export type PipelineStepType =
-  'Processing' | 'Training' | 'Tuning' | 'Model' | 'Condition' | 'RegisterModel' | 'Fail';
+  'Processing' | 'Training' | 'Tuning' | 'Model' | 'Condition' | 'RegisterModel' | 'Fail' | 'Lambda';
 
 /**
  * The properties a step exposes, by first path segment, as SageMaker documents them for each step
@@ -91,6 +91,8 @@ export const STEP_PROPERTY_ROOTS: Record<PipelineStepType, readonly string[]> = 
   Condition: ['Outcome'],
   RegisterModel: ['ModelPackageArn', 'ModelPackageName', 'ModelPackageVersion', 'ModelApprovalStatus'],
   Fail: [],
+  // What the function returned, by the names of the step's OutputParameters.
+  Lambda: ['OutputParameters'],
 };
 
 /** Common options of every step. */
@@ -358,6 +360,125 @@ export class ConditionStep extends PipelineStep {
         IfSteps: this.props.ifSteps.map((s) => s.render()),
         ElseSteps: (this.props.elseSteps ?? []).map((s) => s.render()),
       },
+    };
+  }
+}
+
+/** The types a Lambda step's output parameter may have, as the schema names them. */
+export type LambdaOutputType = Exclude<PipelineValueType, 'Unknown'>;
+
+/** One value a Lambda step's function returns, for later steps. */
+export interface LambdaOutputParameter {
+  /** The key of the function's returned JSON object. */
+  readonly name: string;
+  /** Its type. */
+  readonly type: LambdaOutputType;
+}
+
+/** Props of a LambdaStep. */
+export interface LambdaStepProps extends PipelineStepOptions {
+  /** The function SageMaker invokes (the pipeline's role needs `lambda:InvokeFunction` on it). */
+  readonly functionArn: string;
+  /**
+   * The event the function receives: this object, with its expressions evaluated.
+   *
+   * @default - an empty object
+   */
+  readonly arguments?: PipelineObject;
+  /**
+   * The keys of the function's returned object that later steps read (`outputParameter`).
+   *
+   * @default - none
+   */
+  readonly outputParameters?: LambdaOutputParameter[];
+}
+
+const LAMBDA_OUTPUT_TYPES: readonly LambdaOutputType[] = ['String', 'Integer', 'Float', 'Boolean'];
+const LAMBDA_OUTPUT_PROPERTY = /^OutputParameters\['([^']+)'\]$/;
+
+/**
+ * Invokes a Lambda function synchronously with the step's Arguments as the event; the function's
+ * returned JSON object gives the step's output parameters. SageMaker stops waiting after ten
+ * minutes, so the function's timeout should be at most that.
+ */
+export class LambdaStep extends PipelineStep {
+  public readonly type = 'Lambda' as const;
+  public readonly functionArn: string;
+  public readonly outputParameters: readonly LambdaOutputParameter[];
+  private readonly stepArguments: PipelineObject;
+
+  constructor(name: string, props: LambdaStepProps) {
+    super(name, props);
+    this.functionArn = props.functionArn;
+    this.outputParameters = props.outputParameters ?? [];
+    this.stepArguments = props.arguments ?? {};
+    const problems: string[] = [];
+    if (typeof props.functionArn !== 'string' || props.functionArn === '') {
+      problems.push(
+        `functionArn ${JSON.stringify(props.functionArn)} is invalid: give the ARN of the function to invoke`,
+      );
+    }
+    const seen = new Set<string>();
+    for (const output of this.outputParameters) {
+      if (typeof output.name !== 'string' || output.name === '' || output.name.includes("'")) {
+        problems.push(
+          `outputParameters name ${JSON.stringify(output.name)} is invalid: give the non-empty key (without quotes) the function returns`,
+        );
+      } else if (seen.has(output.name)) {
+        problems.push(`outputParameters name '${output.name}' is given twice: output names must be unique`);
+      }
+      seen.add(output.name);
+      if (!LAMBDA_OUTPUT_TYPES.includes(output.type)) {
+        problems.push(
+          `outputParameters '${output.name}' type ${JSON.stringify(output.type)} is invalid: use one of ${LAMBDA_OUTPUT_TYPES.join(', ')}`,
+        );
+      }
+    }
+    if (problems.length > 0) {
+      throw new MlopsValidationError(`Lambda step '${name}'`, problems);
+    }
+  }
+
+  public arguments(): PipelineValue {
+    return this.stepArguments;
+  }
+
+  /** `Steps.<name>.OutputParameters['<output>']`, typed as the output is declared. */
+  public outputParameter(output: string): StepPropertyReference {
+    const declared = this.outputParameters.find((o) => o.name === output);
+    if (!declared) {
+      throw new MlopsValidationError(`Lambda step '${this.name}'`, [
+        `outputParameter '${output}' is not declared: declare it in outputParameters ` +
+          `(declared: ${this.outputParameters.map((o) => o.name).join(', ') || 'none'})`,
+      ]);
+    }
+    return this.property(`OutputParameters['${output}']`, declared.type);
+  }
+
+  /**
+   * Why a property reference to this step does not name a declared output, or undefined when it
+   * does.
+   */
+  public outputReferenceProblem(property: string): string | undefined {
+    const match = LAMBDA_OUTPUT_PROPERTY.exec(property);
+    const names = this.outputParameters.map((o) => o.name);
+    if (match && names.includes(match[1])) {
+      return undefined;
+    }
+    return (
+      `property '${property}' is not one of its outputs: refer to OutputParameters['<name>'] of ` +
+      `${names.length ? names.map((n) => `'${n}'`).join(', ') : 'no declared output'}`
+    );
+  }
+
+  protected override extraFields(): Record<string, unknown> {
+    return {
+      FunctionArn: this.functionArn,
+      ...(this.outputParameters.length > 0
+        ? {
+            OutputParameters: this.outputParameters.map((o) => ({ OutputName: o.name, OutputType: o.type })),
+          }
+        : {}),
     };
   }
 }
