@@ -85,6 +85,9 @@ describe('public API', () => {
       'ReleaseRole',
       'ReleaseWorkflow',
       'ServingDeployRole',
+      // level 4: the retraining loop
+      'AutomationTarget',
+      'ModelAutomation',
       // verification and errors
       'MlopsValidationError',
       'RedundantDependsOnLintAcknowledgement',
