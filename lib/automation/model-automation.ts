@@ -224,7 +224,8 @@ export class ModelAutomation extends Construct {
       timeout: Duration.minutes(1),
       environment: {
         PIPELINE_NAME: props.pipeline.pipelineName,
-        PAUSE_PARAMETER_NAME: this.pauseSwitch.parameterName,
+        // The literal name, which operators type, rather than a reference to the parameter.
+        PAUSE_PARAMETER_NAME: pauseSwitchParameterName(props.environmentName, model),
         WATCHED_ALARMS: JSON.stringify(props.watchedAlarmNames ?? []),
         COOLDOWN_MINUTES: String(checked.cooldownMinutes),
         MAX_STARTS_PER_DAY: String(checked.maxStartsPerDay),
