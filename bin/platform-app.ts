@@ -50,7 +50,11 @@ export function createPlatformApp(props: AppProps = {}): PlatformApp {
   const stages: EnvironmentStage[] = [];
   for (const env of config.environments) {
     stages.push(
-      new EnvironmentStage(app, env.name, releaseProps(config, env, stages, environmentStageProps(env))),
+      new EnvironmentStage(
+        app,
+        env.name,
+        automationProps(config, env, releaseProps(config, env, stages, environmentStageProps(env))),
+      ),
     );
   }
   // Per stage and stack, not on the app: CDK Pipelines synthesizes each stage on its own.
@@ -194,6 +198,53 @@ function releaseProps(
       ),
     },
   };
+}
+
+/**
+ * Adds the level-4 loop of `config.automation` to an environment's props: the release source gets
+ * a retraining loop per model, the level-4 environment the rules and data that drive it.
+ */
+function automationProps(
+  config: PlatformConfig,
+  env: EnvironmentConfig,
+  props: EnvironmentStageProps,
+): EnvironmentStageProps {
+  const { automation } = config;
+  if (!automation.enabled || !automation.source || !automation.environment) {
+    return props;
+  }
+  if (env.name === automation.source) {
+    const driving = config.allEnvironments.find((e) => e.name === automation.environment)!;
+    const { gate, guardrails } = automation;
+    return {
+      ...props,
+      modelAutomation: {
+        environmentName: driving.name,
+        account: driving.account,
+        region: driving.region,
+        models: automation.models,
+        schedule: automation.schedule ? events.Schedule.expression(automation.schedule) : undefined,
+        cooldown: Duration.minutes(guardrails.cooldownMinutes),
+        maxStartsPerDay: guardrails.maxStartsPerDay,
+        dataWindow: Duration.days(guardrails.dataWindowDays),
+        primaryMetric: gate.primaryMetric,
+        higherIsBetter: gate.higherIsBetter,
+        marginPercent: gate.marginPercent,
+        thresholds: gate.thresholds,
+      },
+    };
+  }
+  if (env.name === automation.environment) {
+    return {
+      ...props,
+      automationSource: {
+        environmentName: automation.source,
+        models: automation.models,
+        manualApproval: automation.manualApproval,
+      },
+    };
+  }
+  return props;
 }
 
 function modelOptions(env: EnvironmentConfig): EnvironmentModelOptions[] {

@@ -10,6 +10,7 @@ export type { DeployTarget, GitHubOidcDeployRoleProps } from './delivery/github-
 export * from './monitoring/platform-monitoring';
 export { ModelMonitoring, MonitoringBaseline, QualityProblemType } from './monitoring/model-monitoring';
 export type {
+  ModelMonitoringAlarmNamesProps,
   ModelMonitoringProps,
   ModelMonitorScheduleOptions,
   ReleasedModelBaselineOptions,
@@ -91,6 +92,11 @@ export type { ReleaseRoleProps } from './release/release-role';
 export { ServingDeployRole } from './release/serving-deploy-role';
 export type { ServingDeployRoleProps } from './release/serving-deploy-role';
 export * from './platform/environment-stage';
+// Level 4, the retraining loop: the release source's side and the level-4 environment's side.
+export { ModelAutomation } from './automation/model-automation';
+export type { ModelAutomationProps, ModelAutomationThreshold } from './automation/model-automation';
+export * from './automation/automation-target';
+export type { EnvironmentAutomationSource, EnvironmentModelAutomation } from './platform/retraining-loop';
 export * from './verification/redundant-depends-on';
 export { MlopsValidationError } from './private/errors';
 export { LiveQualityMetric, OnlineGateWorkflow } from './automation/online-gate-workflow';

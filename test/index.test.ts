@@ -89,6 +89,9 @@ describe('public API', () => {
       // level 4: the online gate
       'LiveQualityMetric',
       'OnlineGateWorkflow',
+      // level 4: the retraining loop
+      'AutomationTarget',
+      'ModelAutomation',
       // verification and errors
       'MlopsValidationError',
       'RedundantDependsOnLintAcknowledgement',

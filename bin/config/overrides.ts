@@ -4,8 +4,8 @@ import { OVERRIDE_PREFIX, SELECT_CONTEXT_KEY } from './types';
 
 /**
  * Applies the `-c mlops:<environment>:<key>[.<key>]=<value>` overrides (and `mlops:delivery:<key>`)
- * and `mlops:release:<key>` in `context` to copies of the configured environments and the delivery
- * and release blocks.
+ * `mlops:release:<key>` and `mlops:automation:<key>[.<key>]` in `context` to copies of the
+ * configured environments and the delivery, release and automation blocks.
  */
 export function applyOverrides(
   context: Record<string, unknown>,
@@ -25,13 +25,21 @@ export function applyOverrides(
       );
       continue;
     }
-    if (envName === 'delivery' || envName === 'release') {
+    if (envName === 'delivery' || envName === 'release' || envName === 'automation') {
       // `-c mlops:delivery:<key>=<value>` sets a key of the delivery block, `mlops:release:<key>` of
-      // the release block.
+      // the release block, `mlops:automation:<key>[.<key>]` of the automation block.
       if (!isObject(deliveryHolder[envName])) {
         deliveryHolder[envName] = deliveryHolder[envName] === false ? { enabled: false } : {};
       }
-      (deliveryHolder[envName] as Json)[keyPath] = parseOverrideValue(`${envName}.${keyPath}`, value);
+      const segments = keyPath.split('.');
+      let block = deliveryHolder[envName] as Json;
+      for (const segment of segments.slice(0, -1)) {
+        if (!isObject(block[segment])) {
+          block[segment] = {};
+        }
+        block = block[segment] as Json;
+      }
+      block[segments[segments.length - 1]] = parseOverrideValue(`${envName}.${keyPath}`, value);
       continue;
     }
     const env = environments[envName];
@@ -82,6 +90,9 @@ const TEXT_KEYS = new Set([
   'delivery.account',
   'delivery.region',
   'release.source',
+  'automation.environment',
+  'automation.schedule',
+  'automation.gate.primaryMetric',
 ]);
 
 /** The text keys of one model, `models.<name>.<key>`. */

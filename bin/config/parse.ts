@@ -1,12 +1,13 @@
 import { ProblemCollector } from '../../lib/private/errors';
 import { parseDelivery, parseEnvironment } from './blocks';
 import { applyOverrides } from './overrides';
+import { parseAutomation } from './automation';
 import { parseRelease } from './release';
 import { Json, isObject } from './read';
 import { unknownKey } from './suggest';
 import { CONFIG_CONTEXT_KEY, EnvironmentConfig, PlatformConfig, SELECT_CONTEXT_KEY } from './types';
 
-const ROOT_KEYS = ['environments', 'delivery', 'release'];
+const ROOT_KEYS = ['environments', 'delivery', 'release', 'automation'];
 
 /**
  * Parses and validates the platform config from an app's context.
@@ -42,6 +43,7 @@ export function parsePlatformConfig(context: Record<string, unknown>): PlatformC
   const deliveryRaw: Json = {
     delivery: structuredClone(root?.delivery),
     release: structuredClone(root?.release),
+    automation: structuredClone(root?.automation),
   };
 
   const environments = structuredClone(rawEnvironments) as Record<string, unknown>;
@@ -72,6 +74,7 @@ export function parsePlatformConfig(context: Record<string, unknown>): PlatformC
   }
   // Over every environment: a workflow in one names the stacks and roles of the others.
   const release = parseRelease(deliveryRaw.release, parsed, problems);
+  const automation = parseAutomation(deliveryRaw.automation, parsed, release, problems);
   const selected = selectEnvironments(context[SELECT_CONTEXT_KEY], parsed, problems);
   problems.throwIfAny();
   return {
@@ -79,6 +82,7 @@ export function parsePlatformConfig(context: Record<string, unknown>): PlatformC
     allEnvironments: parsed,
     delivery,
     release,
+    automation,
     selected: context[SELECT_CONTEXT_KEY] !== undefined,
     workspaceHome: parsed.find((e) => e.workspace.enabled)?.name,
   };

@@ -197,6 +197,8 @@ export interface PlatformConfig {
   readonly delivery: DeliveryConfig;
   /** The release automation, over every configured environment (also those not selected). */
   readonly release: ReleaseConfig;
+  /** The level-4 loop, over every configured environment (also those not selected). */
+  readonly automation: AutomationConfig;
   /** True when `-c mlops:env` selected a subset of the environments. */
   readonly selected: boolean;
   /** The first configured environment with a workspace, which serves those without one. */
@@ -235,4 +237,37 @@ export interface ReleaseConfig {
   readonly smokeTests: {
     readonly [modelName: string]: { readonly contentType: string; readonly body: string };
   };
+}
+
+/**
+ * The level-4 loop (`context.mlops.automation`): the release source retrains each model it
+ * releases to the level-4 environment, on that environment's drift and quality alarms.
+ */
+export interface AutomationConfig {
+  readonly enabled: boolean;
+  /** The release source, where the models retrain and their gate runs; absent when off. */
+  readonly source?: string;
+  /** The level-4 environment whose alarms, champion and production data drive the loop; absent when off. */
+  readonly environment?: string;
+  /** The models in the loop: the source's models released to `environment`. */
+  readonly models: string[];
+  /** Whether the release to `environment` waits for a person (then the release is not automatic). */
+  readonly manualApproval: boolean;
+  /** The approval gate's rules. */
+  readonly gate: {
+    readonly primaryMetric: string;
+    readonly higherIsBetter: boolean;
+    readonly marginPercent: number;
+    readonly thresholds: { readonly [metric: string]: { readonly min?: number; readonly max?: number } };
+  };
+  /** The retrain trigger's guardrails. */
+  readonly guardrails: {
+    readonly cooldownMinutes: number;
+    readonly maxStartsPerDay: number;
+    readonly dataWindowDays: number;
+  };
+  /** An EventBridge schedule expression that also starts retraining. */
+  readonly schedule?: string;
+  /** Reserved for the online gate: always off for now. */
+  readonly onlineGate: { readonly enabled: false; readonly windowHours: number };
 }

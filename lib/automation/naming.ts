@@ -52,3 +52,30 @@ export function productionDataParameterName(environmentName: string, modelName: 
 export function pauseSwitchParameterName(sourceEnvironment: string, modelName: string): string {
   return `/mlops/${sourceEnvironment}/automation/${modelName}/retraining`;
 }
+
+/** The names of a model's monitoring alarms in an environment (ModelMonitoring's `alarmNames`). */
+export interface ModelMonitoringAlarmNames {
+  /** The alarm on the share of drifted features. */
+  readonly driftedFeatureShare: string;
+  /** The alarm on the largest feature PSI. */
+  readonly maxFeaturePsi: string;
+  /** The alarm on the model quality metric (RMSE or accuracy). */
+  readonly quality: string;
+}
+
+/**
+ * The drift and model-quality alarms of `modelName` in `environmentName`: the level-4
+ * environment creates them under these names, and the release source's retrain trigger watches
+ * them by these names.
+ */
+export function modelMonitoringAlarmNames(
+  environmentName: string,
+  modelName: string,
+): ModelMonitoringAlarmNames {
+  const prefix = `mlops-${environmentName}-${modelName}`;
+  return {
+    driftedFeatureShare: `${prefix}-drifted-feature-share`,
+    maxFeaturePsi: `${prefix}-max-feature-psi`,
+    quality: `${prefix}-model-quality`,
+  };
+}

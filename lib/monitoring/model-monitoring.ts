@@ -30,6 +30,7 @@ import {
   acknowledgeWildcards,
 } from '../private/nag-acknowledgements';
 import { SAGEMAKER_INSTANCE_TYPE, SAGEMAKER_NAME } from '../private/sagemaker-names';
+import { CLOUDWATCH_ALARM_NAME } from '../private/patterns';
 import { IModelRegistry } from '../registry/model-registry';
 import { IReleasePointer } from '../serving/release-pointer';
 import { IServingSlot, ServingSlot } from '../serving/serving-slot';
@@ -143,6 +144,28 @@ export interface ModelMonitorScheduleOptions {
    * @default 'cron(0 * ? * * *)' (hourly)
    */
   readonly scheduleExpression?: string;
+}
+
+/** The names of ModelMonitoring's alarms; each one left out gets a generated name. */
+export interface ModelMonitoringAlarmNamesProps {
+  /**
+   * The alarm on the share of drifted features.
+   *
+   * @default - a generated name
+   */
+  readonly driftedFeatureShare?: string;
+  /**
+   * The alarm on the largest feature PSI.
+   *
+   * @default - a generated name
+   */
+  readonly maxFeaturePsi?: string;
+  /**
+   * The alarm on the RMSE or the accuracy.
+   *
+   * @default - a generated name
+   */
+  readonly quality?: string;
 }
 
 /** Props of ModelMonitoring. */
@@ -259,6 +282,14 @@ export interface ModelMonitoringProps {
    */
   readonly modelMonitor?: ModelMonitorScheduleOptions;
   /**
+   * The names of the drift and quality alarms, e.g. `modelMonitoringAlarmNames(environment, model)`
+   * (lib/automation/naming.ts), so that another environment can watch them by name (level 4: the
+   * retrain trigger of the release source). Changing a name replaces the alarm.
+   *
+   * @default - names CloudFormation generates
+   */
+  readonly alarmNames?: ModelMonitoringAlarmNamesProps;
+  /**
    * The dashboard's name.
    *
    * @default - `<endpoint name>-monitoring`
@@ -322,7 +353,8 @@ export class ModelMonitoring extends Construct {
   /** The Model Monitor schedule, with `modelMonitor`. */
   public readonly modelMonitorSchedule?: sagemaker.CfnMonitoringSchedule;
 
-  private readonly endpointName: string;
+  /** The monitored endpoint: its capture and ground truth are under `capture/<this>/` and `ground-truth/<this>/`. */
+  public readonly endpointName: string;
   private readonly variantName: string;
 
   constructor(scope: Construct, id: string, props: ModelMonitoringProps) {
@@ -740,13 +772,16 @@ export class ModelMonitoring extends Construct {
       datapointsToAlarm: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     };
+    const names = props.alarmNames ?? {};
     const share = this.metricDriftedFeatureShare().createAlarm(this, 'DriftedFeatureShareAlarm', {
+      alarmName: names.driftedFeatureShare,
       alarmDescription: `${what}: more than ${checked.driftedFeatureShareThreshold * 100}% of the features drifted (PSI >= ${checked.psiThreshold})`,
       threshold: checked.driftedFeatureShareThreshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       ...drift,
     });
     const psi = this.metricMaxFeaturePsi().createAlarm(this, 'MaxFeaturePsiAlarm', {
+      alarmName: names.maxFeaturePsi,
       alarmDescription: `${what}: a feature's PSI reached ${checked.psiThreshold}`,
       threshold: checked.psiThreshold,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -765,6 +800,7 @@ export class ModelMonitoring extends Construct {
     let qualityAlarm: cloudwatch.Alarm | undefined;
     if (props.maxRmse !== undefined) {
       qualityAlarm = this.metricQuality('Rmse').createAlarm(this, 'QualityAlarm', {
+        alarmName: names.quality,
         alarmDescription: `${what}: RMSE on the ground truth above ${props.maxRmse}`,
         threshold: props.maxRmse,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -772,6 +808,7 @@ export class ModelMonitoring extends Construct {
       });
     } else if (props.minAccuracy !== undefined) {
       qualityAlarm = this.metricQuality('Accuracy').createAlarm(this, 'QualityAlarm', {
+        alarmName: names.quality,
         alarmDescription: `${what}: accuracy on the ground truth below ${props.minAccuracy}`,
         threshold: props.minAccuracy,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
@@ -1021,6 +1058,14 @@ interface Checked {
 
 function validate(monitoring: ModelMonitoring, props: ModelMonitoringProps): Checked {
   const problems = new ProblemCollector(`ModelMonitoring '${monitoring.node.path}'`);
+  for (const [key, name] of Object.entries(props.alarmNames ?? {})) {
+    problems.checkPattern(
+      `alarmNames.${key}`,
+      name,
+      CLOUDWATCH_ALARM_NAME,
+      'use 1-255 characters without control characters, unique in the account and region',
+    );
+  }
   const slot = props.servingSlot;
   if (slot instanceof ServingSlot) {
     const config = slot.node.tryFindChild('EndpointConfig') as sagemaker.CfnEndpointConfig | undefined;

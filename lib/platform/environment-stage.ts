@@ -61,6 +61,8 @@ export class EnvironmentStage extends Stage {
         releaseSource: props.releaseSource,
         releaseAutomation: props.releaseAutomation,
         modelMonitoring: props.modelMonitoring,
+        modelAutomation: props.modelAutomation,
+        automationSource: props.automationSource,
       };
     const name = environment.environmentName;
     this.contract = MaturityContract.declare(this, {

@@ -18,6 +18,15 @@ import {
 } from './release-automation';
 import { ReferenceTarget } from '../training/reference-workload';
 import { ModelMonitoring } from '../monitoring/model-monitoring';
+import { AutomationTarget } from '../automation/automation-target';
+import { ModelAutomation } from '../automation/model-automation';
+import {
+  automateModels,
+  checkRetrainingLoop,
+  driveAutomation,
+  EnvironmentAutomationSource,
+  EnvironmentModelAutomation,
+} from './retraining-loop';
 import { monitorModels } from '../private/environment-monitoring';
 import { ServingMode } from '../serving/serving-slot';
 import { Level0Tier } from '../tiers/level0-tier';
@@ -271,6 +280,27 @@ export interface PlatformEnvironmentOptions {
    * @default - ModelMonitoring's defaults for every model that captures data
    */
   readonly modelMonitoring?: EnvironmentModelMonitoringOptions | false;
+
+  /**
+   * The level-4 loop of this environment's models, when it is the release source (level 2 and
+   * up): a ModelAutomation per model (pause switch, retrain trigger, approval gate, notifications
+   * on this environment's alarm topic), driven by `environmentName`'s drift and quality alarms and
+   * judged against the package it serves. Same account and region only.
+   *
+   * @default - no retraining loop
+   */
+  readonly modelAutomation?: EnvironmentModelAutomation;
+
+  /**
+   * The release source whose level-4 loop this environment drives (level 2 and up, with
+   * `releaseSource` naming the same environment): per monitored model, a rule sending its drift
+   * and quality alarms to the source's retrain trigger, the location of its production data, and
+   * read access to it for the source's production-data role. Registers `automated-retraining`,
+   * `approval-gate`, `automation-guardrails` and, without `manualApproval`, `automatic-release`.
+   *
+   * @default - this environment drives no loop
+   */
+  readonly automationSource?: EnvironmentAutomationSource;
 }
 
 /** Props of a PlatformStack. */
@@ -321,6 +351,10 @@ export class PlatformStack extends Stack {
   public readonly releaseWorkflows: ReleaseWorkflow[] = [];
   /** The model monitoring, one per model whose slot captures data. */
   public readonly modelMonitoring: ModelMonitoring[] = [];
+  /** The retraining loops, one per model, with `modelAutomation`. */
+  public readonly modelAutomation: ModelAutomation[] = [];
+  /** This environment's side of the loops, one per monitored model, with `automationSource`. */
+  public readonly automationTargets: AutomationTarget[] = [];
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, props);
@@ -404,6 +438,7 @@ export class PlatformStack extends Stack {
             };
           }),
           {
+            environmentName: name,
             artifactStore: this.level0.artifactStore,
             alarmTopic: this.level1!.monitoring.alarmTopic,
             source: props.releaseSource,
@@ -411,12 +446,30 @@ export class PlatformStack extends Stack {
           },
         );
       }
+      if (props.automationSource) {
+        this.automationTargets = driveAutomation(this, props.automationSource, {
+          environmentName: name,
+          monitoring: this.modelMonitoring,
+          models: level2.models,
+          artifactStore: this.level0.artifactStore,
+          removalPolicy,
+        });
+      }
       if (props.releaseAutomation) {
         this.releaseWorkflows = automateReleases(this, props.releaseAutomation, {
           environmentName: name,
           models: level2.models,
           artifactStore: this.level0.artifactStore,
           notificationTopic: this.level1!.monitoring.alarmTopic,
+          removalPolicy,
+        });
+      }
+      if (props.modelAutomation) {
+        this.modelAutomation = automateModels(this, props.modelAutomation, {
+          environmentName: name,
+          models: level2.models,
+          notificationTopic: this.level1!.monitoring.alarmTopic,
+          artifactStore: this.level0.artifactStore,
           removalPolicy,
         });
       }
@@ -616,6 +669,8 @@ function validateProps(stack: PlatformStack, props: PlatformStackProps): Removal
       'releaseSource',
       'releaseAutomation',
       'modelMonitoring',
+      'modelAutomation',
+      'automationSource',
     ] as const) {
       if (props[key] !== undefined) {
         problems.add(
@@ -650,6 +705,15 @@ function validateProps(stack: PlatformStack, props: PlatformStackProps): Removal
       }
     }
     checkRelease(problems, props, names);
+    checkRetrainingLoop(problems, stack, props, names, (modelName) => {
+      const model = models.find((m) => m.modelName === modelName);
+      const mode = model?.servingMode ?? ServingMode.serverless();
+      return (
+        props.modelMonitoring !== false &&
+        mode._kind === 'realTime' &&
+        mode._realTime.dataCapture !== undefined
+      );
+    });
     for (const model of models.filter((m) => names.includes(m.modelName))) {
       for (const kind of ['challenger', 'shadow'] as const) {
         if (model[kind] && !props.variantPointers?.[model.modelName]?.[kind]) {

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import { modelMonitoringAlarmNames } from '../automation/naming';
 import { ModelMonitoring, MonitoringBaseline } from '../monitoring/model-monitoring';
 import type { EnvironmentModelMonitoringOptions } from '../platform/platform-stack';
 import { ModelRegistry } from '../registry/model-registry';
@@ -28,12 +29,14 @@ export interface MonitoredModelSource {
 /**
  * A ModelMonitoring per model whose real-time slot captures data: the baseline of the model its
  * pointer names, from the environment that trained it (`source`) or its own; the RMSE alarm at the
- * model's registration gate; the alarms notifying the environment's topic.
+ * model's registration gate; the alarms, named after the environment and the model
+ * (`modelMonitoringAlarmNames`), notifying the environment's topic.
  */
 export function monitorModels(
   scope: Construct,
   models: readonly MonitoredModel[],
   options: {
+    readonly environmentName: string;
     readonly artifactStore: IArtifactStore;
     readonly alarmTopic: sns.ITopic;
     readonly source?: MonitoredModelSource;
@@ -69,6 +72,8 @@ export function monitorModels(
         baseline,
         alarmTopic: options.alarmTopic,
         maxRmse: maxRmse ?? target.defaultMaxRmse,
+        // Named, so that a release source's retrain trigger can watch them (level 4).
+        alarmNames: modelMonitoringAlarmNames(options.environmentName, model.modelName),
         ...options.settings,
       });
     });

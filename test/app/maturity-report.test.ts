@@ -28,15 +28,15 @@ describe('maturity report of the default app', () => {
     }
   });
 
-  test('dev declares and reaches level 2; staging and prod declare and reach level 3', () => {
+  test('dev declares and reaches level 2, staging level 3, prod level 4', () => {
     expect(report.environments.map((e) => [e.name, e.declaredLevel, e.achievedLevel])).toEqual([
       ['dev', 2, 2],
       ['staging', 3, 3],
-      ['prod', 3, 3],
+      ['prod', 4, 4],
     ]);
   });
 
-  test('every environment shows the capabilities of levels 0 to 2; staging and prod also those of level 3 they reach', () => {
+  test('every environment shows the capabilities of levels 0 to 2; staging and prod also those of level 3, prod those of level 4', () => {
     // The maturity model's levels 0, 1 and 2 (DESIGN.md), written out rather than read from Capability.
     const upToLevel2 = [
       'artifact-store',
@@ -62,7 +62,10 @@ describe('maturity report of the default app', () => {
       'drift-detection',
       'model-quality',
     ];
-    const guarded = { dev: [], staging: level3, prod: level3 };
+    // Prod's drift and quality alarms drive dev's retraining loop, whose gate judges against prod's
+    // model, and releases reach prod without a person.
+    const level4 = ['automated-retraining', 'approval-gate', 'automatic-release', 'automation-guardrails'];
+    const guarded = { dev: [], staging: level3, prod: [...level3, ...level4] };
     for (const env of report.environments) {
       expect({ name: env.name, capabilities: [...env.capabilities].sort() }).toEqual({
         name: env.name,
@@ -78,7 +81,7 @@ describe('maturity report of the default app', () => {
     expect(byName.prod.sharedCapabilities).toEqual({ 'notebook-workspace': 'dev', ...pipeline });
   });
 
-  test('names what is missing for the next level: level 3 for dev, level 4 for staging and prod', () => {
+  test('names what is missing for the next level: level 3 for dev, level 4 for staging, nothing for prod', () => {
     const level4 = ['automated-retraining', 'approval-gate', 'automatic-release', 'automation-guardrails'];
     expect(report.environments.map((e) => [e.name, e.missingForNextLevel])).toEqual([
       [
@@ -94,7 +97,7 @@ describe('maturity report of the default app', () => {
         ],
       ],
       ['staging', level4],
-      ['prod', level4],
+      ['prod', []],
     ]);
   });
 
@@ -123,7 +126,7 @@ describe('maturity report of the default app', () => {
       '| dev | 2 Automated training | 2 Automated training | trip-duration, fare-amount | release-on-approval, staged-promotion, deployment-guardrails, variant-testing, model-monitoring, drift-detection, model-quality | 0 | 0 |',
     );
     expect(markdown).toContain(
-      '| prod | 3 Automated deployment | 3 Automated deployment | trip-duration, fare-amount | automated-retraining, approval-gate, automatic-release, automation-guardrails | 0 | 2 |',
+      '| prod | 4 Full automation | 4 Full automation | trip-duration, fare-amount | - | 0 | 2 |',
     );
     expect(markdown).toContain('- notebook-workspace (provided by dev)');
     // Each environment's section lists its models with their resources.

@@ -67,9 +67,8 @@ describe('release automation of the default app', () => {
         expect(definition).toContain(`"endpointName":"mlops-${env}-${model}"`);
       }
       expect(order('"stackName":"staging-Serving"')).toBeLessThan(order('"stackName":"prod-Serving"'));
-      // Production, below level 4, waits for a person; staging does not.
-      expect(definition.match(/waitForTaskToken/g)).toHaveLength(1);
-      expect(order('waitForTaskToken')).toBeGreaterThan(order('"stackName":"staging-Serving"'));
+      // Production, at level 4, takes releases without a person, and so does staging.
+      expect(definition).not.toContain('waitForTaskToken');
     },
   );
 
@@ -181,6 +180,17 @@ describe('release automation across accounts', () => {
   const { app, stages } = createPlatformApp({ context: threeAccountContext() });
   const [dev, staging, prod] = stages;
   const devTemplate = Template.fromStack(dev.platform);
+
+  test('production, below level 4 here, waits for a person after staging; staging does not', () => {
+    const machines = Object.values(devTemplate.findResources('AWS::StepFunctions::StateMachine'));
+    expect(machines).toHaveLength(2);
+    for (const machine of machines) {
+      const text = JSON.stringify(machine.Properties.DefinitionString);
+      expect(text.match(/waitForTaskToken/g)).toHaveLength(1);
+      expect(text.indexOf('waitForTaskToken')).toBeGreaterThan(text.indexOf('staging-Serving'));
+      expect(text.indexOf('waitForTaskToken')).toBeLessThan(text.indexOf('prod-Serving'));
+    }
+  });
 
   test("dev's registry groups and artifacts are readable by staging's and prod's accounts", () => {
     for (const model of ['trip-duration', 'fare-amount']) {

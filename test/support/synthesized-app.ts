@@ -19,12 +19,14 @@ export const THREE_ACCOUNTS = { dev: '111111111111', staging: '222222222222', pr
 
 /**
  * cdk.json's context with dev, staging and prod each in its own account (`THREE_ACCOUNTS`, region
- * eu-west-1) and the pipeline in a fourth, for building the app in-process without bundling.
+ * eu-west-1) and the pipeline in a fourth, for building the app in-process without bundling. Prod
+ * is at level 3 here: the level-4 loop is supported within one account and region only.
  */
 export function threeAccountContext(): Record<string, unknown> {
   return {
     ...cdkJsonContext(),
     'aws:cdk:bundling-stacks': [],
+    'mlops:prod:level': 3,
     'mlops:delivery:account': '444444444444',
     'mlops:delivery:region': 'eu-west-1',
     ...Object.fromEntries(

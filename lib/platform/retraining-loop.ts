@@ -1,0 +1,272 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { AutomationTarget } from '../automation/automation-target';
+import { ModelAutomation, ModelAutomationThreshold } from '../automation/model-automation';
+import { modelMonitoringAlarmNames } from '../automation/naming';
+import { ModelMonitoring } from '../monitoring/model-monitoring';
+import { ProblemCollector } from '../private/errors';
+import { ENVIRONMENT_NAME } from '../private/patterns';
+import { releasePointerParameterName } from '../serving/naming';
+import { ReleasePointer } from '../serving/release-pointer';
+import { ArtifactStore } from '../storage/artifact-store';
+import { PlatformModel } from '../tiers/platform-model';
+
+/**
+ * The level-4 loop of an environment's models (in the release source, level 2 and up): each model
+ * retrains when the level-4 environment's drift or quality alarm enters ALARM (or on a schedule),
+ * and its new packages are approved or rejected against the package that environment serves.
+ */
+export interface EnvironmentModelAutomation {
+  /** The level-4 environment whose alarms and champion drive the loop (its EnvironmentStage's name). */
+  readonly environmentName: string;
+  /**
+   * The level-4 environment's account. Only this environment's account is supported.
+   *
+   * @default - this environment's account
+   */
+  readonly account?: string;
+  /**
+   * The level-4 environment's region. Only this environment's region is supported.
+   *
+   * @default - this environment's region
+   */
+  readonly region?: string;
+  /**
+   * The models in the loop, by name; each must be one of this environment's models, monitored in
+   * the level-4 environment.
+   *
+   * @default - every model of this environment
+   */
+  readonly models?: string[];
+  /**
+   * Also retrain on this schedule.
+   *
+   * @default - the alarms alone start retraining
+   */
+  readonly schedule?: events.Schedule;
+  /**
+   * No retraining starts this long after the last one started.
+   *
+   * @default Duration.hours(6)
+   */
+  readonly cooldown?: Duration;
+  /**
+   * Retrainings allowed in any 24 hours.
+   *
+   * @default 2
+   */
+  readonly maxStartsPerDay?: number;
+  /**
+   * The data window passed to each retraining.
+   *
+   * @default Duration.days(30)
+   */
+  readonly dataWindow?: Duration;
+  /**
+   * The report metric the gate compares.
+   *
+   * @default 'regression_metrics.rmse'
+   */
+  readonly primaryMetric?: string;
+  /**
+   * Whether a larger primary metric is better.
+   *
+   * @default false
+   */
+  readonly higherIsBetter?: boolean;
+  /**
+   * How much better than the champion the challenger must be, in percent.
+   *
+   * @default 1
+   */
+  readonly marginPercent?: number;
+  /**
+   * Bounds every challenger must meet, by metric path.
+   *
+   * @default - none
+   */
+  readonly thresholds?: { readonly [metric: string]: ModelAutomationThreshold };
+}
+
+/** The release source whose loop this (level-4) environment drives. */
+export interface EnvironmentAutomationSource {
+  /** The release source's name: where the models retrain. It must be this environment's `releaseSource`. */
+  readonly environmentName: string;
+  /**
+   * The models in the loop, by name; each must be monitored here.
+   *
+   * @default - every model released here that is monitored here
+   */
+  readonly models?: string[];
+  /**
+   * Whether the source's release workflow waits for a person before releasing here; then
+   * `automatic-release` is not provided and the environment does not reach level 4.
+   *
+   * @default false
+   */
+  readonly manualApproval?: boolean;
+}
+
+/** One ModelAutomation per model of the loop, in the release source's platform stack. */
+export function automateModels(
+  scope: Construct,
+  automation: EnvironmentModelAutomation,
+  options: {
+    readonly environmentName: string;
+    readonly models: PlatformModel[];
+    readonly notificationTopic: sns.ITopic;
+    readonly artifactStore: ArtifactStore;
+    readonly removalPolicy: RemovalPolicy;
+  },
+): ModelAutomation[] {
+  const driver = automation.environmentName;
+  return options.models
+    .filter((m) => automation.models === undefined || automation.models.includes(m.modelName))
+    .map((model) => {
+      const modelScope = new Construct(scope, `Automation-${model.modelName}`);
+      const loop = new ModelAutomation(modelScope, 'Loop', {
+        modelName: model.modelName,
+        environmentName: options.environmentName,
+        pipeline: model.workload.pipeline,
+        modelRegistry: model.modelRegistry,
+        artifactStore: options.artifactStore,
+        artifactFolder: model.artifactFolder,
+        championPointer: ReleasePointer.fromParameterName(
+          modelScope,
+          'ChampionPointer',
+          releasePointerParameterName(driver, model.modelName),
+        ),
+        watchedAlarmNames: Object.values(modelMonitoringAlarmNames(driver, model.modelName)),
+        schedule: automation.schedule,
+        cooldown: automation.cooldown,
+        maxStartsPerDay: automation.maxStartsPerDay,
+        dataWindow: automation.dataWindow,
+        primaryMetric: automation.primaryMetric,
+        higherIsBetter: automation.higherIsBetter,
+        marginPercent: automation.marginPercent,
+        thresholds: automation.thresholds,
+        notificationTopic: options.notificationTopic,
+        removalPolicy: options.removalPolicy,
+      });
+      new CfnOutput(modelScope, 'PauseSwitchName', {
+        description: `Model ${model.modelName}: pause its retraining with aws ssm put-parameter --name <this> --type String --value paused --overwrite`,
+        value: loop.pauseSwitch.parameterName,
+      });
+      return loop;
+    });
+}
+
+/** One AutomationTarget per monitored model of the loop, in the level-4 environment's platform stack. */
+export function driveAutomation(
+  scope: Construct,
+  source: EnvironmentAutomationSource,
+  options: {
+    readonly environmentName: string;
+    readonly monitoring: ModelMonitoring[];
+    readonly models: PlatformModel[];
+    readonly artifactStore: ArtifactStore;
+    readonly removalPolicy: RemovalPolicy;
+  },
+): AutomationTarget[] {
+  return options.models
+    .filter((m) => source.models === undefined || source.models.includes(m.modelName))
+    .flatMap((model) => {
+      const monitoring = options.monitoring.find((m) => m.node.id === `ModelMonitoring-${model.modelName}`);
+      return monitoring ? [{ model, monitoring }] : [];
+    })
+    .map(
+      ({ model, monitoring }) =>
+        new AutomationTarget(scope, `AutomationTarget-${model.modelName}`, {
+          modelName: model.modelName,
+          environmentName: options.environmentName,
+          sourceEnvironmentName: source.environmentName,
+          modelMonitoring: monitoring,
+          artifactStore: options.artifactStore,
+          manualApproval: source.manualApproval,
+          removalPolicy: options.removalPolicy,
+        }),
+    );
+}
+
+/** Checks the loop's props of either side against the environment's models and release props. */
+export function checkRetrainingLoop(
+  problems: ProblemCollector,
+  stack: Stack,
+  props: {
+    readonly environmentName: string;
+    readonly modelAutomation?: EnvironmentModelAutomation;
+    readonly automationSource?: EnvironmentAutomationSource;
+    readonly releaseSource?: { readonly environmentName: string };
+    readonly modelMonitoring?: unknown;
+    readonly account?: string;
+    readonly region?: string;
+  },
+  models: string[],
+  monitored: (model: string) => boolean,
+): void {
+  const automation = props.modelAutomation;
+  if (automation) {
+    problems.checkPattern(
+      'modelAutomation.environmentName',
+      automation.environmentName ?? '',
+      ENVIRONMENT_NAME,
+      'name the level-4 environment whose alarms and champion drive the loop',
+    );
+    if (automation.environmentName === props.environmentName) {
+      problems.add(
+        'modelAutomation.environmentName',
+        automation.environmentName,
+        'the loop retrains here and is driven by another environment (production): name that one',
+      );
+    }
+    for (const [key, value, own] of [
+      ['account', automation.account, stack.account],
+      ['region', automation.region, stack.region],
+    ] as const) {
+      if (value !== undefined && !Token.isUnresolved(value) && value !== own) {
+        problems.add(
+          `modelAutomation.${key}`,
+          value,
+          `the retraining loop is supported only within one account and region: environment '${props.environmentName}' ` +
+            `is in ${Token.isUnresolved(own) ? `the deploying ${key}` : `${key} ${own}`}, and '${automation.environmentName}' ` +
+            'must be too',
+        );
+      }
+    }
+    for (const model of (automation.models ?? []).filter((m) => !models.includes(m))) {
+      problems.add(
+        'modelAutomation.models',
+        model,
+        `this environment has no model '${model}': use one of ${models.map((m) => `'${m}'`).join(', ')}`,
+      );
+    }
+  }
+  const source = props.automationSource;
+  if (source) {
+    if (!props.releaseSource || props.releaseSource.environmentName !== source.environmentName) {
+      problems.add(
+        'automationSource.environmentName',
+        source.environmentName,
+        `the loop releases here through the release automation: give releaseSource with environmentName '${source.environmentName}'`,
+      );
+    }
+    for (const model of source.models ?? []) {
+      if (!models.includes(model)) {
+        problems.add(
+          'automationSource.models',
+          model,
+          `this environment has no model '${model}': use one of ${models.map((m) => `'${m}'`).join(', ')}`,
+        );
+      } else if (!monitored(model)) {
+        problems.add(
+          'automationSource.models',
+          model,
+          `model '${model}' is not monitored here, so no alarm could start its retraining: serve it real-time with ` +
+            'dataCapture and keep modelMonitoring on',
+        );
+      }
+    }
+  }
+}
