@@ -26,6 +26,7 @@ import {
   driveAutomation,
   EnvironmentAutomationSource,
   EnvironmentModelAutomation,
+  loopProductionData,
 } from './retraining-loop';
 import { monitorModels } from '../private/environment-monitoring';
 import { ServingMode } from '../serving/serving-slot';
@@ -397,6 +398,7 @@ export class PlatformStack extends Stack {
             maxFare: model.maxFare,
             schedule: model.trainingSchedule,
             triggerOnNewData: model.triggerTrainingOnNewData,
+            productionData: loopProductionData(name, props.modelAutomation, model.modelName),
           },
           servingOptions: {
             endpointName: model.endpointName,

@@ -4,7 +4,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { AutomationTarget } from '../automation/automation-target';
 import { ModelAutomation, ModelAutomationThreshold } from '../automation/model-automation';
-import { modelMonitoringAlarmNames } from '../automation/naming';
+import { modelMonitoringAlarmNames, productionDataParameterName } from '../automation/naming';
 import { ModelMonitoring } from '../monitoring/model-monitoring';
 import { ProblemCollector } from '../private/errors';
 import { ENVIRONMENT_NAME } from '../private/patterns';
@@ -12,6 +12,7 @@ import { releasePointerParameterName } from '../serving/naming';
 import { ReleasePointer } from '../serving/release-pointer';
 import { ArtifactStore } from '../storage/artifact-store';
 import { PlatformModel } from '../tiers/platform-model';
+import { ReferenceProductionData } from '../training/reference-workload';
 
 /**
  * The level-4 loop of an environment's models (in the release source, level 2 and up): each model
@@ -109,6 +110,31 @@ export interface EnvironmentAutomationSource {
   readonly manualApproval?: boolean;
 }
 
+/** Whether `modelName` is in the loop that `automation` describes. */
+function inLoop(automation: EnvironmentModelAutomation, modelName: string): boolean {
+  return automation.models === undefined || automation.models.includes(modelName);
+}
+
+/**
+ * The reference workload's production data of a model in the loop: its pipeline then joins the
+ * level-4 environment's captured requests of the retraining's data window with their ground truth,
+ * and trains on them next to the original data. Undefined for a model outside the loop.
+ */
+export function loopProductionData(
+  environmentName: string,
+  automation: EnvironmentModelAutomation | undefined,
+  modelName: string,
+): ReferenceProductionData | undefined {
+  if (!automation || !inLoop(automation, modelName)) {
+    return undefined;
+  }
+  return {
+    locationParameterName: productionDataParameterName(automation.environmentName, modelName),
+    sourceEnvironment: environmentName,
+    modelName,
+  };
+}
+
 /** One ModelAutomation per model of the loop, in the release source's platform stack. */
 export function automateModels(
   scope: Construct,
@@ -123,7 +149,7 @@ export function automateModels(
 ): ModelAutomation[] {
   const driver = automation.environmentName;
   return options.models
-    .filter((m) => automation.models === undefined || automation.models.includes(m.modelName))
+    .filter((m) => inLoop(automation, m.modelName))
     .map((model) => {
       const modelScope = new Construct(scope, `Automation-${model.modelName}`);
       const loop = new ModelAutomation(modelScope, 'Loop', {

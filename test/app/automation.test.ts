@@ -1,4 +1,5 @@
 import { createPlatformApp } from '../../bin/platform-app';
+import { pipelineDefinitionBody } from '../support/pipeline-body';
 import { loadSynthesizedApp, threeAccountContext } from '../support/synthesized-app';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -124,6 +125,33 @@ describe('the level-4 loop of the default app', () => {
       expect(text).toContain(`/ground-truth/mlops-prod-${model}/*`);
       expect(text).toContain('kms:Decrypt');
       expect(text).not.toMatch(/s3:(Put|Delete)/);
+    },
+  );
+
+  test.each(MODELS)(
+    "%s: dev's pipeline first assembles prod's production data, with the role prod grants and prod's location",
+    (model) => {
+      const env = devFunctionEnv(model, 'PRODUCTION_DATA_PARAMETER_NAME');
+      expect(env.PRODUCTION_DATA_PARAMETER_NAME).toBe(`/mlops/prod/automation/${model}/production-data`);
+      const roles = ofType('dev-Platform', 'AWS::IAM::Role').filter(
+        ([, r]) => r.Properties.RoleName === `mlops-dev-${model}-production-data`,
+      );
+      expect(roles).toHaveLength(1);
+      const [[, pipeline]] = ofType('dev-Platform', 'AWS::SageMaker::Pipeline').filter(([id]) =>
+        id.startsWith(`Level2${model.replace(/-/g, '')}`),
+      );
+      const body = pipelineDefinitionBody(pipeline);
+      // The Lambda step runs first, and the preprocessing reads the file it returns
+      const [first, second] = body.Steps;
+      expect([first.Type, first.Name]).toEqual(['Lambda', 'AssembleProductionData']);
+      expect(first.Arguments).toMatchObject({
+        DataWindowStart: { Get: 'Parameters.DataWindowStart' },
+        DataWindowEnd: { Get: 'Parameters.DataWindowEnd' },
+        RetrainReason: { Get: 'Parameters.RetrainReason' },
+      });
+      expect(JSON.stringify(second.Arguments.ProcessingInputs)).toContain(
+        "Steps.AssembleProductionData.OutputParameters['ProductionDataUrl']",
+      );
     },
   );
 

@@ -16,6 +16,9 @@ describe('the app with an explicit account and region', () => {
         'mlops:env': 'dev',
         'mlops:dev:account': '111111111111',
         'mlops:dev:region': 'eu-west-1',
+        // prod's level-4 loop runs in dev's account and region
+        'mlops:prod:account': '111111111111',
+        'mlops:prod:region': 'eu-west-1',
         'mlops:delivery:account': '222222222222',
         'mlops:delivery:region': 'eu-west-1',
       },

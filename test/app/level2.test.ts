@@ -126,6 +126,9 @@ describe('level 2 in the dev environment', () => {
       'MaxRmse',
       'ProcessingInstanceType',
       'TrainingInstanceType',
+      'DataWindowStart',
+      'DataWindowEnd',
+      'RetrainReason',
     ]);
     const all = allStepBodies(body);
     // The request fields of CreateProcessingJob, CreateTrainingJob and CreateModelPackage that the
@@ -140,6 +143,20 @@ describe('level 2 in the dev environment', () => {
       'StoppingCondition',
     ];
     expect(all.map((s) => [s.Name, s.Type, Object.keys(s.Arguments).sort()])).toEqual([
+      // dev's models are in prod's retraining loop: the pipeline first assembles prod's production data
+      [
+        'AssembleProductionData',
+        'Lambda',
+        [
+          'CategoricalFeatures',
+          'DataWindowEnd',
+          'DataWindowStart',
+          'ExecutionId',
+          'Features',
+          'Label',
+          'RetrainReason',
+        ],
+      ],
       ['Preprocess', 'Processing', processing],
       [
         'Train',
@@ -163,6 +180,8 @@ describe('level 2 in the dev environment', () => {
       ],
       ['RmseTooHigh', 'Fail', ['ErrorMessage']],
     ]);
+    // A Lambda step's own fields (FunctionArn, OutputParameters) sit beside its Arguments, as the schema has them.
+    const own = (step: Json) => (step.Type === 'Lambda' ? ['FunctionArn', 'OutputParameters'] : []);
     for (const step of all) {
       expect(
         Object.keys(step).filter(
@@ -175,6 +194,7 @@ describe('level 2 in the dev environment', () => {
               'DisplayName',
               'DependsOn',
               'PropertyFiles',
+              ...own(step),
             ].includes(k),
         ),
       ).toEqual([]);

@@ -85,11 +85,12 @@ describe('npm pack', () => {
   test('ships no tests, examples, benchmarks, app, scratch files or TypeScript sources but the handlers', () => {
     // GIVEN the file list of `npm pack --dry-run --json`
     // THEN nothing of the repository's own tooling is in it: TypeScript sources only of the Lambda
-    // handlers, which NodejsFunction bundles at the user's synth, and the two import-free lib
+    // handlers, which NodejsFunction bundles at the user's synth, and the three import-free lib
     // modules they share with the constructs
     const handlerSources = (f: string) =>
       /^lambda\/[\w-]+\/([\w-]+\/)?[\w.-]+\.ts$/.test(f) ||
       f === 'lib/private/describe-value.ts' ||
+      f === 'lib/private/patterns.ts' ||
       f === 'lib/serving/naming.ts';
     const unwanted = dryRun.filter(
       (f) =>
