@@ -169,17 +169,35 @@ export function statesWaitingForAPerson(definition: Record<string, Json>): strin
   return found;
 }
 
+/** How `execute` runs what a definition reaches beyond its own states. */
+export interface ExecuteOptions {
+  /**
+   * The Context Object's fields the definition reads (e.g. `State.EnteredTime`), fixed so that an
+   * execution does not depend on the wall clock.
+   * @default - only a task token
+   */
+  readonly context?: Record<string, Json>;
+  /**
+   * The state machines a `states:startExecution.sync` task may start, by ARN: each runs locally
+   * too, and its failure is the task's.
+   * @default - none: such a task is not run
+   */
+  readonly stateMachines?: Record<string, (input: Json) => Promise<ExecutionRun>>;
+}
+
 /**
  * Runs one execution of a synthesized state machine locally: Lambda tasks call the handlers, SNS
- * tasks publish to the emulator, and waits take no time. Nobody answers a task that waits for a
- * person (a manual approval): the execution throws, naming the state, whatever the definition's
- * Catch would have done with it.
+ * tasks publish to the emulator, a task that starts another state machine and waits for it runs
+ * that one locally, and waits take no time. Nobody answers a task that waits for a person (a
+ * manual approval): the execution throws, naming the state, whatever the definition's Catch would
+ * have done with it.
  */
 export async function execute(
   machine: SimulatedStateMachine,
   handlers: LoopHandlers,
   motoUrl: string,
   input: Json,
+  options: ExecuteOptions = {},
 ): Promise<ExecutionRun> {
   const notifications: ExecutionRun['notifications'] = [];
   const waitedFor: string[] = [];
@@ -216,6 +234,27 @@ export async function execute(
         local[name] = (task) => fn(task);
       } else if (resource.endsWith(':sns:publish')) {
         local[name] = publish;
+      } else if (/:states:startExecution\.sync(:2)?$/.test(resource)) {
+        local[name] = async (task) => {
+          const child = options.stateMachines?.[String(task.StateMachineArn)];
+          if (child === undefined) {
+            throw new Error(
+              `state ${name} of ${machine.name} starts ${task.StateMachineArn}, which the simulation does not run`,
+            );
+          }
+          const given = typeof task.Input === 'string' ? JSON.parse(task.Input) : task.Input;
+          const ran = await child(given);
+          if (!ran.succeeded) {
+            throw Object.assign(new Error(`${task.StateMachineArn} failed: ${ran.error}`), {
+              name: 'States.TaskFailed',
+            });
+          }
+          return {
+            Status: 'SUCCEEDED',
+            StateMachineArn: task.StateMachineArn,
+            Output: resource.endsWith(':2') ? ran.output : JSON.stringify(ran.output),
+          };
+        };
       } else {
         throw new Error(
           `state ${name} of ${machine.name} calls ${resource}, which the simulation does not run`,
@@ -226,7 +265,7 @@ export async function execute(
   visit(machine.definition.States);
   const execution = new StateMachine(machine.definition as never).run(input as never, {
     overrides: { taskResourceLocalHandlers: local as never, waitTimeOverrides: waits },
-    context: { Task: { Token: 'simulated-task-token' } },
+    context: { Task: { Token: 'simulated-task-token' }, ...options.context },
   });
   const run = await execution.result.then(
     (output: Json) => ({ succeeded: true, error: '', output, notifications }),

@@ -60,6 +60,47 @@ describe('execute', () => {
     const run = await execute(machine(definition), NO_HANDLERS, 'http://127.0.0.1:1', { released: true });
     expect(run).toMatchObject({ succeeded: true, output: { released: true } });
   });
+
+  test('runs the state machine a .sync task starts, and reads the Context Object it is given', async () => {
+    const child = jest.fn(async (input: Record<string, unknown>) => ({
+      succeeded: input.fail !== true,
+      error: input.fail === true ? 'Release failed' : '',
+      output: { released: input.modelPackageArn },
+      notifications: [],
+    }));
+    const definition = (fail: boolean) => ({
+      StartAt: 'Release',
+      States: {
+        Release: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::states:startExecution.sync:2',
+          Parameters: { StateMachineArn: 'arn:release', Input: { modelPackageArn: 'arn:package', fail } },
+          ResultSelector: { 'released.$': '$.Output.released' },
+          Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'Failed' }],
+          Next: 'Started',
+        },
+        Started: {
+          Type: 'Pass',
+          Parameters: { 'at.$': '$$.State.EnteredTime', 'released.$': '$.released' },
+          End: true,
+        },
+        Failed: { Type: 'Pass', Parameters: { 'cause.$': '$.failure.Cause' }, End: true },
+      },
+    });
+    const options = {
+      context: { State: { EnteredTime: '2026-11-21T09:00:00Z' } },
+      stateMachines: { 'arn:release': child },
+    };
+    await expect(
+      execute(machine(definition(false)), NO_HANDLERS, 'http://127.0.0.1:1', {}, options),
+    ).resolves.toMatchObject({
+      succeeded: true,
+      output: { at: '2026-11-21T09:00:00Z', released: 'arn:package' },
+    });
+    const failed = await execute(machine(definition(true)), NO_HANDLERS, 'http://127.0.0.1:1', {}, options);
+    expect(failed.output.cause).toMatch(/arn:release failed: Release failed/);
+    expect(child).toHaveBeenCalledWith({ modelPackageArn: 'arn:package', fail: true });
+  });
 });
 
 describe('matchesEventPattern', () => {
