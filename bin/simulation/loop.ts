@@ -4,6 +4,7 @@ import {
   DescribeModelPackageCommand,
   DescribeModelPackageOutput,
   ListPipelineExecutionsCommand,
+  ListPipelineParametersForExecutionCommand,
   PipelineExecutionSummary,
 } from '@aws-sdk/client-sagemaker';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
@@ -44,28 +45,32 @@ if (!('withResolvers' in Promise)) {
 
 type Handler = (event: Json) => Promise<Json>;
 
+/** The roles of the Lambda functions the state machines and the pipeline call. */
+export type FunctionRole = 'plan' | 'drift' | 'step' | 'health' | 'productionData';
+
 /** The handlers of the loop, loaded once the emulator's environment is set. */
 export interface LoopHandlers {
   readonly retrainTrigger: (event: Json, now: () => Date) => Promise<RetrainOutcome>;
   readonly approvalGate: Handler;
   readonly releaseTrigger: Handler;
-  /** The Lambda functions the state machines call, by the role of their logical id. */
-  readonly functions: Record<'plan' | 'drift' | 'step' | 'health', Handler>;
+  /** The Lambda functions the state machines and the pipeline's Lambda step call, by role. */
+  readonly functions: Record<FunctionRole, Handler>;
 }
 
 /**
  * Loads the handlers with their environment. The modules read it (and create their clients) when
  * they load, so it is set first; each handler that takes its configuration from `readConfig` gets
- * its own, from its function's environment.
+ * its own, from its function's environment in the synthesized templates.
  */
 export function loadHandlers(loop: SimulatedLoop, clients: EmulatorClients): LoopHandlers {
   const env = handlerEnvironment(loop);
   const { trigger, step, health } = loop.releaseFunctions;
-  Object.assign(process.env, env.retrainTrigger, env.approvalGate, trigger, health, step);
+  Object.assign(process.env, env.productionData, env.retrainTrigger, env.approvalGate, trigger, health, step);
   /* eslint-disable @typescript-eslint/no-require-imports */
   const retrain = require('../../lambda/retrain-trigger') as typeof import('../../lambda/retrain-trigger');
   const gate = require('../../lambda/approval-gate') as typeof import('../../lambda/approval-gate');
   const release = require('../../lambda/release-trigger') as typeof import('../../lambda/release-trigger');
+  const assemble = require('../../lambda/production-data') as typeof import('../../lambda/production-data');
   const runtime =
     require('../../lambda/shared/handler-runtime') as typeof import('../../lambda/shared/handler-runtime');
   const plan = require('../../lambda/drift-plan') as typeof import('../../lambda/drift-plan');
@@ -78,6 +83,7 @@ export function loadHandlers(loop: SimulatedLoop, clients: EmulatorClients): Loo
   const retrainConfig = retrain.readConfig({ ...env.retrainTrigger });
   const gateConfig = gate.readConfig({ ...env.approvalGate });
   const releaseConfig = release.readConfig({ ...trigger });
+  const assembleConfig = assemble.readConfig({ ...env.productionData });
   const gateHandler = gate.createHandler({
     config: gateConfig,
     sageMaker: clients.sageMaker,
@@ -89,6 +95,12 @@ export function loadHandlers(loop: SimulatedLoop, clients: EmulatorClients): Loo
     config: releaseConfig,
     stepFunctions: clients.sfn,
     ...runtime.handlerTelemetry(releaseConfig),
+  });
+  const assembleHandler = assemble.createHandler({
+    config: assembleConfig,
+    s3: clients.s3,
+    ssm: clients.ssm,
+    ...runtime.handlerTelemetry(assembleConfig),
   });
   const retrainTelemetry = runtime.handlerTelemetry(retrainConfig);
   return {
@@ -107,43 +119,88 @@ export function loadHandlers(loop: SimulatedLoop, clients: EmulatorClients): Loo
       drift: (event) => drift.handler(event),
       step: (event) => releaseStep.handler(event),
       health: (event) => releaseHealth.handler(event),
+      productionData: (event) => assembleHandler(event) as Promise<Json>,
     },
   };
 }
 
 /** Which handler a function of the synthesized templates runs, from its logical id. */
-function roleOf(logicalId: string): keyof LoopHandlers['functions'] {
-  const match = /(Plan|Drift|WorkflowStep|WorkflowHealth)[0-9A-F]{8}$/.exec(logicalId);
+export function roleOf(logicalId: string): FunctionRole {
+  const match = /(Plan|Drift|WorkflowStep|WorkflowHealth|TrainingProductionData)[0-9A-F]{8}$/.exec(logicalId);
   if (!match) {
     throw new Error(`the simulation does not know which handler function ${logicalId} runs`);
   }
-  return ({ Plan: 'plan', Drift: 'drift', WorkflowStep: 'step', WorkflowHealth: 'health' } as const)[
-    match[1] as 'Plan' | 'Drift' | 'WorkflowStep' | 'WorkflowHealth'
-  ];
+  const roles: Record<string, FunctionRole> = {
+    Plan: 'plan',
+    Drift: 'drift',
+    WorkflowStep: 'step',
+    WorkflowHealth: 'health',
+    TrainingProductionData: 'productionData',
+  };
+  return roles[match[1]];
 }
 
-/** What a local execution did: its outcome, the notifications it published, the approvals asked. */
+/** What a local execution did: its outcome and the notifications it published. */
 export interface ExecutionRun {
   readonly succeeded: boolean;
   readonly error: string;
   readonly output: Json;
   readonly notifications: Array<{ subject: string; message: string }>;
-  readonly approvals: string[];
+}
+
+/** The states of a definition (nested ones too) whose task waits for a task token: for a person. */
+export function statesWaitingForAPerson(definition: Record<string, Json>): string[] {
+  const found: string[] = [];
+  const visit = (states: Record<string, Json>) => {
+    for (const [name, state] of Object.entries(states)) {
+      if (state.ItemProcessor?.States) visit(state.ItemProcessor.States);
+      if (state.Iterator?.States) visit(state.Iterator.States);
+      for (const branch of state.Branches ?? []) visit(branch.States);
+      const resource = String(state.Resource ?? '');
+      if (
+        state.Type === 'Task' &&
+        (resource.endsWith('.waitForTaskToken') || resource.includes(':activity:'))
+      ) {
+        found.push(name);
+      }
+    }
+  };
+  visit(definition.States);
+  return found;
+}
+
+/** How `execute` runs what a definition reaches beyond its own states. */
+export interface ExecuteOptions {
+  /**
+   * The Context Object's fields the definition reads (e.g. `State.EnteredTime`), fixed so that an
+   * execution does not depend on the wall clock.
+   * @default - only a task token
+   */
+  readonly context?: Record<string, Json>;
+  /**
+   * The state machines a `states:startExecution.sync` task may start, by ARN: each runs locally
+   * too, and its failure is the task's.
+   * @default - none: such a task is not run
+   */
+  readonly stateMachines?: Record<string, (input: Json) => Promise<ExecutionRun>>;
 }
 
 /**
  * Runs one execution of a synthesized state machine locally: Lambda tasks call the handlers, SNS
- * tasks publish to the emulator, a task that waits for a person (a manual approval) is answered
- * with an approval, and waits take no time.
+ * tasks publish to the emulator, a task that starts another state machine and waits for it runs
+ * that one locally, and waits take no time. Nobody answers a task that waits for a person (a
+ * manual approval): the execution throws, naming the state, whatever the definition's Catch would
+ * have done with it.
  */
 export async function execute(
   machine: SimulatedStateMachine,
   handlers: LoopHandlers,
   motoUrl: string,
   input: Json,
+  options: ExecuteOptions = {},
 ): Promise<ExecutionRun> {
   const notifications: ExecutionRun['notifications'] = [];
-  const approvals: string[] = [];
+  const waitedFor: string[] = [];
   const local: Record<string, Handler> = {};
   const waits: Record<string, number> = {};
   const publish = async (task: Json) => {
@@ -164,7 +221,12 @@ export async function execute(
       if (state.Iterator?.States) visit(state.Iterator.States);
       if (state.Type !== 'Task') continue;
       const resource = String(state.Resource);
-      if (resource.endsWith(':lambda:invoke')) {
+      if (resource.endsWith('.waitForTaskToken')) {
+        local[name] = async (task) => {
+          waitedFor.push(`${name} (${String(task.Subject ?? resource)})`);
+          throw new Error(`${name} waits for a person, and the simulation answers nobody`);
+        };
+      } else if (resource.endsWith(':lambda:invoke')) {
         const fn = handlers.functions[roleOf(machine.stack.functionLogicalId(state.Parameters.FunctionName))];
         local[name] = async (task) => ({ Payload: await fn(task.Payload) });
       } else if (resource.startsWith('arn:aws:lambda:')) {
@@ -172,11 +234,26 @@ export async function execute(
         local[name] = (task) => fn(task);
       } else if (resource.endsWith(':sns:publish')) {
         local[name] = publish;
-      } else if (resource.endsWith(':sns:publish.waitForTaskToken')) {
+      } else if (/:states:startExecution\.sync(:2)?$/.test(resource)) {
         local[name] = async (task) => {
-          await publish(task);
-          approvals.push(String(task.Subject));
-          return {};
+          const child = options.stateMachines?.[String(task.StateMachineArn)];
+          if (child === undefined) {
+            throw new Error(
+              `state ${name} of ${machine.name} starts ${task.StateMachineArn}, which the simulation does not run`,
+            );
+          }
+          const given = typeof task.Input === 'string' ? JSON.parse(task.Input) : task.Input;
+          const ran = await child(given);
+          if (!ran.succeeded) {
+            throw Object.assign(new Error(`${task.StateMachineArn} failed: ${ran.error}`), {
+              name: 'States.TaskFailed',
+            });
+          }
+          return {
+            Status: 'SUCCEEDED',
+            StateMachineArn: task.StateMachineArn,
+            Output: resource.endsWith(':2') ? ran.output : JSON.stringify(ran.output),
+          };
         };
       } else {
         throw new Error(
@@ -188,18 +265,42 @@ export async function execute(
   visit(machine.definition.States);
   const execution = new StateMachine(machine.definition as never).run(input as never, {
     overrides: { taskResourceLocalHandlers: local as never, waitTimeOverrides: waits },
-    context: { Task: { Token: 'simulated-task-token' } },
+    context: { Task: { Token: 'simulated-task-token' }, ...options.context },
   });
-  return execution.result.then(
-    (output: Json) => ({ succeeded: true, error: '', output, notifications, approvals }),
+  const run = await execution.result.then(
+    (output: Json) => ({ succeeded: true, error: '', output, notifications }),
     (error: Error) => ({
       succeeded: false,
       error: `${error.name}: ${error.message} ${String(error.cause ?? '')}`.trim(),
       output: undefined,
       notifications,
-      approvals,
     }),
   );
+  if (waitedFor.length > 0) {
+    throw new Error(
+      `${machine.name} waited for a person: ${waitedFor.join(', ')}. Nothing in the level-4 loop may wait ` +
+        'for a manual approval (an environment at level 4 releases without one)',
+    );
+  }
+  return run;
+}
+
+/**
+ * Whether `event` matches an EventBridge `pattern` of exact values (arrays of allowed values,
+ * nested objects): the only kind the loop's rules use. A content filter (an object in an array)
+ * is not simulated and throws.
+ */
+export function matchesEventPattern(pattern: Record<string, Json>, event: Json): boolean {
+  return Object.entries(pattern).every(([key, allowed]) => {
+    const value = event?.[key];
+    if (!Array.isArray(allowed)) {
+      return typeof allowed === 'object' && allowed !== null && matchesEventPattern(allowed, value);
+    }
+    if (allowed.some((a) => typeof a === 'object' && a !== null)) {
+      throw new Error(`the event pattern's ${key} has a content filter, which the simulation does not match`);
+    }
+    return (Array.isArray(value) ? value : [value]).some((v) => allowed.includes(v));
+  });
 }
 
 /** One alarm after CloudWatch would have evaluated it on the drift job's data points. */
@@ -323,6 +424,75 @@ export async function pipelineExecutions(
     new ListPipelineExecutionsCommand({ PipelineName: loop.pipelineName, SortOrder: 'Descending' }),
   );
   return PipelineExecutionSummaries;
+}
+
+/** A Lambda step of the pipeline as the simulated execution ran it. */
+export interface LambdaStepRun {
+  readonly name: string;
+  /** The function the definition names, and the handler it runs. */
+  readonly functionArn: string;
+  readonly role: FunctionRole;
+  /** The step's Arguments, resolved for the execution. */
+  readonly event: Record<string, Json>;
+  readonly output: Record<string, Json>;
+}
+
+/**
+ * Runs the Lambda steps of the synthesized pipeline definition, in definition order, for one
+ * execution in the emulator: each step's Arguments resolved against the parameters the execution
+ * was started with (ListPipelineParametersForExecution, the definition's defaults for the others)
+ * and its execution id, then handed to the real handler of the function the step names. The
+ * pipeline's other steps (processing, training, evaluation) are not run: `simulatePipelineResult`
+ * writes what they would.
+ */
+export async function runPipelineLambdaSteps(
+  loop: SimulatedLoop,
+  clients: EmulatorClients,
+  handlers: LoopHandlers,
+  executionArn: string,
+): Promise<LambdaStepRun[]> {
+  const { PipelineParameters = [] } = await clients.sageMaker.send(
+    new ListPipelineParametersForExecutionCommand({ PipelineExecutionArn: executionArn }),
+  );
+  const parameters: Record<string, Json> = Object.fromEntries(
+    loop.pipelineDefinition.Parameters.map((p) => [p.Name, p.DefaultValue]),
+  );
+  for (const p of PipelineParameters) parameters[p.Name!] = p.Value;
+  const execution = {
+    PipelineExecutionId: executionArn.split('/').pop()!,
+    PipelineExecutionArn: executionArn,
+  };
+  const value = (v: Json, at: string): Json => {
+    if (typeof v !== 'object' || v === null) return v;
+    const get = typeof v.Get === 'string' ? /^(Parameters|Execution)\.(\w+)$/.exec(v.Get) : null;
+    const source: Record<string, Json> | undefined =
+      get?.[1] === 'Parameters' ? parameters : get?.[1] === 'Execution' ? execution : undefined;
+    if (get === null || source === undefined || !(get[2] in source)) {
+      throw new Error(`the pipeline's ${at} is ${JSON.stringify(v)}, which the simulation does not resolve`);
+    }
+    return source[get[2]];
+  };
+  const runs: LambdaStepRun[] = [];
+  for (const step of loop.pipelineDefinition.Steps.filter((s) => s.Type === 'Lambda')) {
+    const functionArn = String(step.FunctionArn);
+    const role = roleOf(loop.source.functionLogicalId(functionArn));
+    const event = Object.fromEntries(
+      Object.entries(step.Arguments as Record<string, Json>).map(([k, v]) => [
+        k,
+        value(v, `step ${step.Name} argument ${k}`),
+      ]),
+    );
+    const output = (await handlers.functions[role](event)) as Record<string, Json>;
+    const declared = ((step.OutputParameters ?? []) as Array<{ OutputName: string }>).map(
+      (o) => o.OutputName,
+    );
+    const missing = declared.filter((name) => !(name in (output ?? {})));
+    if (missing.length > 0) {
+      throw new Error(`step ${step.Name} returned no ${missing.join(', ')}: ${JSON.stringify(output)}`);
+    }
+    runs.push({ name: step.Name, functionArn, role, event, output });
+  }
+  return runs;
 }
 
 /**

@@ -121,7 +121,15 @@ export async function runSimulation(options: SimulationOptions = {}): Promise<Si
           `seeded: champion ${seeded.championArn.replace(/^.*:model-package\//, 'model-package/')} (rmse ${CHAMPION_METRICS.rmse}) ` +
             `serving ${loop.releaseTargets.join(' and ')}, ${traffic.rows} captured requests with ground truth`,
         );
-        actual = await scenario.run({ loop, clients: clients!, handlers, motoUrl: moto.url, seeded, log });
+        actual = await scenario.run({
+          loop,
+          clients: clients!,
+          handlers,
+          motoUrl: moto.url,
+          seeded,
+          traffic,
+          log,
+        });
       } catch (error) {
         actual = `error: ${error instanceof Error ? error.message : String(error)}`;
         log.check(false, actual);

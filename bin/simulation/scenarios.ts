@@ -1,5 +1,5 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
-import { pauseSwitchParameterName } from '../../lib/automation/naming';
 import {
   AlarmEvaluation,
   evaluateAlarms,
@@ -7,14 +7,18 @@ import {
   executionInput,
   GateOutcome,
   LoopHandlers,
+  matchesEventPattern,
   packageStateChange,
   parameterValue,
   pipelineExecutions,
   RetrainOutcome,
+  runPipelineLambdaSteps,
   simulatePipelineResult,
+  statesWaitingForAPerson,
 } from './loop';
 import { pointerOf, SimulatedLoop } from './synthesized-app';
 import { Json } from './template';
+import { CaptureDataset } from './traffic';
 import { EmulatorClients, Seeded } from './world';
 
 /** When the drift schedule fires in every scenario: the window is the hour before 10:00 UTC. */
@@ -39,6 +43,8 @@ export interface ScenarioContext {
   readonly handlers: LoopHandlers;
   readonly motoUrl: string;
   readonly seeded: Seeded;
+  /** The production traffic seeded in the level-4 environment's artifact store. */
+  readonly traffic: CaptureDataset;
   readonly log: StepLog;
 }
 
@@ -93,7 +99,15 @@ async function alarms(c: ScenarioContext, id: string): Promise<AlarmEvaluation[]
     firing.length > 0,
     `${firing.length} alarm(s) entered ALARM: "CloudWatch Alarm State Change" event(s)`,
   );
-  return firing;
+  // What EventBridge does with them: prod's AutomationTarget rule delivers them to dev's trigger.
+  const rule = c.loop.alarmRule;
+  const delivered = firing.filter((a) => matchesEventPattern(rule.eventPattern, a.event));
+  c.log.check(
+    delivered.length === firing.length && rule.targetArn === c.loop.retrainTriggerArn,
+    `${c.loop.level4Environment}'s alarm rule matches ${delivered.length} of ${firing.length} event(s) and targets ` +
+      `${c.loop.sourceEnvironment}'s retrain trigger ${rule.targetArn.split(':').pop()}`,
+  );
+  return delivered;
 }
 
 /** The retrain trigger's handler on an alarm event, with its clock at `now`. */
@@ -120,6 +134,7 @@ async function retrainAndRegister(
   c.log.check(outcome.outcome === 'started', `retrain trigger started the pipeline ${c.loop.pipelineName}`);
   const [execution] = await pipelineExecutions(c.loop, c.clients);
   c.log.info(`pipeline execution: ${execution?.PipelineExecutionDescription?.slice(0, 160) ?? '?'}...`);
+  await assembleProductionData(c, execution.PipelineExecutionArn!);
   const { arn, reportUri } = await simulatePipelineResult(
     c.loop,
     c.clients,
@@ -144,6 +159,40 @@ async function retrainAndRegister(
   return { arn, gate, status: described.ModelApprovalStatus, description };
 }
 
+/**
+ * The pipeline's first step, real: the production-data handler on the Arguments the synthesized
+ * definition gives its Lambda step, for the execution the trigger started. Its CSV must hold the
+ * window's captured requests, each with its seeded ground truth.
+ */
+async function assembleProductionData(c: ScenarioContext, executionArn: string): Promise<void> {
+  const steps = await runPipelineLambdaSteps(c.loop, c.clients, c.handlers, executionArn);
+  const step = steps.find((s) => s.role === 'productionData');
+  if (step === undefined) {
+    throw new Error(`the pipeline ${c.loop.pipelineName} has no Lambda step that assembles production data`);
+  }
+  const { event, output } = step;
+  c.log.info(
+    `pipeline step ${step.name} (lambda/production-data): window ${event.DataWindowStart} - ${event.DataWindowEnd}, ` +
+      `execution ${event.ExecutionId}, label ${event.Label}, features ${event.Features}`,
+  );
+  c.log.check(
+    output.JoinedRows === c.traffic.rows && output.UnmatchedRequests === 0 && output.MalformedLines === 0,
+    `production data: ${output.JoinedRows} rows joined (of ${c.traffic.rows} captured requests with ground truth), ` +
+      `${output.UnmatchedRequests} unmatched, ${output.MalformedLines} malformed`,
+  );
+  const url = /^s3:\/\/([^/]+)\/(.+)$/.exec(String(output.ProductionDataUrl));
+  const object = url
+    ? await c.clients.s3.send(new GetObjectCommand({ Bucket: url[1], Key: url[2] })).catch(() => undefined)
+    : undefined;
+  const [header, ...rows] = ((await object?.Body?.transformToString()) ?? '').trimEnd().split('\n');
+  c.log.check(
+    header === [event.Label, event.Features].join(',') &&
+      JSON.stringify([...rows].sort()) === JSON.stringify([...c.traffic.trainingRows].sort()),
+    `${output.ProductionDataUrl} in S3: header ${header}, ${rows.length} rows, each a seeded request with its label`,
+  );
+  for (const row of rows.slice(0, 2)) c.log.info(`  ${row}`);
+}
+
 /** What each target's release pointer names, in release order. */
 async function pointers(c: ScenarioContext): Promise<Record<string, string | undefined>> {
   const values: Record<string, string | undefined> = {};
@@ -155,7 +204,7 @@ async function pointers(c: ScenarioContext): Promise<Record<string, string | und
 
 const BETTER: Scenario = {
   title: 'better challenger',
-  expected: 'approved; released to staging, then prod',
+  expected: 'approved; released to staging, then prod without a person',
   async run(c) {
     const { arn, gate, status } = await retrainAndRegister(c, { rmse: 4.1, mae: 3 });
     c.log.check(status === 'Approved', `registry: ${short(arn)} is ${status}`);
@@ -167,6 +216,12 @@ const BETTER: Scenario = {
     c.log.check(
       trigger.outcome === 'started',
       `release trigger: ${trigger.outcome} ${trigger.executionName ?? ''}`,
+    );
+    // prod is at level 4: nothing in the release workflow waits for a person (execute throws if it does).
+    const waiting = statesWaitingForAPerson(c.loop.releaseWorkflow.definition);
+    c.log.check(
+      waiting.length === 0,
+      `release workflow: no state waits for a manual approval${waiting.length ? ` (found ${waiting.join(', ')})` : ''}`,
     );
     const order: string[] = [];
     const step = c.handlers.functions.step;
@@ -186,7 +241,6 @@ const BETTER: Scenario = {
       c.motoUrl,
       await executionInput(c.clients, trigger),
     );
-    for (const subject of run.approvals) c.log.info(`manual approval asked and given: ${subject}`);
     c.log.check(
       run.succeeded,
       `release workflow: ${run.succeeded ? 'succeeded' : run.error} (stack updates: ${order.join(' -> ')})`,
@@ -198,7 +252,7 @@ const BETTER: Scenario = {
     const released = c.loop.releaseTargets.filter((env) => now[env] === arn);
     const inOrder = order.map((stack) => stack.replace(/-Serving$/, '')).join(', then ');
     return released.length === c.loop.releaseTargets.length && run.succeeded
-      ? `approved; released to ${inOrder}`
+      ? `approved; released to ${inOrder}${waiting.length === 0 ? ' without a person' : ''}`
       : `approved; released to ${released.join(', ') || 'nothing'}`;
   },
 };
@@ -264,7 +318,7 @@ const PAUSED: Scenario = {
   title: 'pause switch',
   expected: 'skipped Paused; pipeline not started',
   async run(c) {
-    const name = pauseSwitchParameterName(c.loop.sourceEnvironment, c.loop.modelName);
+    const name = c.loop.pauseSwitch.parameterName;
     await c.clients.ssm.send(
       new PutParameterCommand({ Name: name, Value: 'paused', Type: 'String', Overwrite: true }),
     );

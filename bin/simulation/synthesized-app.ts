@@ -56,8 +56,36 @@ export interface SimulatedLoop {
   driftScheduleInput(time: string): Record<string, Json>;
   /** The drift and model-quality alarms of the served slot. */
   readonly alarms: readonly SimulatedAlarm[];
+  /**
+   * The level-4 environment's rule that delivers its alarms' state changes to the retrain trigger
+   * (AutomationTarget): its event pattern, resolved, and the function it targets.
+   */
+  readonly alarmRule: { readonly eventPattern: Record<string, Json>; readonly targetArn: string };
+  /** The ARN of the release source's retrain trigger function (ModelAutomation). */
+  readonly retrainTriggerArn: string;
+  /** The release source's pause switch of the model's retraining (ModelAutomation), as deployed. */
+  readonly pauseSwitch: { readonly parameterName: string; readonly value: string };
+  /** What the level-4 environment publishes as the model's production-data location (its SSM parameter). */
+  readonly productionData: { readonly parameterName: string; readonly value: string };
   /** The environment variables of the release source's functions, by role. */
   readonly releaseFunctions: Record<'trigger' | 'step' | 'health', Record<string, string>>;
+  /**
+   * The environment variables of the release source's level-4 functions (ModelAutomation's retrain
+   * trigger and approval gate, the pipeline's production-data step), as synthesized.
+   */
+  readonly automationFunctions: Record<
+    'retrainTrigger' | 'approvalGate' | 'productionData',
+    Record<string, string>
+  >;
+  /** The training pipeline's definition, resolved, as the release source deploys it. */
+  readonly pipelineDefinition: PipelineDefinition;
+}
+
+/** The parts of a SageMaker pipeline definition the simulation reads. */
+export interface PipelineDefinition {
+  readonly Version: string;
+  readonly Parameters: Array<{ Name: string; Type: string; DefaultValue: string | number }>;
+  readonly Steps: Array<{ Name: string; Type: string } & Record<string, Json>>;
 }
 
 /** The model's part of a logical id: CDK drops the hyphens of construct ids. */
@@ -129,9 +157,9 @@ export function simulatedLoop(
   const monitored = stackOf(stacks, `${level4Environment}-Platform`);
 
   const [pipelineId, pipeline] = source.resource('AWS::SageMaker::Pipeline', new RegExp(`^Level2${model}`));
-  const body = JSON.parse(source.resolve(pipeline.Properties!.PipelineDefinition.PipelineDefinitionBody)) as {
-    Parameters: Array<{ Name: string; DefaultValue: string | number }>;
-  };
+  const body = JSON.parse(
+    source.resolve(pipeline.Properties!.PipelineDefinition.PipelineDefinitionBody),
+  ) as PipelineDefinition;
   const [groupId] = source.resource('AWS::SageMaker::ModelPackageGroup', new RegExp(`^Level2${model}`));
   const [sourceBucketId] = source.resource('AWS::S3::Bucket', /^Level0ArtifactStoreBucket/);
   const [monitoredBucketId] = monitored.resource('AWS::S3::Bucket', /^Level0ArtifactStoreBucket/);
@@ -153,6 +181,20 @@ export function simulatedLoop(
       properties: monitored.resolve(resource.Properties) as Record<string, Json>,
     }));
 
+  const [, alarmRule] = monitored.resource(
+    'AWS::Events::Rule',
+    new RegExp(`^AutomationTarget${model}AlarmRule[0-9A-F]{8}$`),
+  );
+  const [, location] = monitored.resource(
+    'AWS::SSM::Parameter',
+    new RegExp(`^AutomationTarget${model}ProductionData[0-9A-F]{8}$`),
+  );
+
+  const [, pauseSwitch] = source.resource(
+    'AWS::SSM::Parameter',
+    new RegExp(`^Automation${model}LoopPauseSwitch[0-9A-F]{8}$`),
+  );
+
   return {
     modelName,
     sourceEnvironment,
@@ -170,11 +212,35 @@ export function simulatedLoop(
     driftWorkflow: stateMachine(monitored, new RegExp(`^ModelMonitoring${model}DriftWorkflow`)),
     driftScheduleInput: (time) => JSON.parse(template.replace('<time>', JSON.stringify(time))),
     alarms,
+    alarmRule: {
+      eventPattern: monitored.resolve(alarmRule.Properties!.EventPattern) as Record<string, Json>,
+      targetArn: String(monitored.resolve(alarmRule.Properties!.Targets[0].Arn)),
+    },
+    pauseSwitch: {
+      parameterName: String(source.resolve(pauseSwitch.Properties!.Name)),
+      value: String(source.resolve(pauseSwitch.Properties!.Value)),
+    },
+    productionData: {
+      parameterName: String(monitored.resolve(location.Properties!.Name)),
+      value: String(monitored.resolve(location.Properties!.Value)),
+    },
     releaseFunctions: {
       trigger: functionEnvironment(source, new RegExp(`^Release${model}WorkflowTrigger[0-9A-F]{8}$`)),
       step: functionEnvironment(source, new RegExp(`^Release${model}WorkflowStep[0-9A-F]{8}$`)),
       health: functionEnvironment(source, new RegExp(`^Release${model}WorkflowHealth[0-9A-F]{8}$`)),
     },
+    retrainTriggerArn: source.arn(
+      source.resource('AWS::Lambda::Function', new RegExp(`^Automation${model}LoopTrigger[0-9A-F]{8}$`))[0],
+    ),
+    automationFunctions: {
+      retrainTrigger: functionEnvironment(source, new RegExp(`^Automation${model}LoopTrigger[0-9A-F]{8}$`)),
+      approvalGate: functionEnvironment(source, new RegExp(`^Automation${model}LoopGate[0-9A-F]{8}$`)),
+      productionData: functionEnvironment(
+        source,
+        new RegExp(`^Level2${model}TrainingProductionData[0-9A-F]{8}$`),
+      ),
+    },
+    pipelineDefinition: body,
   };
 }
 

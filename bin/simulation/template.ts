@@ -91,6 +91,8 @@ export class DeployedTemplate {
         return `arn:aws:s3:::${name}`;
       case 'AWS::IAM::Role':
         return `arn:aws:iam::${SIMULATED_ACCOUNT}:role/${name}`;
+      case 'AWS::CloudWatch::Alarm':
+        return `arn:aws:cloudwatch:${SIMULATED_REGION}:${SIMULATED_ACCOUNT}:alarm:${name}`;
       case 'AWS::KMS::Key':
         return `arn:aws:kms:${SIMULATED_REGION}:${SIMULATED_ACCOUNT}:key/${name}`;
       case 'AWS::SNS::Topic':

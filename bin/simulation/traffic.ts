@@ -17,6 +17,11 @@ export interface CaptureDataset {
   /** Object key -> body: the capture files and the ground-truth files of the window. */
   readonly objects: Record<string, string>;
   readonly rows: number;
+  /**
+   * The training rows the requests give once joined with their ground truth (the label, then the
+   * features, as numbers), in request order: what retraining on this traffic must read.
+   */
+  readonly trainingRows: readonly string[];
 }
 
 /** The training baseline: distance mostly short, pickups spread over the day and the zones. */
@@ -74,6 +79,7 @@ export function driftedTraffic(
   const groundTruthPrefix = `ground-truth/${endpointName}/${variantName}/`;
   const capture: string[][] = Array.from({ length: files }, () => []);
   const truth: string[][] = Array.from({ length: files }, () => []);
+  const trainingRows: string[] = [];
   for (let i = 0; i < rows; i++) {
     const airport = i % 5 !== 0;
     const distance = airport ? 8 + (i % 13) * 0.9 : 0.6 + (i % 4) * 0.5;
@@ -107,9 +113,11 @@ export function driftedTraffic(
         eventVersion: '0',
       }),
     );
+    const label = (Number(duration) + ((i % 7) - 3) * 0.8).toFixed(1);
+    trainingRows.push([label, ...features].map((v) => String(Number(v))).join(','));
     truth[i % files].push(
       JSON.stringify({
-        groundTruthData: { data: (Number(duration) + ((i % 7) - 3) * 0.8).toFixed(1), encoding: 'CSV' },
+        groundTruthData: { data: label, encoding: 'CSV' },
         eventMetadata: { eventId: id },
         eventVersion: '0',
       }),
@@ -120,5 +128,5 @@ export function driftedTraffic(
     objects[`${capturePrefix}${path}/capture-${f}.jsonl`] = `${capture[f].join('\n')}\n`;
     objects[`${groundTruthPrefix}${path}/labels-${f}.jsonl`] = `${truth[f].join('\n')}\n`;
   }
-  return { baseline: trainingBaseline(), capturePrefix, groundTruthPrefix, objects, rows };
+  return { baseline: trainingBaseline(), capturePrefix, groundTruthPrefix, objects, rows, trainingRows };
 }

@@ -13,11 +13,6 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import {
-  pauseSwitchParameterName,
-  productionDataParameterName,
-  retrainTriggerFunctionName,
-} from '../../lib/automation/naming';
 import { NO_MODEL_RELEASED, releasePointerParameterName } from '../../lib/serving/naming';
 import { XGBOOST_INFERENCE_SPECIFICATION } from './model-package';
 import {
@@ -78,64 +73,17 @@ export function emulatorClients(motoUrl: string, proxy: CloudFormationProxy): Em
   };
 }
 
-/** The settings the level-4 loop runs with: the trigger's guardrails and the gate's rules. */
-export const LOOP_SETTINGS = {
-  cooldownMinutes: 360,
-  maxStartsPerDay: 2,
-  dataWindowDays: 30,
-  marginPercent: 1,
-  metricsNamespace: 'cdk-mlops-maturity/Automation',
-} as const;
-
 /**
- * The environment of the retrain trigger and of the approval gate, built from the names the two
- * sides of the loop agree on (lib/automation/naming.ts, lib/serving/naming.ts) and from the
- * synthesized app. To be replaced by the environment of the synthesized functions once the
- * level-4 construct creates them in the app: read them as `releaseFunctions` reads the release
- * workflow's (synthesized-app.ts).
+ * The environment of the retrain trigger, of the approval gate and of the pipeline's production-data
+ * step: the variables of their synthesized functions in the release source (ModelAutomation and the
+ * reference pipeline's Lambda step), as `releaseFunctions` holds the release workflow's.
  */
 export function handlerEnvironment(loop: SimulatedLoop): {
   retrainTrigger: Record<string, string>;
   approvalGate: Record<string, string>;
+  productionData: Record<string, string>;
 } {
-  const { modelName, sourceEnvironment, level4Environment } = loop;
-  // Only parameters the pipeline defines may be passed: the window and the reason once it has them.
-  const templates: Record<string, string> = {
-    DataWindowStart: '{windowStart}',
-    DataWindowEnd: '{windowEnd}',
-    RetrainReason: '{reason}',
-  };
-  const pipelineParameters = Object.fromEntries(
-    Object.entries(templates).filter(([name]) => name in loop.pipelineParameters),
-  );
-  const maxRmse = loop.pipelineParameters.MaxRmse;
-  return {
-    retrainTrigger: {
-      PIPELINE_NAME: loop.pipelineName,
-      PAUSE_PARAMETER_NAME: pauseSwitchParameterName(sourceEnvironment, modelName),
-      MODEL_NAME: modelName,
-      POWERTOOLS_METRICS_NAMESPACE: LOOP_SETTINGS.metricsNamespace,
-      POWERTOOLS_SERVICE_NAME: retrainTriggerFunctionName(sourceEnvironment, modelName),
-      WATCHED_ALARMS: JSON.stringify(loop.alarms.map((a) => a.alarmName)),
-      COOLDOWN_MINUTES: String(LOOP_SETTINGS.cooldownMinutes),
-      MAX_STARTS_PER_DAY: String(LOOP_SETTINGS.maxStartsPerDay),
-      DATA_WINDOW_DAYS: String(LOOP_SETTINGS.dataWindowDays),
-      PIPELINE_PARAMETERS: JSON.stringify(pipelineParameters),
-    },
-    approvalGate: {
-      MODEL_PACKAGE_GROUP_NAME: loop.modelPackageGroupName,
-      CHAMPION_POINTER_NAME: releasePointerParameterName(level4Environment, modelName),
-      MODEL_NAME: modelName,
-      POWERTOOLS_METRICS_NAMESPACE: LOOP_SETTINGS.metricsNamespace,
-      POWERTOOLS_SERVICE_NAME: `mlops-${sourceEnvironment}-${modelName}-approval-gate`,
-      PRIMARY_METRIC: 'regression_metrics.rmse',
-      HIGHER_IS_BETTER: 'false',
-      MARGIN_PERCENT: String(LOOP_SETTINGS.marginPercent),
-      THRESHOLDS: JSON.stringify(
-        typeof maxRmse === 'number' ? { 'regression_metrics.rmse': { max: maxRmse } } : {},
-      ),
-    },
-  };
+  return { ...loop.automationFunctions };
 }
 
 /** An evaluation report as ml/evaluate.py writes it. */
@@ -190,15 +138,8 @@ export async function seedWorld(
     new CreatePipelineCommand({
       PipelineName: loop.pipelineName,
       RoleArn: `arn:aws:iam::${SIMULATED_ACCOUNT}:role/${loop.pipelineName}-execution`,
-      PipelineDefinition: JSON.stringify({
-        Version: '2020-12-01',
-        Parameters: Object.entries(loop.pipelineParameters).map(([Name, DefaultValue]) => ({
-          Name,
-          Type: typeof DefaultValue === 'number' ? 'Float' : 'String',
-          DefaultValue,
-        })),
-        Steps: [],
-      }),
+      // The synthesized definition: its parameters are what StartPipelineExecution may pass.
+      PipelineDefinition: JSON.stringify(loop.pipelineDefinition),
     }),
   );
 
@@ -348,15 +289,9 @@ export async function seedWorld(
   ).stateMachineArn!;
 
   // The operators' brake, and where prod publishes its production data.
-  await parameter(pauseSwitchParameterName(loop.sourceEnvironment, loop.modelName), 'active');
-  await parameter(
-    productionDataParameterName(loop.level4Environment, loop.modelName),
-    JSON.stringify({
-      captureUrl: `s3://${loop.monitoredBucket}/${traffic.capturePrefix}`,
-      groundTruthUrl: `s3://${loop.monitoredBucket}/${traffic.groundTruthPrefix}`,
-      kmsKeyArn: `arn:aws:kms:${SIMULATED_REGION}:${SIMULATED_ACCOUNT}:key/simulated`,
-    }),
-  );
+  await parameter(loop.pauseSwitch.parameterName, loop.pauseSwitch.value);
+  // The value is the one prod's AutomationTarget deploys (its parameter, resolved).
+  await parameter(loop.productionData.parameterName, loop.productionData.value);
 
   // The traffic prod captured in the last hour, drifted, and the ground truth that arrived for it.
   for (const [key, body] of Object.entries(traffic.objects)) {

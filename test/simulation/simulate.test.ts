@@ -22,13 +22,16 @@ afterAll(() => jest.restoreAllMocks());
 const outcome = (scenario: string) => result.results.find((r) => r.scenario === scenario);
 
 describe('npm run simulate', () => {
-  test('a better challenger is approved and released to staging, then prod', () => {
+  test('a better challenger is approved and released to staging, then prod, with nobody asked', () => {
     expect(outcome('better challenger')).toEqual({
       scenario: 'better challenger',
-      expected: 'approved; released to staging, then prod',
-      actual: 'approved; released to staging, then prod',
+      expected: 'approved; released to staging, then prod without a person',
+      actual: 'approved; released to staging, then prod without a person',
       status: 'pass',
     });
+    // prod is at level 4: the synthesized release workflow has no state that waits for a person.
+    expect(printed).toContain('    ✓ release workflow: no state waits for a manual approval');
+    expect(printed.some((line) => /manual approval asked/.test(line))).toBe(false);
     // The pointers, as read back from the emulator after the release workflow ran.
     expect(printed).toContainEqual(
       expect.stringMatching(
@@ -41,6 +44,36 @@ describe('npm run simulate', () => {
       ),
     );
     expect(printed).toContainEqual(expect.stringMatching(/stack updates: staging-Serving -> prod-Serving/));
+  });
+
+  test("prod's alarm rule delivers the ALARM events, by prod's alarm names, to dev's synthesized trigger", () => {
+    expect(printed).toContainEqual(
+      "    ✓ prod's alarm rule matches 2 of 2 event(s) and targets dev's retrain trigger mlops-dev-trip-duration-retrain-trigger",
+    );
+    // The trigger watches the alarms by the names prod gives them (modelMonitoringAlarmNames).
+    expect(printed).toContainEqual(
+      expect.stringMatching(
+        /pipeline execution: Retraining on an alarm: alarm mlops-prod-trip-duration-drifted-feature-share entered ALARM/,
+      ),
+    );
+  });
+
+  test("the pipeline's production-data step joins prod's captured requests of the window with their ground truth", () => {
+    const steps = printed.filter((line) => line.includes('pipeline step AssembleProductionData'));
+    // Both scenarios that retrain run the step, on the window the trigger started the execution with.
+    expect(steps).toHaveLength(2);
+    expect(steps[0]).toMatch(
+      /window 2026-10-21T10:10:00Z - 2026-11-20T10:10:00Z, execution [a-z0-9]+, label duration, features trip_distance,pickup_hour,pickup_weekday,PULocationID,DOLocationID$/,
+    );
+    expect(printed).toContainEqual(
+      '    ✓ production data: 400 rows joined (of 400 captured requests with ground truth), 0 unmatched, 0 malformed',
+    );
+    // The CSV read back from moto S3 holds exactly the seeded requests, each with its label.
+    expect(printed).toContainEqual(
+      expect.stringMatching(
+        /✓ s3:\/\/dev-platform-level0artifactstorebucket[0-9a-f]+\/pipelines\/trip-duration\/production-data\/[a-z0-9]+\/production\.csv in S3: header duration,trip_distance,pickup_hour,pickup_weekday,PULocationID,DOLocationID, 400 rows, each a seeded request with its label$/,
+      ),
+    );
   });
 
   test("the drift job's numbers cross the synthesized alarms' thresholds and start the pipeline", () => {
