@@ -109,8 +109,8 @@ beforeEach(() => {
       Name: DATA_PARAMETER,
       Type: 'String',
       Value: JSON.stringify({
-        captureUrl: `s3://${BUCKET}/capture`,
-        groundTruthUrl: `s3://${BUCKET}/ground-truth/`,
+        captureUrl: `s3://${BUCKET}/capture/${ENDPOINT}`,
+        groundTruthUrl: `s3://${BUCKET}/ground-truth/${ENDPOINT}/`,
         kmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/1b2c3d4e-5f60-4a1b-9c2d-3e4f5a6b7c8d',
       }),
     },

@@ -93,9 +93,12 @@ export function readOnlineGateRules(env: NodeJS.ProcessEnv, problems: Environmen
 
 /** Where a level-4 environment's captures and labels are (its production data parameter's JSON). */
 export interface ProductionDataLocation {
-  /** The endpoints' data capture destination: `<captureUrl>/<endpoint>/<variant>/yyyy/mm/dd/hh/`. */
+  /**
+   * The model endpoint's capture folder, `s3://<bucket>/capture/<endpoint>/`, as AutomationTarget
+   * publishes it: its variants' objects are under `<captureUrl><variant>/yyyy/mm/dd/hh/`.
+   */
   readonly captureUrl: string;
-  /** Where labels are uploaded: `<groundTruthUrl>/<endpoint>/yyyy/mm/dd/hh/`. */
+  /** The endpoint's labels, `s3://<bucket>/ground-truth/<endpoint>/`: under `<groundTruthUrl>yyyy/mm/dd/hh/`. */
   readonly groundTruthUrl: string;
   readonly kmsKeyArn?: string;
 }
@@ -421,12 +424,12 @@ export async function readLiveQuality(
   const joins = variants.map(() => emptyJoin(problemType));
   const unreadable = [0, 0];
   for (const [i, variant] of variants.entries()) {
-    const prefixes = hourPrefixes(`${capture.prefix}${settings.endpointName}/${variant}/`, hours);
+    const prefixes = hourPrefixes(`${capture.prefix}${variant}/`, hours);
     unreadable[i] += await readObjects(clients.s3, capture.bucket, prefixes, (line) =>
       addCaptureLine(joins[i], line),
     );
   }
-  const labelPrefixes = hourPrefixes(`${groundTruth.prefix}${settings.endpointName}/`, hours);
+  const labelPrefixes = hourPrefixes(groundTruth.prefix, hours);
   const unreadableLabels = await readObjects(clients.s3, groundTruth.bucket, labelPrefixes, (line, at) => {
     for (const join of joins) addGroundTruthLine(join, line, at);
   });
