@@ -4,6 +4,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import {
   CapacityConfig,
   EnvironmentConfig,
+  LiveMetricName,
   ModelConfig,
   parsePlatformConfig,
   PlatformConfig,
@@ -11,6 +12,7 @@ import {
   WorkloadConfig,
   WorkspaceConfig,
 } from './config';
+import { LiveQualityMetric } from '../lib/automation/online-gate-workflow';
 import { Capability } from '../lib/maturity/capability';
 import { MaturityLevel } from '../lib/maturity/maturity-level';
 import { MaturityReport } from '../lib/maturity/maturity-report';
@@ -106,6 +108,13 @@ export function environmentStageProps(env: EnvironmentConfig): EnvironmentStageP
   };
 }
 
+const LIVE_METRICS: Record<LiveMetricName, LiveQualityMetric> = {
+  rmse: LiveQualityMetric.RMSE,
+  mae: LiveQualityMetric.MAE,
+  accuracy: LiveQualityMetric.ACCURACY,
+  f1: LiveQualityMetric.F1,
+};
+
 /**
  * A model's endpoint name: literal per model, since a generated one would change with the construct
  * path, and the release workflows of other environments name it.
@@ -162,6 +171,10 @@ function releaseProps(
                   {
                     endpointName: endpointNameOf(target.environment, m.name),
                     alarmNames: slotAlarmNamesOf(target.environment, m),
+                    // Only with the online gate on, so that the workflows stay as they are without it.
+                    ...(config.automation.onlineGate.enabled
+                      ? { onlineTrials: m.serving.variant?.kind === 'shadow' && !target.manualApproval }
+                      : {}),
                   },
                 ]),
             ),
@@ -215,7 +228,7 @@ function automationProps(
   }
   if (env.name === automation.source) {
     const driving = config.allEnvironments.find((e) => e.name === automation.environment)!;
-    const { gate, guardrails } = automation;
+    const { gate, guardrails, onlineGate } = automation;
     return {
       ...props,
       modelAutomation: {
@@ -231,6 +244,13 @@ function automationProps(
         higherIsBetter: gate.higherIsBetter,
         marginPercent: gate.marginPercent,
         thresholds: gate.thresholds,
+        onlineGate: onlineGate.enabled
+          ? {
+              windowHours: onlineGate.windowHours,
+              minSamples: onlineGate.minSamples,
+              liveMetric: LIVE_METRICS[onlineGate.liveMetric],
+            }
+          : undefined,
       },
     };
   }
@@ -241,6 +261,7 @@ function automationProps(
         environmentName: automation.source,
         models: automation.models,
         manualApproval: automation.manualApproval,
+        onlineGate: automation.onlineGate.enabled,
       },
     };
   }

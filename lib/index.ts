@@ -96,7 +96,11 @@ export * from './platform/environment-stage';
 export { ModelAutomation } from './automation/model-automation';
 export type { ModelAutomationProps, ModelAutomationThreshold } from './automation/model-automation';
 export * from './automation/automation-target';
-export type { EnvironmentAutomationSource, EnvironmentModelAutomation } from './platform/retraining-loop';
+export type {
+  EnvironmentAutomationSource,
+  EnvironmentModelAutomation,
+  EnvironmentOnlineGate,
+} from './platform/retraining-loop';
 export * from './verification/redundant-depends-on';
 export { MlopsValidationError } from './private/errors';
 export { LiveQualityMetric, OnlineGateWorkflow } from './automation/online-gate-workflow';

@@ -1,12 +1,20 @@
 import { MaturityLevel } from '../../lib/maturity/maturity-level';
 import { ProblemCollector } from '../../lib/private/errors';
 import { Json, isKnownObject, isObject, readSwitchable } from './read';
-import { AutomationConfig, CONFIG_CONTEXT_KEY, EnvironmentConfig, ReleaseConfig } from './types';
+import {
+  AutomationConfig,
+  CONFIG_CONTEXT_KEY,
+  EnvironmentConfig,
+  LiveMetricName,
+  OnlineGateConfig,
+  ReleaseConfig,
+} from './types';
 
 const AUTOMATION_KEYS = ['enabled', 'environment', 'gate', 'guardrails', 'schedule', 'onlineGate'] as const;
 const GATE_KEYS = ['primaryMetric', 'higherIsBetter', 'marginPercent', 'thresholds'] as const;
 const GUARDRAIL_KEYS = ['cooldownMinutes', 'maxStartsPerDay', 'dataWindowDays'] as const;
-const ONLINE_GATE_KEYS = ['enabled', 'windowHours'] as const;
+const ONLINE_GATE_KEYS = ['enabled', 'windowHours', 'minSamples', 'liveMetric'] as const;
+const LIVE_METRICS: readonly LiveMetricName[] = ['rmse', 'mae', 'accuracy', 'f1'];
 const METRIC_PATH = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$/;
 const SCHEDULE = /^(rate\(.+\)|cron\(.+\))$/;
 
@@ -16,7 +24,7 @@ const OFF: AutomationConfig = {
   manualApproval: false,
   gate: { primaryMetric: 'regression_metrics.rmse', higherIsBetter: false, marginPercent: 1, thresholds: {} },
   guardrails: { cooldownMinutes: 360, maxStartsPerDay: 2, dataWindowDays: 30 },
-  onlineGate: { enabled: false, windowHours: 24 },
+  onlineGate: { enabled: false, windowHours: 24, minSamples: 100, liveMetric: 'rmse' },
 };
 
 /**
@@ -30,7 +38,11 @@ const OFF: AutomationConfig = {
  *   `marginPercent` (1), `thresholds` (`{"<metric>": {"min"?, "max"?}}`, default none).
  * - `guardrails`: `cooldownMinutes` (360), `maxStartsPerDay` (2), `dataWindowDays` (30).
  * - `schedule`: also retrain on this EventBridge schedule expression. Default: alarms only.
- * - `onlineGate`: `{ "enabled": false, "windowHours": 24 }`, reserved; it cannot be enabled yet.
+ * - `onlineGate`: `enabled` (false), `windowHours` (24), `minSamples` (100), `liveMetric` (`rmse`,
+ *   `mae`, `accuracy` or `f1`; default: the last part of `gate.primaryMetric` when it is one of
+ *   them, else `rmse`). With it, each challenger the offline gate approves is tried as the shadow
+ *   of the level-4 environment first, so every model in the loop must serve a `shadow` variant
+ *   there, and the release to it must not wait for a person.
  */
 export function parseAutomation(
   raw: unknown,
@@ -138,7 +150,10 @@ export function parseAutomation(
       schedule = block.schedule.trim();
     }
   }
-  const onlineGate = parseOnlineGate(`${at}.onlineGate`, block.onlineGate, problems);
+  const onlineGate = parseOnlineGate(`${at}.onlineGate`, block.onlineGate, gate.primaryMetric, problems);
+  if (onlineGate.enabled) {
+    checkOnlineGate(`${at}.onlineGate.enabled`, driving, target.models, target.manualApproval, problems);
+  }
   return {
     enabled: true,
     source: source.environment,
@@ -303,28 +318,90 @@ function parseGuardrails(
 function parseOnlineGate(
   at: string,
   raw: unknown,
+  primaryMetric: string,
   problems: ProblemCollector,
-): AutomationConfig['onlineGate'] {
+): OnlineGateConfig {
+  const last = primaryMetric.split('.').pop() as LiveMetricName;
+  const defaults: OnlineGateConfig = {
+    ...OFF.onlineGate,
+    liveMetric: LIVE_METRICS.includes(last) ? last : OFF.onlineGate.liveMetric,
+  };
   if (raw === undefined) {
-    return OFF.onlineGate;
+    return defaults;
   }
-  if (!isKnownObject(at, raw, ONLINE_GATE_KEYS, 'use {"enabled": false, "windowHours": 24}', problems)) {
-    return OFF.onlineGate;
+  if (
+    !isKnownObject(
+      at,
+      raw,
+      ONLINE_GATE_KEYS,
+      'use an object such as {"enabled": true, "windowHours": 24, "minSamples": 100, "liveMetric": "rmse"}',
+      problems,
+    )
+  ) {
+    return defaults;
   }
-  if (raw.enabled !== undefined && raw.enabled !== false) {
-    problems.add(`${at}.enabled`, raw.enabled, 'the online gate is not available yet: leave it false or out');
+  let { enabled, liveMetric } = defaults;
+  if (raw.enabled !== undefined) {
+    if (typeof raw.enabled === 'boolean') {
+      enabled = raw.enabled;
+    } else {
+      problems.add(
+        `${at}.enabled`,
+        raw.enabled,
+        'use true (try each challenger as the shadow first) or false',
+      );
+    }
+  }
+  if (raw.liveMetric !== undefined) {
+    if (LIVE_METRICS.includes(raw.liveMetric as LiveMetricName)) {
+      liveMetric = raw.liveMetric as LiveMetricName;
+    } else {
+      problems.add(
+        `${at}.liveMetric`,
+        raw.liveMetric,
+        `use one of ${LIVE_METRICS.map((m) => `'${m}'`).join(', ')}, or leave it out for '${defaults.liveMetric}'`,
+      );
+    }
   }
   return {
-    enabled: false,
-    windowHours: wholeNumber(
-      `${at}.windowHours`,
-      raw.windowHours,
-      OFF.onlineGate.windowHours,
-      1,
-      168,
-      problems,
-    ),
+    enabled,
+    windowHours: wholeNumber(`${at}.windowHours`, raw.windowHours, defaults.windowHours, 1, 168, problems),
+    minSamples: wholeNumber(`${at}.minSamples`, raw.minSamples, defaults.minSamples, 1, 10_000_000, problems),
+    liveMetric,
   };
+}
+
+/**
+ * The online gate releases each challenger to the level-4 environment's shadow variant, and a
+ * person approving that release would hold every trial.
+ */
+function checkOnlineGate(
+  at: string,
+  driving: EnvironmentConfig,
+  models: readonly string[],
+  manualApproval: boolean,
+  problems: ProblemCollector,
+): void {
+  for (const name of models) {
+    const model = driving.models.find((m) => m.name === name);
+    const variant = model?.serving.variant;
+    if (variant?.kind !== 'shadow') {
+      problems.add(
+        `context.${CONFIG_CONTEXT_KEY}.environments.${driving.name}.models.${name}.serving.variant`,
+        variant?.kind,
+        `${at} is true: the online gate tries each challenger of '${name}' as the shadow in '${driving.name}', so serve ` +
+          `'${name}' there with a shadow variant ("serving": {"mode": "realTime", "variant": "shadow"}), or turn the online gate off`,
+      );
+    }
+  }
+  if (manualApproval) {
+    problems.add(
+      `context.${CONFIG_CONTEXT_KEY}.release.manualApproval`,
+      driving.name,
+      `${at} is true: a person approving each release to '${driving.name}' would hold every online trial; ` +
+        `take '${driving.name}' out of release.manualApproval, or turn the online gate off`,
+    );
+  }
 }
 
 function wholeNumber(

@@ -4,7 +4,7 @@ import { OVERRIDE_PREFIX, SELECT_CONTEXT_KEY } from './types';
 
 /**
  * Applies the `-c mlops:<environment>:<key>[.<key>]=<value>` overrides (and `mlops:delivery:<key>`)
- * `mlops:release:<key>` and `mlops:automation:<key>[.<key>]` in `context` to copies of the
+ * `mlops:release:<key>` and `mlops:automation:<key>[.<key>]` (nested keys also as `[:<key>]`) in `context` to copies of the
  * configured environments and the delivery, release and automation blocks.
  */
 export function applyOverrides(
@@ -17,29 +17,32 @@ export function applyOverrides(
     if (!key.startsWith(OVERRIDE_PREFIX) || key === SELECT_CONTEXT_KEY) {
       continue;
     }
-    const [envName, keyPath, ...rest] = key.slice(OVERRIDE_PREFIX.length).split(':');
-    if (!envName || !keyPath || rest.length > 0) {
+    const [envName, ...path] = key.slice(OVERRIDE_PREFIX.length).split(':');
+    const block = envName === 'delivery' || envName === 'release' || envName === 'automation';
+    // A block's nested keys may also be separated by colons: mlops:automation:onlineGate:enabled.
+    const keyPath = block ? path.join('.') : path[0];
+    if (!envName || !keyPath || path.some((p) => p === '') || (!block && path.length > 1)) {
       problems.addMessage(
         `context key '${key}' is not a valid override: use -c mlops:<environment>:<key>=<value> ` +
           `(e.g. mlops:dev:level=1) or -c mlops:env=<names>`,
       );
       continue;
     }
-    if (envName === 'delivery' || envName === 'release' || envName === 'automation') {
+    if (block) {
       // `-c mlops:delivery:<key>=<value>` sets a key of the delivery block, `mlops:release:<key>` of
-      // the release block, `mlops:automation:<key>[.<key>]` of the automation block.
+      // the release block, `mlops:automation:<key>[.<key>]` (or `[:<key>]`) of the automation block.
       if (!isObject(deliveryHolder[envName])) {
         deliveryHolder[envName] = deliveryHolder[envName] === false ? { enabled: false } : {};
       }
       const segments = keyPath.split('.');
-      let block = deliveryHolder[envName] as Json;
+      let holder = deliveryHolder[envName] as Json;
       for (const segment of segments.slice(0, -1)) {
-        if (!isObject(block[segment])) {
-          block[segment] = {};
+        if (!isObject(holder[segment])) {
+          holder[segment] = {};
         }
-        block = block[segment] as Json;
+        holder = holder[segment] as Json;
       }
-      block[segments[segments.length - 1]] = parseOverrideValue(`${envName}.${keyPath}`, value);
+      holder[segments[segments.length - 1]] = parseOverrideValue(`${envName}.${keyPath}`, value);
       continue;
     }
     const env = environments[envName];
@@ -93,6 +96,7 @@ const TEXT_KEYS = new Set([
   'automation.environment',
   'automation.schedule',
   'automation.gate.primaryMetric',
+  'automation.onlineGate.liveMetric',
 ]);
 
 /** The text keys of one model, `models.<name>.<key>`. */

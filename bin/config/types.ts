@@ -268,6 +268,20 @@ export interface AutomationConfig {
   };
   /** An EventBridge schedule expression that also starts retraining. */
   readonly schedule?: string;
-  /** Reserved for the online gate: always off for now. */
-  readonly onlineGate: { readonly enabled: false; readonly windowHours: number };
+  /** The online gate: each challenger the offline gate approves is tried as the level-4 environment's shadow first. */
+  readonly onlineGate: OnlineGateConfig;
+}
+
+/** The live metrics the online gate compares (`LiveQualityMetric`). */
+export type LiveMetricName = 'rmse' | 'mae' | 'accuracy' | 'f1';
+
+/** The online gate (`context.mlops.automation.onlineGate`). */
+export interface OnlineGateConfig {
+  readonly enabled: boolean;
+  /** Hours the challenger serves as the shadow before it is judged. */
+  readonly windowHours: number;
+  /** The fewest matched labels each of the shadow and the champion needs in the window. */
+  readonly minSamples: number;
+  /** The live metric compared. */
+  readonly liveMetric: LiveMetricName;
 }

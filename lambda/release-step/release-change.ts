@@ -27,7 +27,9 @@ const VARIANTS: readonly VariantName[] = [CHALLENGER_VARIANT, SHADOW_VARIANT];
  * - `{"stopVariant"}`: the variant serves nothing;
  * - `{"modelPackageArn", "variant": "shadow", "onlineTrial": true, "weightPercent"?}`: the online
  *   gate's trial: the shadow serves the package although it is still PendingManualApproval (the
- *   only release of a package that is not Approved).
+ *   only release of a package that is not Approved);
+ * - `{"stopVariant": "shadow", "onlineTrial": true}`: the end of that trial: the shadow serves
+ *   nothing. Both skip the environments whose target takes no online trials.
  *
  * The release trigger adds `modelPackageGroupName`, `modelPackageVersion`, `approvedAt` and
  * `eventId`, which are recorded and not read.
@@ -46,8 +48,11 @@ export interface ReleaseWorkflowExecutionInput {
  * can pass it on whole and read `description` in its messages whatever the kind.
  */
 export interface ReleaseChange {
-  /** `trial`: a shadow release of a package pending approval, for the online gate. */
-  readonly kind: 'champion' | 'variant' | 'promote' | 'stop' | 'trial';
+  /**
+   * `trial`: a shadow release of a package pending approval, for the online gate; `endTrial`: the
+   * stop of that shadow. The workflow skips the environments that take no online trials for both.
+   */
+  readonly kind: 'champion' | 'variant' | 'promote' | 'stop' | 'trial' | 'endTrial';
   readonly modelPackageArn: string | null;
   readonly variant: VariantName | null;
   readonly weightPercent: number | null;
@@ -95,7 +100,8 @@ const USAGE =
   'start an execution with {"modelPackageArn": "<version ARN>"} (the champion), ' +
   '{"modelPackageArn"?: "<version ARN>", "variant": "challenger"|"shadow", "weightPercent"?: 0-100}, ' +
   '{"promote": true, "variant"?: "challenger"|"shadow"}, {"stopVariant": "challenger"|"shadow"} or ' +
-  '{"modelPackageArn": "<version ARN>", "variant": "shadow", "onlineTrial": true, "weightPercent"?: 0-100}';
+  '{"modelPackageArn": "<version ARN>", "variant": "shadow", "onlineTrial": true, "weightPercent"?: 0-100} ' +
+  'or {"stopVariant": "shadow", "onlineTrial": true}';
 
 /**
  * Checks an execution's input and says what it asks for. Throws InvalidReleaseInput naming the
@@ -149,6 +155,21 @@ export function parseReleaseInput(input: unknown): ReleaseChange {
   if (given('onlineTrial')) {
     if (fields.onlineTrial !== true) {
       fail(`has onlineTrial ${describeValue(fields.onlineTrial)}: give true, or leave it out`);
+    }
+    if (stopVariant === SHADOW_VARIANT && variant === null) {
+      const extra = others(['onlineTrial', 'stopVariant']);
+      if (extra.length > 0) {
+        fail(
+          `ends an online trial, and gives ${extra.join(' and ')} too: the end of a trial takes nothing else`,
+        );
+      }
+      return {
+        kind: 'endTrial',
+        modelPackageArn: null,
+        variant: SHADOW_VARIANT,
+        weightPercent: null,
+        description: 'no model as the shadow (online trial ends)',
+      };
     }
     // The one release of a package that is not Approved: the shadow answers no request.
     if (variant !== SHADOW_VARIANT || modelPackageArn === null) {
@@ -265,7 +286,7 @@ export function changeRequest(target: WorkflowTarget, change: ReleaseChange): An
       { pointerName: target.pointerName, copyFrom: variant.pointerName },
       { pointerName: variant.pointerName, modelPackageArn: NO_MODEL_RELEASED },
     );
-  } else if (change.kind === 'stop') {
+  } else if (change.kind === 'stop' || change.kind === 'endTrial') {
     pointers.push({ pointerName: variant.pointerName, modelPackageArn: NO_MODEL_RELEASED });
   } else {
     if (change.modelPackageArn !== null) {

@@ -13,7 +13,12 @@ import { ProblemCollector } from '../private/errors';
 import { acknowledgeGrantWildcards, acknowledgeNagFindings } from '../private/nag-acknowledgements';
 import { ENVIRONMENT_NAME, MODEL_NAME } from '../private/patterns';
 import { ArtifactStorePrefix, IArtifactStore } from '../storage/artifact-store';
-import { productionDataParameterName, productionDataRoleName, retrainTriggerFunctionName } from './naming';
+import {
+  onlineGateRoleName,
+  productionDataParameterName,
+  productionDataRoleName,
+  retrainTriggerFunctionName,
+} from './naming';
 
 /** Props of AutomationTarget. */
 export interface AutomationTargetProps {
@@ -37,6 +42,13 @@ export interface AutomationTargetProps {
    * @default false
    */
   readonly manualApproval?: boolean;
+  /**
+   * Whether the source runs the model's online gate (OnlineGateWorkflow): its evaluation role
+   * (`onlineGateRoleName`) is granted read access to the captures and ground truth too.
+   *
+   * @default false
+   */
+  readonly onlineGate?: boolean;
   /**
    * What happens to the dead-letter queue of undelivered alarm events when it leaves the stack.
    *
@@ -70,6 +82,8 @@ export class AutomationTarget extends Construct {
   public readonly productionDataRole: iam.IRole;
   /** The alarms whose entering ALARM starts a retraining, by name. */
   public readonly watchedAlarmNames: string[];
+  /** The source's online-gate evaluation role, imported by name, with `onlineGate`. */
+  public readonly onlineGateRole?: iam.IRole;
 
   constructor(scope: Construct, id: string, props: AutomationTargetProps) {
     super(scope, id);
@@ -139,15 +153,26 @@ export class AutomationTarget extends Construct {
       'ProductionDataRole',
       productionDataRoleName(props.sourceEnvironmentName, model),
     );
-    for (const [prefix, what] of [
-      [capture, 'captured requests'],
-      [groundTruth, 'ground truth'],
-    ]) {
-      acknowledgeGrantWildcards(
-        this.productionDataRole,
-        store.grantRead(this.productionDataRole, `${prefix}*`),
-        `The source's retraining reads the model's ${what}: objects under one prefix of the artifact store, written at run time.`,
+    const grantProductionData = (role: iam.IRole, reader: string) => {
+      for (const [prefix, what] of [
+        [capture, 'captured requests'],
+        [groundTruth, 'ground truth'],
+      ]) {
+        acknowledgeGrantWildcards(
+          role,
+          store.grantRead(role, `${prefix}*`),
+          `The source's ${reader} reads the model's ${what}: objects under one prefix of the artifact store, written at run time.`,
+        );
+      }
+    };
+    grantProductionData(this.productionDataRole, 'retraining');
+    if (props.onlineGate) {
+      this.onlineGateRole = iam.Role.fromRoleName(
+        this,
+        'OnlineGateRole',
+        onlineGateRoleName(props.sourceEnvironmentName, model),
       );
+      grantProductionData(this.onlineGateRole, 'online gate');
     }
 
     MaturityContract.provide(

@@ -38,6 +38,15 @@ export function productionDataRoleName(sourceEnvironment: string, modelName: str
 }
 
 /**
+ * The role of a model's online-gate function (OnlineGateWorkflow) in the release source, which
+ * judges the challenger on the level-4 environment's captures and ground truth: that environment
+ * grants it read access to them, as it does the production-data role.
+ */
+export function onlineGateRoleName(sourceEnvironment: string, modelName: string): string {
+  return boundedName('mlops', sourceEnvironment, modelName, 'online-gate');
+}
+
+/**
  * The SSM parameter in which a level-4 environment publishes where a model's production data is:
  * a JSON object `{"captureUrl": "s3://...", "groundTruthUrl": "s3://...", "kmsKeyArn": "..."}`.
  */

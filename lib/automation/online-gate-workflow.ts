@@ -126,6 +126,13 @@ export interface OnlineGateWorkflowProps {
    */
   readonly metricsNamespace?: string;
   /**
+   * The physical name of the evaluation function's role, for an environment that grants it read
+   * access to its captures and ground truth by name (`onlineGateRoleName`).
+   *
+   * @default - a generated name
+   */
+  readonly roleName?: string;
+  /**
    * What happens to the log groups when they leave the stack.
    *
    * @default RemovalPolicy.RETAIN
@@ -168,6 +175,7 @@ export class OnlineGateWorkflow extends Construct {
       removalPolicy,
     });
     const role = new iam.Role(this, 'GateRole', {
+      roleName: props.roleName,
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Judges the online trials of model ${props.modelName} in ${props.environmentName}`,
     });
@@ -335,7 +343,8 @@ export class OnlineGateWorkflow extends Construct {
       resultPath: '$.verdict',
       retryOnServiceExceptions: true,
     });
-    const stopInput = { stopVariant: 'shadow' };
+    // Marked as the trial's: it skips the environments the trial skipped.
+    const stopInput = { stopVariant: 'shadow', onlineTrial: true };
     const stop = release('StopShadow', 'stop', stopInput, 'The shadow serves nothing, whatever the verdict');
     const stopAfterFailure = release(
       'StopShadowAfterFailure',
@@ -346,7 +355,7 @@ export class OnlineGateWorkflow extends Construct {
 
     const notStopped = notify(
       'NotifyShadowNotStopped',
-      `States.Format('The online trial of {} in ${env}: stopping the shadow failed ({}); stop it by hand with the release workflow input {"stopVariant":"shadow"}. The package stays pending.', $.modelPackageArn, $.stopFailure.Cause)`,
+      `States.Format('The online trial of {} in ${env}: stopping the shadow failed ({}); stop it by hand with the release workflow input {"stopVariant":"shadow","onlineTrial":true}. The package stays pending.', $.modelPackageArn, $.stopFailure.Cause)`,
       `Online trial of ${props.modelName}: shadow not stopped`,
     );
     const stopFailed = new sfn.Pass(this, 'StopFailed', {
@@ -421,6 +430,9 @@ function validate(workflow: OnlineGateWorkflow, props: OnlineGateWorkflowProps):
   const shadow = props.shadowVariantName ?? SHADOW_VARIANT_NAME;
   if ((props.championVariantName ?? SERVING_VARIANT_NAME) === shadow) {
     problems.add('shadowVariantName', shadow, "name the endpoint's shadow variant, not the champion's");
+  }
+  if (props.roleName !== undefined && !/^[\w+=,.@-]{1,64}$/.test(props.roleName)) {
+    problems.add('roleName', props.roleName, 'use an IAM role name: up to 64 letters, digits and +=,.@_-');
   }
   const parameter = props.productionDataParameterName;
   if (parameter !== undefined && !/^\/[a-zA-Z0-9_.\-/]{1,2047}$/.test(parameter)) {

@@ -473,6 +473,14 @@ export class PlatformStack extends Stack {
           notificationTopic: this.level1!.monitoring.alarmTopic,
           artifactStore: this.level0.artifactStore,
           removalPolicy,
+          releaseWorkflows: this.releaseWorkflows,
+          endpointNames: Object.fromEntries(
+            Object.entries(
+              props.releaseAutomation?.targets.find(
+                (t) => t.environmentName === props.modelAutomation!.environmentName,
+              )?.models ?? {},
+            ).map(([model, target]) => [model, target.endpointName]),
+          ),
         });
       }
       for (const model of level2.models) {

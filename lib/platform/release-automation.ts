@@ -47,6 +47,13 @@ export interface EnvironmentReleaseTargetModel {
    * @default - none
    */
   readonly alarmNames?: string[];
+  /**
+   * Whether the online gate's trials of the model (its challenger as the shadow) release here:
+   * false for an environment whose slot has no shadow variant, or whose releases wait for a person.
+   *
+   * @default true
+   */
+  readonly onlineTrials?: boolean;
 }
 
 /** One environment this environment's approved versions are released to, in promotion order. */
@@ -269,6 +276,7 @@ export function automateReleases(
               `arn:${stack.partition}:iam::${account}:role/${ReleaseRole.roleNameFor(env)}`,
               { mutable: false },
             ),
+            ...(check.onlineTrials === false ? { onlineTrials: false } : {}),
             healthCheck: {
               endpointName: check.endpointName,
               alarmNames: check.alarmNames,

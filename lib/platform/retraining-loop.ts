@@ -4,12 +4,20 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { AutomationTarget } from '../automation/automation-target';
 import { ModelAutomation, ModelAutomationThreshold } from '../automation/model-automation';
-import { modelMonitoringAlarmNames, productionDataParameterName } from '../automation/naming';
+import {
+  modelMonitoringAlarmNames,
+  onlineGateRoleName,
+  productionDataParameterName,
+} from '../automation/naming';
+import { LiveQualityMetric, OnlineGateWorkflow } from '../automation/online-gate-workflow';
 import { ModelMonitoring } from '../monitoring/model-monitoring';
+import { EnvironmentReleaseAutomation } from './release-automation';
 import { ProblemCollector } from '../private/errors';
 import { ENVIRONMENT_NAME } from '../private/patterns';
 import { releasePointerParameterName } from '../serving/naming';
+import { ReleaseWorkflow } from '../release/release-workflow';
 import { ReleasePointer } from '../serving/release-pointer';
+import { SERVING_VARIANT_NAME, SHADOW_VARIANT_NAME } from '../serving/serving-slot';
 import { ArtifactStore } from '../storage/artifact-store';
 import { PlatformModel } from '../tiers/platform-model';
 import { ReferenceProductionData } from '../training/reference-workload';
@@ -89,6 +97,43 @@ export interface EnvironmentModelAutomation {
    * @default - none
    */
   readonly thresholds?: { readonly [metric: string]: ModelAutomationThreshold };
+  /**
+   * Try each challenger the gate approves as the shadow of the level-4 environment first (an
+   * OnlineGateWorkflow per model, through the model's release workflow). Needs `releaseAutomation`
+   * releasing each model of the loop to that environment, without a manual approval there, and
+   * the level-4 environment's `automationSource.onlineGate`.
+   *
+   * @default - no online gate: the offline gate's verdict is final
+   */
+  readonly onlineGate?: EnvironmentOnlineGate;
+}
+
+/** The online gate of an environment's loop: the challenger judged on live traffic as the shadow. */
+export interface EnvironmentOnlineGate {
+  /**
+   * How long the challenger serves as the shadow before it is judged.
+   *
+   * @default 24
+   */
+  readonly windowHours?: number;
+  /**
+   * The fewest matched labels each of the shadow and the champion needs in the window.
+   *
+   * @default 100
+   */
+  readonly minSamples?: number;
+  /**
+   * The live metric compared; better by the loop's `marginPercent`.
+   *
+   * @default LiveQualityMetric.RMSE
+   */
+  readonly liveMetric?: LiveQualityMetric;
+  /**
+   * The share of the level-4 environment's requests copied to the shadow during a trial.
+   *
+   * @default - the shadow's weight there as it is (10% until a release writes another)
+   */
+  readonly shadowWeightPercent?: number;
 }
 
 /** The release source whose loop this (level-4) environment drives. */
@@ -108,6 +153,13 @@ export interface EnvironmentAutomationSource {
    * @default false
    */
   readonly manualApproval?: boolean;
+  /**
+   * Whether the source runs the online gate (its `modelAutomation.onlineGate`): its evaluation
+   * roles are granted read access to the models' captures and ground truth here.
+   *
+   * @default false
+   */
+  readonly onlineGate?: boolean;
 }
 
 /** Whether `modelName` is in the loop that `automation` describes. */
@@ -145,6 +197,10 @@ export function automateModels(
     readonly notificationTopic: sns.ITopic;
     readonly artifactStore: ArtifactStore;
     readonly removalPolicy: RemovalPolicy;
+    /** The model's release workflows, for the online gate. */
+    readonly releaseWorkflows: ReleaseWorkflow[];
+    /** The level-4 environment's endpoint of each model, for the online gate. */
+    readonly endpointNames: { readonly [modelName: string]: string | undefined };
   },
 ): ModelAutomation[] {
   const driver = automation.environmentName;
@@ -176,12 +232,68 @@ export function automateModels(
         notificationTopic: options.notificationTopic,
         removalPolicy: options.removalPolicy,
       });
+      if (automation.onlineGate) {
+        onlineGate(modelScope, loop, automation, automation.onlineGate, {
+          ...options,
+          model,
+          releaseWorkflow: options.releaseWorkflows.find(
+            (w) => w.node.scope?.node.id === `Release-${model.modelName}`,
+          )!,
+          endpointName: options.endpointNames[model.modelName]!,
+        });
+      }
       new CfnOutput(modelScope, 'PauseSwitchName', {
         description: `Model ${model.modelName}: pause its retraining with aws ssm put-parameter --name <this> --type String --value paused --overwrite`,
         value: loop.pauseSwitch.parameterName,
       });
       return loop;
     });
+}
+
+/**
+ * The model's online gate: the approval gate starts a trial through it for each challenger it
+ * approves offline, which the gate then approves or rejects on the level-4 environment's traffic.
+ */
+function onlineGate(
+  scope: Construct,
+  loop: ModelAutomation,
+  automation: EnvironmentModelAutomation,
+  settings: EnvironmentOnlineGate,
+  options: {
+    readonly environmentName: string;
+    readonly model: PlatformModel;
+    readonly releaseWorkflow: ReleaseWorkflow;
+    readonly endpointName: string;
+    readonly notificationTopic: sns.ITopic;
+    readonly removalPolicy: RemovalPolicy;
+  },
+): OnlineGateWorkflow {
+  const modelName = options.model.modelName;
+  const gate = new OnlineGateWorkflow(scope, 'OnlineGate', {
+    modelName,
+    modelRegistry: options.model.modelRegistry,
+    releaseStateMachine: options.releaseWorkflow.stateMachine,
+    environmentName: automation.environmentName,
+    endpointName: options.endpointName,
+    // The names ServingSlot gives the variants of every real-time slot.
+    championVariantName: SERVING_VARIANT_NAME,
+    shadowVariantName: SHADOW_VARIANT_NAME,
+    roleName: onlineGateRoleName(options.environmentName, modelName),
+    windowHours: settings.windowHours,
+    minSamples: settings.minSamples,
+    liveMetric: settings.liveMetric,
+    marginPercent: automation.marginPercent,
+    shadowWeightPercent: settings.shadowWeightPercent,
+    notificationTopic: options.notificationTopic,
+    removalPolicy: options.removalPolicy,
+  });
+  loop.gateFunction.addEnvironment('ONLINE_GATE_STATE_MACHINE_ARN', gate.stateMachine.stateMachineArn);
+  gate.grantStartTrial(loop.gateFunction);
+  new CfnOutput(scope, 'OnlineGateStateMachineArn', {
+    description: `Model ${modelName}: the online trials of its challengers as the shadow in ${automation.environmentName}`,
+    value: gate.stateMachine.stateMachineArn,
+  });
+  return gate;
 }
 
 /** One AutomationTarget per monitored model of the loop, in the level-4 environment's platform stack. */
@@ -211,6 +323,7 @@ export function driveAutomation(
           modelMonitoring: monitoring,
           artifactStore: options.artifactStore,
           manualApproval: source.manualApproval,
+          onlineGate: source.onlineGate,
           removalPolicy: options.removalPolicy,
         }),
     );
@@ -225,6 +338,7 @@ export function checkRetrainingLoop(
     readonly modelAutomation?: EnvironmentModelAutomation;
     readonly automationSource?: EnvironmentAutomationSource;
     readonly releaseSource?: { readonly environmentName: string };
+    readonly releaseAutomation?: EnvironmentReleaseAutomation;
     readonly modelMonitoring?: unknown;
     readonly account?: string;
     readonly region?: string;
@@ -261,6 +375,9 @@ export function checkRetrainingLoop(
         );
       }
     }
+    if (automation.onlineGate) {
+      checkOnlineGate(problems, automation, props.releaseAutomation, automation.models ?? models);
+    }
     for (const model of (automation.models ?? []).filter((m) => !models.includes(m))) {
       problems.add(
         'modelAutomation.models',
@@ -293,6 +410,52 @@ export function checkRetrainingLoop(
             'dataCapture and keep modelMonitoring on',
         );
       }
+    }
+  }
+}
+
+/** The online gate releases each model's trials through its release workflow to the level-4 environment. */
+function checkOnlineGate(
+  problems: ProblemCollector,
+  automation: EnvironmentModelAutomation,
+  release: EnvironmentReleaseAutomation | undefined,
+  models: readonly string[],
+): void {
+  const driver = automation.environmentName;
+  const target = release?.targets?.find((t) => t.environmentName === driver);
+  if (!target) {
+    problems.add(
+      'modelAutomation.onlineGate',
+      driver,
+      `the online gate tries each challenger as the shadow in '${driver}' through the release workflow: give ` +
+        `releaseAutomation a target '${driver}'`,
+    );
+    return;
+  }
+  if (target.manualApproval) {
+    problems.add(
+      'modelAutomation.onlineGate',
+      driver,
+      `a person approving each release to '${driver}' (releaseAutomation target manualApproval) would hold every ` +
+        'online trial: release to it without manual approval, or leave the online gate out',
+    );
+  }
+  for (const model of models) {
+    const check = target.models?.[model];
+    if (!check) {
+      problems.add(
+        'modelAutomation.onlineGate',
+        model,
+        `the release automation does not release model '${model}' to '${driver}', so it cannot try its challengers ` +
+          `there: add it to the target's models`,
+      );
+    } else if (check.onlineTrials === false) {
+      problems.add(
+        `releaseAutomation.targets.${driver}.models.${model}.onlineTrials`,
+        false,
+        `the online gate tries the challengers of '${model}' as the shadow in '${driver}': serve it there with a ` +
+          'shadow variant and let the trials release to it',
+      );
     }
   }
 }

@@ -93,6 +93,15 @@ export interface ReleaseWorkflowTarget {
    * written: its parameters do not exist, or the stack does not read them.
    */
   readonly variants?: ReleaseWorkflowVariants;
+  /**
+   * Whether the online gate's trials (`onlineTrial` inputs: the challenger as the shadow, and the
+   * stop that ends it) release to this environment. An environment whose slot has no shadow
+   * variant, or whose releases wait for a person, should not take them: the execution skips it
+   * (the state `<Env>SkipsOnlineTrial` in its history) and goes on with the next.
+   *
+   * @default true
+   */
+  readonly onlineTrials?: boolean;
 }
 
 /** The test variants of a model's slot in one environment. */
@@ -220,9 +229,11 @@ export const RELEASE_METRICS_NAMESPACE = 'cdk-mlops-maturity/Release';
  * - `{"modelPackageArn", "variant": "shadow", "onlineTrial": true, "weightPercent"?}`: the online
  *   gate's trial (`OnlineGateWorkflow`): the shadow serves a package that is still
  *   PendingManualApproval. It is the only release of a package that is not Approved, and only to
- *   the shadow, which answers no request.
+ *   the shadow, which answers no request;
+ * - `{"stopVariant": "shadow", "onlineTrial": true}`: the end of that trial: the shadow serves nothing.
  *
- * Each is applied to every target in order, with their approvals and health gates. Any other
+ * Each is applied to every target in order, with their approvals and health gates; the two online
+ * trial inputs skip the targets with `onlineTrials: false`. Any other
  * input (an unknown field, a variant other than `challenger` or `shadow`, a weight without a
  * variant, ...) fails the execution before anything is read or written, with error
  * `InvalidReleaseInput`.
@@ -833,7 +844,8 @@ export class ReleaseWorkflow extends Construct {
     });
     checkInput.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.failure' });
 
-    let previous: sfn.INextable = checkInput;
+    // Every state that ends an environment's part, which the next environment's part follows.
+    let previous: sfn.INextable[] = [checkInput];
     props.targets.forEach((target) => {
       const env = target.environmentName;
       const workflowTarget = this.workflowTarget(target, props);
@@ -891,21 +903,38 @@ export class ReleaseWorkflow extends Construct {
         );
       check.next(outcome);
       start.next(outcome);
-      previous.next(approval ? approval.next(start) : start);
-      previous = released;
+      const release = approval ? approval.next(start) : start;
+      if (target.onlineTrials === false) {
+        const skipped = new sfn.Pass(this, `${pascal(env)}SkipsOnlineTrial`, {
+          comment: `${env} takes no online trials (its slot has no shadow, or its releases wait for a person)`,
+          resultPath: sfn.JsonPath.DISCARD,
+        });
+        const trialOrNot = new sfn.Choice(this, `${pascal(env)}TakesOnlineTrial`)
+          .when(
+            sfn.Condition.or(
+              sfn.Condition.stringEquals('$.release.kind', 'trial'),
+              sfn.Condition.stringEquals('$.release.kind', 'endTrial'),
+            ),
+            skipped,
+          )
+          .otherwise(release);
+        previous.forEach((p) => p.next(trialOrNot));
+        previous = [released, skipped];
+      } else {
+        previous.forEach((p) => p.next(release));
+        previous = [released];
+      }
     });
     const done = new sfn.Succeed(this, 'Released', { comment: 'Every target serves the package' });
-    if (topic && props.notifyOnSuccess) {
-      previous.next(
-        notify(
-          'NotifyReleased',
-          `States.Format('Released {} to ${props.targets.map((t) => t.environmentName).join(', ')}', $.release.description)`,
-          `Model ${props.modelName} released`,
-        ).next(done),
-      );
-    } else {
-      previous.next(done);
-    }
+    const end =
+      topic && props.notifyOnSuccess
+        ? notify(
+            'NotifyReleased',
+            `States.Format('Released {} to ${props.targets.map((t) => t.environmentName).join(', ')}', $.release.description)`,
+            `Model ${props.modelName} released`,
+          ).next(done)
+        : done;
+    previous.forEach((p) => p.next(end));
     return checkInput;
   }
 }

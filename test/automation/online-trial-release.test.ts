@@ -68,6 +68,15 @@ describe('an online trial input', () => {
     ]);
   });
 
+  test("the trial's end stops the shadow, as a stop does", () => {
+    const change = parseReleaseInput({ stopVariant: 'shadow', onlineTrial: true });
+
+    expect(change.kind).toBe('endTrial');
+    expect((changeRequest(target, change) as PointersReleaseRequest).pointers).toEqual([
+      { pointerName: SHADOW, modelPackageArn: 'none' },
+    ]);
+  });
+
   test('a plain shadow release gets no allowance', () => {
     const change = parseReleaseInput({ modelPackageArn: ARN, variant: 'shadow' });
 
@@ -82,7 +91,11 @@ describe('an online trial input', () => {
     [{ variant: 'shadow', onlineTrial: true, weightPercent: 10 }, /names no modelPackageArn/],
     [{ modelPackageArn: ARN, variant: 'shadow', onlineTrial: 'yes' }, /onlineTrial 'yes': give true/],
     [{ promote: true, variant: 'shadow', onlineTrial: true }, /online trial/],
-    [{ stopVariant: 'shadow', onlineTrial: true }, /online trial/],
+    [{ stopVariant: 'challenger', onlineTrial: true }, /online trial of no variant/],
+    [
+      { stopVariant: 'shadow', onlineTrial: true, weightPercent: 10 },
+      /ends an online trial, and gives weightPercent/,
+    ],
   ])('is refused for anything but a package released to the shadow (%#)', (input, message) => {
     expect(() => parseReleaseInput(input)).toThrow(message);
   });

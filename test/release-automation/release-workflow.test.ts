@@ -561,6 +561,77 @@ describe('ReleaseWorkflow executed locally', () => {
   });
 });
 
+describe('ReleaseWorkflow with an environment that takes no online trials, executed locally', () => {
+  // GIVEN staging, whose slot has no shadow, then prod, which takes the online gate's trials
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const releases = new Stack(app, 'Releases', { env: ENV });
+  const stack = new Stack(app, 'Automation', { env: ENV });
+  const pointer = (env: string) =>
+    new ReleasePointer(releases, `Pointer-${env}`, { environmentName: env, slotName: 'fare-amount' });
+  new ReleaseWorkflow(stack, 'Release', {
+    modelName: 'fare-amount',
+    modelRegistry: ModelRegistry.fromModelPackageGroupName(stack, 'Registry', 'trips-fare'),
+    targets: [
+      {
+        environmentName: 'staging',
+        stackName: 'staging-Platform',
+        pointer: pointer('staging'),
+        onlineTrials: false,
+      },
+      { environmentName: 'prod', stackName: 'prod-Platform', pointer: pointer('prod') },
+    ],
+  });
+  const definition = definitionOf(Template.fromStack(stack));
+
+  async function execute(input: Json) {
+    const calls: string[] = [];
+    const step = fakeStep({ staging: { outcome: 'done' }, prod: { outcome: 'done' } }, calls);
+    const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true } });
+    const execution = machine.run(input as never, {
+      overrides: {
+        taskResourceLocalHandlers: {
+          CheckInput: step,
+          StartStaging: step,
+          CheckStaging: step,
+          StartProd: step,
+          CheckProd: step,
+        } as never,
+        waitTimeOverrides: { WaitStaging: 0, WaitProd: 0 },
+      },
+    });
+    await execution.result;
+    return { calls };
+  }
+
+  test('the definition is valid Amazon States Language', () => {
+    expect(aslValidator(definition).errors).toEqual([]);
+  });
+
+  test.each([
+    [{ modelPackageArn: PACKAGE, variant: 'shadow', onlineTrial: true, weightPercent: 20 }],
+    [{ stopVariant: 'shadow', onlineTrial: true }],
+  ])('a trial (%j) skips staging and releases to prod', async (input) => {
+    const run = await execute(input);
+    expect(run.calls).toEqual(['start prod']);
+  });
+
+  test.each([
+    [{ modelPackageArn: PACKAGE }],
+    [{ modelPackageArn: PACKAGE, variant: 'shadow' }],
+    [{ stopVariant: 'shadow' }],
+  ])('any other release (%j) goes through staging, then prod', async (input) => {
+    const run = await execute(input);
+    expect(run.calls).toEqual(['start staging', 'start prod']);
+  });
+
+  test('the skip is a state of its own, so the execution history shows it', () => {
+    const states = definition.States as Record<string, Json>;
+    expect(states.StagingSkipsOnlineTrial).toMatchObject({ Type: 'Pass', Next: 'StartProd' });
+    expect(states.StagingTakesOnlineTrial).toMatchObject({ Type: 'Choice', Default: 'StartStaging' });
+    expect(states.ProdTakesOnlineTrial).toBeUndefined();
+  });
+});
+
 describe('ReleaseWorkflow executed locally, its steps run by the real handler against client mocks', () => {
   const definition = definitionOf(workflow({ notifyOnSuccess: true }).template);
   const ssm = mockClient(SSMClient);
