@@ -6,13 +6,12 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
-import { handlerEntry } from '../private/handler-entry';
+import { handlerFunction } from '../private/handler-function';
 import { acknowledgeGrantWildcards } from '../private/nag-acknowledgements';
 import { ARTIFACT_FOLDER, CLOUDWATCH_ALARM_NAME, ENVIRONMENT_NAME, MODEL_NAME } from '../private/patterns';
 import { IModelRegistry } from '../registry/model-registry';
@@ -419,24 +418,11 @@ export class ModelAutomation extends Construct {
       retentionPeriod: Duration.days(14),
       removalPolicy,
     });
-    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
-      retention: logs.RetentionDays.THREE_MONTHS,
-      removalPolicy,
-    });
-    const role = new iam.Role(this, `${id}Role`, {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: options.description,
-    });
-    logGroup.grantWrite(role);
-    const fn = new nodejs.NodejsFunction(this, id, {
+    const { fn, role } = handlerFunction(this, id, {
       ...options,
-      entry: handlerEntry(entry),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+      entry,
+      removalPolicy,
       memorySize: 256,
-      role,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
       deadLetterQueue,
       retryAttempts: 2,
       environment: {
@@ -445,7 +431,6 @@ export class ModelAutomation extends Construct {
         POWERTOOLS_SERVICE_NAME: `${entry}-${this.modelName}`,
         POWERTOOLS_METRICS_NAMESPACE: AUTOMATION_METRICS_NAMESPACE,
       },
-      bundling: { minify: true, sourceMap: false, externalModules: ['@aws-sdk/*'] },
     });
     return { fn, role, deadLetterQueue };
   }

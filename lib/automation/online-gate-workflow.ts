@@ -1,6 +1,5 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -8,7 +7,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
-import { handlerEntry } from '../private/handler-entry';
+import { handlerFunction } from '../private/handler-function';
 import { acknowledgeGeneratedPolicyWildcards, acknowledgeWildcards } from '../private/nag-acknowledgements';
 import { ENVIRONMENT_NAME, MODEL_NAME, SAGEMAKER_NAME } from '../private/patterns';
 import { IModelRegistry } from '../registry/model-registry';
@@ -170,28 +169,14 @@ export class OnlineGateWorkflow extends Construct {
       props.productionDataParameterName ??
       productionDataParameterName(props.environmentName, props.modelName);
 
-    const logGroup = new logs.LogGroup(this, 'GateLogs', {
-      retention: logs.RetentionDays.THREE_MONTHS,
+    const { fn, role } = handlerFunction(this, 'Gate', {
+      entry: 'online-gate',
       removalPolicy,
-    });
-    const role = new iam.Role(this, 'GateRole', {
       roleName: props.roleName,
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Judges the online trials of model ${props.modelName} in ${props.environmentName}`,
-    });
-    logGroup.grantWrite(role);
-    this.evaluationFunction = new nodejs.NodejsFunction(this, 'Gate', {
-      entry: handlerEntry('online-gate'),
-      description: `Judges the online trials of model ${props.modelName} in ${props.environmentName}`,
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
       // A window's captures are streamed object by object; the join holds one entry per id.
       memorySize: 1024,
       timeout: Duration.minutes(15),
-      role,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      bundling: { minify: true, sourceMap: false, externalModules: ['@aws-sdk/*'] },
       environment: {
         PRODUCTION_DATA_PARAMETER_NAME: parameterName,
         ENDPOINT_NAME: props.endpointName,
@@ -205,6 +190,7 @@ export class OnlineGateWorkflow extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? AUTOMATION_METRICS_NAMESPACE,
       },
     });
+    this.evaluationFunction = fn;
     this.grantEvaluation(role, props, parameterName);
 
     const machineLogs = new logs.LogGroup(this, 'ExecutionLogs', {

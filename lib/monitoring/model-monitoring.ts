@@ -4,7 +4,6 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
@@ -23,7 +22,7 @@ import { Construct } from 'constructs';
 import { Capability } from '../maturity/capability';
 import { MaturityContract } from '../maturity/maturity-contract';
 import { ProblemCollector } from '../private/errors';
-import { handlerEntry } from '../private/handler-entry';
+import { handlerFunction } from '../private/handler-function';
 import {
   acknowledgeGeneratedPolicyWildcards,
   acknowledgeGrantWildcards,
@@ -543,27 +542,12 @@ export class ModelMonitoring extends Construct {
       'description' | 'timeout' | 'memorySize' | 'deadLetterQueue' | 'retryAttempts'
     >,
   ): { fn: nodejs.NodejsFunction; role: iam.Role } {
-    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
-      retention: logs.RetentionDays.THREE_MONTHS,
-      removalPolicy,
-    });
-    const role = new iam.Role(this, `${id}Role`, {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: options.description,
-    });
-    logGroup.grantWrite(role);
-    const fn = new nodejs.NodejsFunction(this, id, {
+    return handlerFunction(this, id, {
       ...options,
-      entry: handlerEntry(entry),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      role,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
+      entry,
+      removalPolicy,
       environment: { POWERTOOLS_SERVICE_NAME: `${entry}-${this.endpointName}` },
-      bundling: { minify: true, sourceMap: false, externalModules: ['@aws-sdk/*'] },
     });
-    return { fn, role };
   }
 
   private grantRead(role: iam.IRole, store: IArtifactStore, pattern: string, why: string): void {

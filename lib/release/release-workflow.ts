@@ -2,7 +2,6 @@ import { Annotations, ArnFormat, Duration, Names, RemovalPolicy, Stack, Token } 
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -11,7 +10,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
-import { handlerEntry } from '../private/handler-entry';
+import { handlerFunction } from '../private/handler-function';
 import { acknowledgeGeneratedPolicyWildcards, acknowledgeWildcards } from '../private/nag-acknowledgements';
 import { ENVIRONMENT_NAME, MODEL_NAME, SAGEMAKER_NAME } from '../private/patterns';
 import { IModelRegistry } from '../registry/model-registry';
@@ -370,28 +369,7 @@ export class ReleaseWorkflow extends Construct {
       'description' | 'timeout' | 'environment' | 'deadLetterQueue' | 'retryAttempts'
     > & { rolePath?: string },
   ): { fn: nodejs.NodejsFunction; role: iam.Role } {
-    const logGroup = new logs.LogGroup(this, `${id}Logs`, {
-      retention: logs.RetentionDays.THREE_MONTHS,
-      removalPolicy,
-    });
-    const role = new iam.Role(this, `${id}Role`, {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: options.description,
-      path: rolePath,
-    });
-    logGroup.grantWrite(role);
-    const fn = new nodejs.NodejsFunction(this, id, {
-      ...options,
-      entry: handlerEntry(entry),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      memorySize: 256,
-      role,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      bundling: { minify: true, sourceMap: false, externalModules: ['@aws-sdk/*'] },
-    });
-    return { fn, role };
+    return handlerFunction(this, id, { ...options, entry, removalPolicy, rolePath, memorySize: 256 });
   }
 
   private createHealthFunction(

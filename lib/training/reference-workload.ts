@@ -10,7 +10,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { productionDataRoleName } from '../automation/naming';
 import { ProblemCollector } from '../private/errors';
-import { handlerEntry } from '../private/handler-entry';
+import { handlerFunction } from '../private/handler-function';
 import { SAGEMAKER_INSTANCE_TYPE } from '../private/sagemaker-names';
 import { acknowledgeGrantWildcards } from '../private/nag-acknowledgements';
 import { IModelRegistry } from '../registry/model-registry';
@@ -411,16 +411,26 @@ export class ReferenceWorkload extends Construct {
   ): nodejs.NodejsFunction {
     const stack = Stack.of(this);
     const outputPrefix = `${ArtifactStorePrefix.PIPELINES}${folder ? `${folder}/` : ''}production-data/`;
-    const logGroup = new logs.LogGroup(this, 'ProductionDataLogs', {
-      retention: production.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+    const { fn, role } = handlerFunction(this, 'ProductionData', {
+      entry: 'production-data',
       removalPolicy: RemovalPolicy.RETAIN,
-    });
-    const role = new iam.Role(this, 'ProductionDataRole', {
+      logRetention: production.logRetention,
       roleName: productionDataRoleName(production.sourceEnvironment, production.modelName),
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Assembles the production data of ${production.modelName} for its retraining`,
+      roleDescription: `Assembles the production data of ${production.modelName} for its retraining`,
+      description: `Joins ${production.modelName}'s captured requests with their ground truth for retraining`,
+      // SageMaker waits at most ten minutes for a Lambda step.
+      timeout: Duration.minutes(10),
+      memorySize: 1024,
+      ephemeralStorageSize: Size.gibibytes(4),
+      environment: {
+        PRODUCTION_DATA_PARAMETER_NAME: production.locationParameterName,
+        OUTPUT_BUCKET: store.bucketName,
+        OUTPUT_PREFIX: outputPrefix,
+        MODEL_NAME: production.modelName,
+        POWERTOOLS_SERVICE_NAME: `production-data-${production.modelName}`,
+        POWERTOOLS_METRICS_NAMESPACE: 'cdk-mlops-maturity/ProductionData',
+      },
     });
-    logGroup.grantWrite(role);
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['ssm:GetParameter'],
@@ -439,28 +449,7 @@ export class ReferenceWorkload extends Construct {
       "The function writes each pipeline execution's production data CSV, keyed by the execution id, under one " +
         'prefix of the artifact store, with the standard aws-cdk-lib S3 and KMS action groups.',
     );
-    return new nodejs.NodejsFunction(this, 'ProductionData', {
-      description: `Joins ${production.modelName}'s captured requests with their ground truth for retraining`,
-      entry: handlerEntry('production-data'),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
-      role,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      // SageMaker waits at most ten minutes for a Lambda step.
-      timeout: Duration.minutes(10),
-      memorySize: 1024,
-      ephemeralStorageSize: Size.gibibytes(4),
-      environment: {
-        PRODUCTION_DATA_PARAMETER_NAME: production.locationParameterName,
-        OUTPUT_BUCKET: store.bucketName,
-        OUTPUT_PREFIX: outputPrefix,
-        MODEL_NAME: production.modelName,
-        POWERTOOLS_SERVICE_NAME: `production-data-${production.modelName}`,
-        POWERTOOLS_METRICS_NAMESPACE: 'cdk-mlops-maturity/ProductionData',
-      },
-      bundling: { minify: true, sourceMap: false, externalModules: ['@aws-sdk/*'] },
-    });
+    return fn;
   }
 }
 
