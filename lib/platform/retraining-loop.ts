@@ -1,9 +1,8 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
-import * as events from 'aws-cdk-lib/aws-events';
+import { CfnOutput, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { AutomationTarget } from '../automation/automation-target';
-import { ModelAutomation, ModelAutomationThreshold } from '../automation/model-automation';
+import { ModelAutomation, ModelAutomationProps } from '../automation/model-automation';
 import {
   modelMonitoringAlarmNames,
   onlineGateRoleName,
@@ -27,7 +26,17 @@ import { ReferenceProductionData } from '../training/reference-workload';
  * retrains when the level-4 environment's drift or quality alarm enters ALARM (or on a schedule),
  * and its new packages are approved or rejected against the package that environment serves.
  */
-export interface EnvironmentModelAutomation {
+export interface EnvironmentModelAutomation extends Pick<
+  ModelAutomationProps,
+  | 'schedule'
+  | 'cooldown'
+  | 'maxStartsPerDay'
+  | 'dataWindow'
+  | 'primaryMetric'
+  | 'higherIsBetter'
+  | 'marginPercent'
+  | 'thresholds'
+> {
   /** The level-4 environment whose alarms and champion drive the loop (its EnvironmentStage's name). */
   readonly environmentName: string;
   /**
@@ -49,54 +58,6 @@ export interface EnvironmentModelAutomation {
    * @default - every model of this environment
    */
   readonly models?: string[];
-  /**
-   * Also retrain on this schedule.
-   *
-   * @default - the alarms alone start retraining
-   */
-  readonly schedule?: events.Schedule;
-  /**
-   * No retraining starts this long after the last one started.
-   *
-   * @default Duration.hours(6)
-   */
-  readonly cooldown?: Duration;
-  /**
-   * Retrainings allowed in any 24 hours.
-   *
-   * @default 2
-   */
-  readonly maxStartsPerDay?: number;
-  /**
-   * The data window passed to each retraining.
-   *
-   * @default Duration.days(30)
-   */
-  readonly dataWindow?: Duration;
-  /**
-   * The report metric the gate compares.
-   *
-   * @default 'regression_metrics.rmse'
-   */
-  readonly primaryMetric?: string;
-  /**
-   * Whether a larger primary metric is better.
-   *
-   * @default false
-   */
-  readonly higherIsBetter?: boolean;
-  /**
-   * How much better than the champion the challenger must be, in percent.
-   *
-   * @default 1
-   */
-  readonly marginPercent?: number;
-  /**
-   * Bounds every challenger must meet, by metric path.
-   *
-   * @default - none
-   */
-  readonly thresholds?: { readonly [metric: string]: ModelAutomationThreshold };
   /**
    * Try each challenger the gate approves as the shadow of the level-4 environment first (an
    * OnlineGateWorkflow per model, through the model's release workflow). Needs `releaseAutomation`
