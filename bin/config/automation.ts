@@ -1,6 +1,6 @@
 import { MaturityLevel } from '../../lib/maturity/maturity-level';
 import { ProblemCollector } from '../../lib/private/errors';
-import { Json, isKnownObject, isObject, readSwitchable } from './read';
+import { Json, isKnownObject, isObject, readSwitchable, wholeNumber } from './read';
 import {
   AutomationConfig,
   CONFIG_CONTEXT_KEY,
@@ -402,22 +402,4 @@ function checkOnlineGate(
         `take '${driving.name}' out of release.manualApproval, or turn the online gate off`,
     );
   }
-}
-
-function wholeNumber(
-  at: string,
-  raw: unknown,
-  fallback: number,
-  min: number,
-  max: number,
-  problems: ProblemCollector,
-): number {
-  if (raw === undefined) {
-    return fallback;
-  }
-  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < min || raw > max) {
-    problems.add(at, raw, `use a whole number from ${min} to ${max}, or leave it out for ${fallback}`);
-    return fallback;
-  }
-  return raw;
 }

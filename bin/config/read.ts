@@ -57,3 +57,22 @@ export function readSwitchable<T extends { enabled: boolean }>(
   }
   return { block: raw, enabled: enabled === true };
 }
+
+/** A whole number from `min` to `max`, or `fallback` when it is left out; otherwise a problem and the fallback. */
+export function wholeNumber(
+  at: string,
+  raw: unknown,
+  fallback: number,
+  min: number,
+  max: number,
+  problems: ProblemCollector,
+): number {
+  if (raw === undefined) {
+    return fallback;
+  }
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < min || raw > max) {
+    problems.add(at, raw, `use a whole number from ${min} to ${max}, or leave it out for ${fallback}`);
+    return fallback;
+  }
+  return raw;
+}

@@ -1,7 +1,7 @@
 import { MaturityLevel } from '../../lib/maturity/maturity-level';
 import { ProblemCollector } from '../../lib/private/errors';
 import { describeValue } from '../../lib/private/describe-value';
-import { Json, isKnownObject, isObject, readSwitchable } from './read';
+import { Json, isKnownObject, isObject, readSwitchable, wholeNumber } from './read';
 import { CONFIG_CONTEXT_KEY, EnvironmentConfig, ReleaseConfig, ReleaseTargetConfig } from './types';
 
 const RELEASE_KEYS = [
@@ -167,24 +167,6 @@ export function parseRelease(
     approvalTimeoutHours,
     smokeTests,
   };
-}
-
-function wholeNumber(
-  at: string,
-  raw: unknown,
-  fallback: number,
-  min: number,
-  max: number,
-  problems: ProblemCollector,
-): number {
-  if (raw === undefined) {
-    return fallback;
-  }
-  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < min || raw > max) {
-    problems.add(at, raw, `use a whole number from ${min} to ${max}, or leave it out for ${fallback}`);
-    return fallback;
-  }
-  return raw;
 }
 
 function parseSmokeTests(

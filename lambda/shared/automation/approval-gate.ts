@@ -565,12 +565,29 @@ export async function runApprovalGate(
   if (decision.approved && settings.onlineGateStateMachineArn !== undefined) {
     return startOnlineTrial(clients, settings.onlineGateStateMachineArn, modelPackageArn, decision);
   }
+  return recordVerdict(clients.sageMaker, modelPackageArn, decision);
+}
+
+/**
+ * Writes a gate's verdict on a package with UpdateModelPackage: the approval status and the
+ * description that holds the reasons and the numbers. The offline and the online gate both end here.
+ */
+export async function recordVerdict<D extends { readonly approved: boolean; readonly description: string }>(
+  sageMaker: SageMakerClient,
+  modelPackageArn: string,
+  decision: D,
+): Promise<{
+  readonly outcome: 'approved' | 'rejected';
+  readonly modelPackageArn: string;
+  readonly decision: D;
+  readonly update: UpdateModelPackageCommandInput;
+}> {
   const update: UpdateModelPackageCommandInput = {
     ModelPackageArn: modelPackageArn,
     ModelApprovalStatus: decision.approved ? 'Approved' : 'Rejected',
     ApprovalDescription: decision.description,
   };
-  await clients.sageMaker.send(new UpdateModelPackageCommand(update));
+  await sageMaker.send(new UpdateModelPackageCommand(update));
   return { outcome: decision.approved ? 'approved' : 'rejected', modelPackageArn, decision, update };
 }
 

@@ -9,7 +9,6 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import {
   DescribeModelPackageCommand,
   SageMakerClient,
-  UpdateModelPackageCommand,
   UpdateModelPackageCommandInput,
 } from '@aws-sdk/client-sagemaker';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -37,6 +36,7 @@ import {
   OnlineGateInput,
   PENDING_MANUAL_APPROVAL,
   readMarginPercent,
+  recordVerdict,
 } from './approval-gate';
 import { EnvironmentProblems } from './errors';
 
@@ -478,11 +478,5 @@ export async function runOnlineGate(
     ...live,
     offline: request.offline,
   });
-  const update: UpdateModelPackageCommandInput = {
-    ModelPackageArn: modelPackageArn,
-    ModelApprovalStatus: decision.approved ? 'Approved' : 'Rejected',
-    ApprovalDescription: decision.description,
-  };
-  await clients.sageMaker.send(new UpdateModelPackageCommand(update));
-  return { outcome: decision.approved ? 'approved' : 'rejected', modelPackageArn, decision, update };
+  return recordVerdict(clients.sageMaker, modelPackageArn, decision);
 }
