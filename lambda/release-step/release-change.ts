@@ -84,8 +84,16 @@ export class InvalidReleaseInput extends Error {
   }
 }
 
-// Recorded by the release trigger with every approval, and not read.
-const TRIGGER_FIELDS = ['modelPackageGroupName', 'modelPackageVersion', 'approvedAt', 'eventId'];
+// Recorded with the input and not read: by the release trigger with every approval, and by Step
+// Functions in the input of an execution that another one started with associateWithParent (the
+// online gate's trial releases and stops).
+const TRIGGER_FIELDS = [
+  'modelPackageGroupName',
+  'modelPackageVersion',
+  'approvedAt',
+  'eventId',
+  'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID',
+];
 const FIELDS = [
   'modelPackageArn',
   'variant',

@@ -77,6 +77,21 @@ describe('an online trial input', () => {
     ]);
   });
 
+  test('reads the same when the online gate started the execution (Step Functions adds its parent)', () => {
+    // Step Functions adds the parent's execution id to the input of a child started with
+    // associateWithParent, as the online-gate workflow starts the release workflow
+    const parent = {
+      AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID:
+        'arn:aws:states:us-east-1:123456789012:execution:OnlineGate:trial-v4-0123456789abcdef0123456789abcdef',
+    };
+    const release = { modelPackageArn: ARN, variant: 'shadow', onlineTrial: true };
+    const stop = { stopVariant: 'shadow', onlineTrial: true };
+    expect(parseReleaseInput({ ...release, ...parent })).toEqual(parseReleaseInput(release));
+    expect(parseReleaseInput({ ...stop, ...parent })).toEqual(parseReleaseInput(stop));
+    // Any other unknown field is still refused
+    expect(() => parseReleaseInput({ ...release, AWS_SOMETHING_ELSE: 'x' })).toThrow(/AWS_SOMETHING_ELSE/);
+  });
+
   test('a plain shadow release gets no allowance', () => {
     const change = parseReleaseInput({ modelPackageArn: ARN, variant: 'shadow' });
 
