@@ -7,12 +7,13 @@ import {
   ListPipelineParametersForExecutionCommand,
   PipelineExecutionSummary,
 } from '@aws-sdk/client-sagemaker';
-import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { RetrainOutcome } from '../../lambda/retrain-trigger';
 import type { GateOutcome } from '../../lambda/approval-gate';
 import type { TriggerOutcome } from '../../lambda/release-trigger';
+import type { handlerTelemetry } from '../../lambda/shared/handler-runtime';
 import { SimulatedLoop, SimulatedStateMachine } from './synthesized-app';
 import { trainingBaseline } from './traffic';
 import { Json, SIMULATED_ACCOUNT, SIMULATED_REGION } from './template';
@@ -46,7 +47,7 @@ if (!('withResolvers' in Promise)) {
 type Handler = (event: Json) => Promise<Json>;
 
 /** The roles of the Lambda functions the state machines and the pipeline call. */
-export type FunctionRole = 'plan' | 'drift' | 'step' | 'health' | 'productionData';
+export type FunctionRole = 'plan' | 'drift' | 'step' | 'health' | 'productionData' | 'onlineGate';
 
 /** The handlers of the loop, loaded once the emulator's environment is set. */
 export interface LoopHandlers {
@@ -55,6 +56,8 @@ export interface LoopHandlers {
   readonly releaseTrigger: Handler;
   /** The Lambda functions the state machines and the pipeline's Lambda step call, by role. */
   readonly functions: Record<FunctionRole, Handler>;
+  /** The metrics the approval gate and the online gate counted, in order, as `<service> <metric>`. */
+  readonly countedMetrics: string[];
 }
 
 /**
@@ -79,6 +82,16 @@ export function loadHandlers(loop: SimulatedLoop, clients: EmulatorClients): Loo
   const releaseHealth =
     require('../../lambda/release-health') as typeof import('../../lambda/release-health');
   /* eslint-enable @typescript-eslint/no-require-imports */
+  const countedMetrics: string[] = [];
+  const counting: typeof handlerTelemetry = (identity) => {
+    const telemetry = runtime.handlerTelemetry(identity);
+    const add = telemetry.metrics.addMetric.bind(telemetry.metrics);
+    telemetry.metrics.addMetric = (name, ...rest) => {
+      countedMetrics.push(`${identity.serviceName} ${name}`);
+      return add(name, ...rest);
+    };
+    return telemetry;
+  };
 
   const retrainConfig = retrain.readConfig({ ...env.retrainTrigger });
   const gateConfig = gate.readConfig({ ...env.approvalGate });
@@ -89,8 +102,10 @@ export function loadHandlers(loop: SimulatedLoop, clients: EmulatorClients): Loo
     sageMaker: clients.sageMaker,
     s3: clients.s3,
     ssm: clients.ssm,
-    ...runtime.handlerTelemetry(gateConfig),
+    ...(gateConfig.onlineGateStateMachineArn ? { stepFunctions: clients.sfn } : {}),
+    ...counting(gateConfig),
   });
+  const onlineGate = loadOnlineGate(loop, clients, counting);
   const releaseHandler = release.createHandler({
     config: releaseConfig,
     stepFunctions: clients.sfn,
@@ -120,13 +135,48 @@ export function loadHandlers(loop: SimulatedLoop, clients: EmulatorClients): Loo
       step: (event) => releaseStep.handler(event),
       health: (event) => releaseHealth.handler(event),
       productionData: (event) => assembleHandler(event) as Promise<Json>,
+      onlineGate,
     },
+    countedMetrics,
   };
+}
+
+/**
+ * The online gate's evaluation function, configured from its synthesized environment; in an app
+ * without the online gate, a function that says so. Its module reads its environment when it
+ * loads, so the environment is set first.
+ */
+function loadOnlineGate(
+  loop: SimulatedLoop,
+  clients: EmulatorClients,
+  telemetry: typeof handlerTelemetry,
+): Handler {
+  if (loop.onlineGate === undefined) {
+    return async () => {
+      throw new Error(
+        `the app has no online gate for ${loop.modelName} (context mlops.automation.onlineGate)`,
+      );
+    };
+  }
+  Object.assign(process.env, loop.onlineGate.evaluation);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const online = require('../../lambda/online-gate') as typeof import('../../lambda/online-gate');
+  const config = online.readConfig({ ...loop.onlineGate.evaluation });
+  const handler = online.createHandler({
+    config,
+    sageMaker: clients.sageMaker,
+    s3: clients.s3,
+    ssm: clients.ssm,
+    ...telemetry(config),
+  });
+  return (event) => handler(event) as Promise<Json>;
 }
 
 /** Which handler a function of the synthesized templates runs, from its logical id. */
 export function roleOf(logicalId: string): FunctionRole {
-  const match = /(Plan|Drift|WorkflowStep|WorkflowHealth|TrainingProductionData)[0-9A-F]{8}$/.exec(logicalId);
+  const match = /(Plan|Drift|WorkflowStep|WorkflowHealth|TrainingProductionData|OnlineGate)[0-9A-F]{8}$/.exec(
+    logicalId,
+  );
   if (!match) {
     throw new Error(`the simulation does not know which handler function ${logicalId} runs`);
   }
@@ -136,6 +186,7 @@ export function roleOf(logicalId: string): FunctionRole {
     WorkflowStep: 'step',
     WorkflowHealth: 'health',
     TrainingProductionData: 'productionData',
+    OnlineGate: 'onlineGate',
   };
   return roles[match[1]];
 }
@@ -567,6 +618,21 @@ export async function executionInput(clients: EmulatorClients, outcome: TriggerO
     new DescribeExecutionCommand({ executionArn: outcome.executionArn }),
   );
   return JSON.parse(input ?? '{}');
+}
+
+/** An execution a handler started in the emulator, found by its name: its ARN and its input. */
+export async function startedExecution(
+  clients: EmulatorClients,
+  stateMachineArn: string,
+  name: string,
+): Promise<{ executionArn: string; input: Json } | undefined> {
+  const { executions = [] } = await clients.sfn.send(new ListExecutionsCommand({ stateMachineArn }));
+  const found = executions.find((e) => e.name === name);
+  if (found?.executionArn === undefined) return undefined;
+  const { input } = await clients.sfn.send(
+    new DescribeExecutionCommand({ executionArn: found.executionArn }),
+  );
+  return { executionArn: found.executionArn, input: JSON.parse(input ?? '{}') };
 }
 
 /** The value of an SSM parameter in the emulator. */

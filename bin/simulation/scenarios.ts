@@ -1,5 +1,6 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { PutParameterCommand } from '@aws-sdk/client-ssm';
+import { SHADOW_VARIANT, variantPointerParameterName } from '../../lib/serving/naming';
 import {
   AlarmEvaluation,
   evaluateAlarms,
@@ -14,15 +15,18 @@ import {
   RetrainOutcome,
   runPipelineLambdaSteps,
   simulatePipelineResult,
+  startedExecution,
   statesWaitingForAPerson,
 } from './loop';
 import { pointerOf, SimulatedLoop } from './synthesized-app';
 import { Json } from './template';
-import { CaptureDataset } from './traffic';
+import { CaptureDataset, liveTrialTraffic } from './traffic';
 import { EmulatorClients, Seeded } from './world';
 
 /** When the drift schedule fires in every scenario: the window is the hour before 10:00 UTC. */
 export const SCHEDULED_TIME = '2026-11-20T10:05:00Z';
+/** When the online trial's shadow starts serving: its ShadowServing state's `$$.State.EnteredTime`. */
+export const SHADOW_SERVES_AT = '2026-11-20T12:00:00.000Z';
 /** When CloudWatch evaluates the alarms: after the drift job published the window's data points. */
 export const EVALUATED_AT = new Date('2026-11-20T10:10:00Z');
 /** The champion's offline evaluation (RMSE and MAE in minutes), as every scenario seeds it. */
@@ -52,8 +56,11 @@ export interface ScenarioContext {
 export interface Scenario {
   readonly title: string;
   readonly expected: string;
-  /** Why the scenario cannot run in this app (e.g. the code it needs is not there yet). */
-  unavailable?(loop: SimulatedLoop): string | undefined;
+  /**
+   * Runs on the default app synthesized with the online gate on (`ONLINE_GATE_CONTEXT`).
+   * @default false
+   */
+  readonly onlineGate?: boolean;
   /** Runs the scenario; returns what actually happened, in the terms of `expected`. */
   run(context: ScenarioContext): Promise<string>;
 }
@@ -153,9 +160,9 @@ async function retrainAndRegister(
   const gate = (await c.handlers.approvalGate(event)) as GateOutcome;
   const { described } = await packageStateChange(c.clients, arn, 'decided', '2026-11-20T11:41:00Z');
   const description = described.ApprovalDescription ?? '';
-  c.log.info(
-    `approval gate: ${gate.outcome}: ${description.slice(0, 200)}${description.length > 200 ? '...' : ''}`,
-  );
+  const said =
+    'executionName' in gate ? `execution ${gate.executionName}, the package left pending` : description;
+  c.log.info(`approval gate: ${gate.outcome}: ${said.slice(0, 200)}${said.length > 200 ? '...' : ''}`);
   return { arn, gate, status: described.ModelApprovalStatus, description };
 }
 
@@ -278,16 +285,124 @@ const WORSE: Scenario = {
 const ONLINE_GATE: Scenario = {
   title: 'online gate: wins offline, loses live',
   expected: 'rejected by the online gate; champion kept',
-  unavailable(loop) {
-    const found = loop.source.resources('AWS::StepFunctions::StateMachine', /OnlineGate/);
-    return found.length === 0
-      ? `not implemented yet: the app has no online-gate workflow (lib/automation/online-gate-workflow.ts) in ${loop.source.stackName}`
-      : undefined;
-  },
-  async run() {
-    // Plugs in with the online gate: a challenger that beats the champion offline is released as
-    // a shadow, the workflow compares both on the captured live traffic, and rejects it.
-    throw new Error('the online-gate scenario is not written yet');
+  onlineGate: true,
+  async run(c) {
+    const trial = c.loop.onlineGate;
+    if (trial === undefined) {
+      throw new Error(`${c.loop.source.stackName} has no online-gate workflow for ${c.loop.modelName}`);
+    }
+    const gateArn = c.loop.automationFunctions.approvalGate.ONLINE_GATE_STATE_MACHINE_ARN;
+    const counted = c.handlers.countedMetrics.length;
+    const { arn, gate, status } = await retrainAndRegister(c, { rmse: 4.1, mae: 3 });
+    const gateMetrics = c.handlers.countedMetrics.slice(counted);
+    c.log.check(
+      gate.outcome === 'trial-started' && gateMetrics.some((m) => m.endsWith(' OnlineTrialsStarted')),
+      `approval gate (ONLINE_GATE_STATE_MACHINE_ARN ${gateArn?.split(':').pop()}): ${gate.outcome}, ` +
+        `counted ${gateMetrics.map((m) => m.split(' ').pop()).join(', ')}`,
+    );
+    c.log.check(status === 'PendingManualApproval', `registry: ${short(arn)} is still ${status}`);
+    if (gate.outcome !== 'trial-started') return `${gate.outcome}; no online trial`;
+    const started = await startedExecution(c.clients, trial.workflow.name, gate.executionName);
+    c.log.check(
+      started !== undefined && started.input.modelPackageArn === arn,
+      `online-gate workflow: execution ${gate.executionName} started, input ${JSON.stringify(started?.input).slice(0, 80)}...`,
+    );
+    if (started === undefined) return 'trial-started; no execution';
+
+    // prod's endpoint while the shadow serves: each variant's captures and the labels of the window.
+    const evaluate = Object.values(trial.workflow.definition.States as Record<string, Json>).find(
+      (state) => state.Parameters?.Payload?.windowHours !== undefined,
+    );
+    const hours = Number(evaluate?.Parameters.Payload.windowHours);
+    const live = liveTrialTraffic({
+      location: JSON.parse(c.loop.productionData.value),
+      championVariant: trial.evaluation.CHAMPION_VARIANT_NAME,
+      shadowVariant: trial.evaluation.SHADOW_VARIANT_NAME,
+      windowStart: new Date(SHADOW_SERVES_AT),
+      hours,
+      requestsPerHour: 50,
+      // The shadow's weight as deployed (10%): a copy of every tenth request.
+      shadowEvery: 10,
+    });
+    for (const o of live.objects) {
+      await c.clients.s3.send(new PutObjectCommand({ Bucket: o.bucket, Key: o.key, Body: o.body }));
+    }
+    c.log.info(
+      `live traffic (seeded) from ${SHADOW_SERVES_AT}, ${hours} hours: ${live.championRequests} requests answered by ` +
+        `${trial.evaluation.CHAMPION_VARIANT_NAME}, ${live.shadowRequests} copies by ${trial.evaluation.SHADOW_VARIANT_NAME}, ` +
+        `each with its label, under ${c.loop.productionData.parameterName}'s captureUrl and groundTruthUrl`,
+    );
+
+    const shadowPointers = c.loop.releaseTargets.map((env) => [
+      env,
+      variantPointerParameterName(env, c.loop.modelName, SHADOW_VARIANT),
+    ]);
+    const shadowsBefore = await Promise.all(
+      shadowPointers.map(([, name]) => parameterValue(c.clients, name)),
+    );
+    const releases: string[] = [];
+    const run = await execute(trial.workflow, c.handlers, c.motoUrl, started.input, {
+      // The Context Object of the execution the gate started; the shadow serves at a fixed time.
+      context: {
+        Execution: { Id: started.executionArn, Name: gate.executionName },
+        State: { EnteredTime: SHADOW_SERVES_AT },
+      },
+      stateMachines: {
+        [c.loop.releaseWorkflow.name]: async (input) => {
+          const ran = await execute(c.loop.releaseWorkflow, c.handlers, c.motoUrl, input);
+          const shadows = await Promise.all(
+            shadowPointers.map(([, name]) => parameterValue(c.clients, name)),
+          );
+          const asked = input.stopVariant
+            ? `stop the ${input.stopVariant}`
+            : `${input.variant} ${short(input.modelPackageArn)}`;
+          releases.push(
+            `${asked}: ${ran.succeeded ? 'succeeded' : ran.error}; shadow ${shadowPointers
+              .map(([env], i) => `${env} ${short(shadows[i])}`)
+              .join(', ')}`,
+          );
+          return ran;
+        },
+      },
+    });
+    for (const release of releases) c.log.info(`release workflow (.sync): ${release.slice(0, 300)}`);
+    const verdict = String(run.output?.verdict?.outcome ?? 'no verdict');
+    c.log.check(
+      run.succeeded,
+      `online-gate workflow: ${run.succeeded ? 'succeeded' : run.error}, verdict ${verdict}`,
+    );
+
+    const { described } = await packageStateChange(c.clients, arn, 'tried', '2026-11-21T12:30:00Z');
+    const description = described.ApprovalDescription ?? '';
+    const variant = (who: string, name: string, labels: number) =>
+      new RegExp(`${who} \\(${name}\\) rmse ([0-9.]+) on ${labels} labels`).exec(description)?.[1];
+    const shadowRmse = variant('shadow', trial.evaluation.SHADOW_VARIANT_NAME, live.shadowRequests);
+    const championRmse = variant('champion', trial.evaluation.CHAMPION_VARIANT_NAME, live.championRequests);
+    c.log.check(
+      described.ModelApprovalStatus === 'Rejected' &&
+        c.handlers.countedMetrics.some((m) => m.endsWith(' OnlineTrialsRejected')),
+      `registry: ${short(arn)} is ${described.ModelApprovalStatus}: ${description.slice(0, 240)}...`,
+    );
+    c.log.check(
+      shadowRmse !== undefined && championRmse !== undefined && Number(shadowRmse) > Number(championRmse),
+      `live numbers recorded: shadow rmse ${shadowRmse} on ${live.shadowRequests} labels, champion rmse ` +
+        `${championRmse} on ${live.championRequests} labels`,
+    );
+    const now = await pointers(c);
+    for (const [env, value] of Object.entries(now)) {
+      c.log.check(value === c.seeded.championArn, `${env} pointer still names the champion ${short(value)}`);
+    }
+    const shadowsAfter = await Promise.all(shadowPointers.map(([, name]) => parameterValue(c.clients, name)));
+    shadowPointers.forEach(([env, name], i) =>
+      c.log.check(
+        shadowsAfter[i] === shadowsBefore[i],
+        `${env} shadow pointer ${name} = ${short(shadowsAfter[i])}, as before the trial (stopped)`,
+      ),
+    );
+    const kept =
+      Object.values(now).every((value) => value === c.seeded.championArn) &&
+      shadowsAfter.every((value, i) => value === shadowsBefore[i]);
+    return `${verdict} by the online gate; ${kept ? 'champion kept' : 'champion replaced'}`;
   },
 };
 

@@ -79,6 +79,14 @@ export interface SimulatedLoop {
   >;
   /** The training pipeline's definition, resolved, as the release source deploys it. */
   readonly pipelineDefinition: PipelineDefinition;
+  /**
+   * The model's online gate in the release source (OnlineGateWorkflow), when the app has it on: its
+   * state machine and the environment of its evaluation function, as synthesized.
+   */
+  readonly onlineGate?: {
+    readonly workflow: SimulatedStateMachine;
+    readonly evaluation: Record<string, string>;
+  };
 }
 
 /** The parts of a SageMaker pipeline definition the simulation reads. */
@@ -91,12 +99,28 @@ export interface PipelineDefinition {
 /** The model's part of a logical id: CDK drops the hyphens of construct ids. */
 const idPart = (modelName: string) => modelName.replace(/[^A-Za-z0-9]/g, '');
 
-/** Synthesizes the default app once, bundling skipped, into a temporary directory. */
-export function synthesizeDefaultApp(): { stacks: Map<string, DeployedTemplate>; context: Json } {
+/**
+ * The context that turns the online gate on in the default app (`-c` on top of cdk.json, as
+ * docs/automation.md "Turning it on in the app" gives it): prod's models serve a shadow.
+ */
+export const ONLINE_GATE_CONTEXT: Readonly<Record<string, string>> = {
+  'mlops:automation:onlineGate:enabled': 'true',
+  'mlops:prod:models.trip-duration.serving.variant': 'shadow',
+  'mlops:prod:models.fare-amount.serving.variant': 'shadow',
+};
+
+/**
+ * Synthesizes the default app once, bundling skipped, into a temporary directory; `overrides` are
+ * context values on top of cdk.json's, as `cdk synth -c key=value` gives them.
+ */
+export function synthesizeDefaultApp(overrides: Readonly<Record<string, string>> = {}): {
+  stacks: Map<string, DeployedTemplate>;
+  context: Json;
+} {
   const cdkJson = JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')) as { context: Json };
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlops-simulate-'));
   try {
-    const context = { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] };
+    const context = { ...cdkJson.context, ...overrides, 'aws:cdk:bundling-stacks': [] };
     const { app } = createPlatformApp({ context, outdir, analyticsReporting: false });
     const assembly = app.synth();
     const stacks = new Map<string, DeployedTemplate>();
@@ -190,6 +214,18 @@ export function simulatedLoop(
     new RegExp(`^AutomationTarget${model}ProductionData[0-9A-F]{8}$`),
   );
 
+  const gates = source.resources(
+    'AWS::StepFunctions::StateMachine',
+    new RegExp(`^Automation${model}OnlineGateStateMachine[0-9A-F]{8}$`),
+  );
+  const onlineGate =
+    gates.length === 0
+      ? undefined
+      : {
+          workflow: stateMachine(source, new RegExp(`^Automation${model}OnlineGateStateMachine[0-9A-F]{8}$`)),
+          evaluation: functionEnvironment(source, new RegExp(`^Automation${model}OnlineGate[0-9A-F]{8}$`)),
+        };
+
   const [, pauseSwitch] = source.resource(
     'AWS::SSM::Parameter',
     new RegExp(`^Automation${model}LoopPauseSwitch[0-9A-F]{8}$`),
@@ -241,6 +277,7 @@ export function simulatedLoop(
       ),
     },
     pipelineDefinition: body,
+    ...(onlineGate ? { onlineGate } : {}),
   };
 }
 

@@ -130,3 +130,102 @@ export function driftedTraffic(
   }
   return { baseline: trainingBaseline(), capturePrefix, groundTruthPrefix, objects, rows, trainingRows };
 }
+
+/** The live traffic of an online trial: capture and label objects, by bucket and key. */
+export interface LiveTrialTraffic {
+  readonly objects: ReadonlyArray<{ readonly bucket: string; readonly key: string; readonly body: string }>;
+  /** Requests the champion answered in the window, and the copies the shadow answered. */
+  readonly championRequests: number;
+  readonly shadowRequests: number;
+}
+
+const S3_URL = /^s3:\/\/([^/]+)\/(.*)$/;
+
+function bucketAndPrefix(url: string): { bucket: string; prefix: string } {
+  const match = S3_URL.exec(url);
+  if (!match) throw new Error(`${url} is not an s3://<bucket>/<prefix> URL`);
+  return { bucket: match[1], prefix: match[2] };
+}
+
+/**
+ * What the endpoint captured while the challenger served as its shadow: `requestsPerHour` requests
+ * in each hour from `windowStart` on, answered by the champion's variant, every `shadowEvery`-th of
+ * them copied to the shadow's (the shadow's share of the requests), and the label of every request.
+ * The objects are where the level-4 environment publishes them (its production data parameter):
+ * `<captureUrl><variant>/yyyy/mm/dd/hh/` and `<groundTruthUrl>yyyy/mm/dd/hh/`. The champion misses
+ * the label by at most a minute; the shadow, which won offline, misses it by up to 3.6 minutes.
+ */
+export function liveTrialTraffic(options: {
+  readonly location: { readonly captureUrl: string; readonly groundTruthUrl: string };
+  readonly championVariant: string;
+  readonly shadowVariant: string;
+  readonly windowStart: Date;
+  readonly hours: number;
+  readonly requestsPerHour: number;
+  readonly shadowEvery: number;
+}): LiveTrialTraffic {
+  const capture = bucketAndPrefix(options.location.captureUrl);
+  const groundTruth = bucketAndPrefix(options.location.groundTruthUrl);
+  const objects: Array<{ bucket: string; key: string; body: string }> = [];
+  const captureLine = (id: string, at: string, features: string, prediction: number) =>
+    JSON.stringify({
+      captureData: {
+        endpointInput: { observedContentType: 'text/csv', mode: 'INPUT', data: features, encoding: 'CSV' },
+        endpointOutput: {
+          observedContentType: 'text/csv',
+          mode: 'OUTPUT',
+          data: prediction.toFixed(1),
+          encoding: 'CSV',
+        },
+      },
+      eventMetadata: { eventId: `event-${id}`, inferenceId: id, inferenceTime: at },
+      eventVersion: '0',
+    });
+  let shadowRequests = 0;
+  for (let h = 0; h < options.hours; h++) {
+    const hour = new Date(options.windowStart.getTime() + h * 3600_000);
+    const path = `${hour.getUTCFullYear()}/${pad(hour.getUTCMonth() + 1)}/${pad(hour.getUTCDate())}/${pad(hour.getUTCHours())}`;
+    const champion: string[] = [];
+    const shadow: string[] = [];
+    const labels: string[] = [];
+    for (let r = 0; r < options.requestsPerHour; r++) {
+      const i = h * options.requestsPerHour + r;
+      const distance = 0.6 + (i % 11) * 0.9;
+      const features = [distance.toFixed(2), String(hour.getUTCHours()), String(i % 7), '236', '161'].join(
+        ',',
+      );
+      const label = Number((distance * 2.9 + 4 + (i % 5)).toFixed(1));
+      const id = `trial-${hour.toISOString().slice(0, 13)}-${r}`;
+      const at = new Date(
+        hour.getTime() + Math.floor((r * 3600_000) / options.requestsPerHour),
+      ).toISOString();
+      champion.push(captureLine(id, at, features, label + ((i % 5) - 2) * 0.5));
+      if (i % options.shadowEvery === 0) {
+        shadow.push(captureLine(id, at, features, label + ((i % 7) - 3) * 1.2));
+        shadowRequests += 1;
+      }
+      labels.push(
+        JSON.stringify({
+          groundTruthData: { data: label.toFixed(1), encoding: 'CSV' },
+          eventMetadata: { eventId: id },
+          eventVersion: '0',
+        }),
+      );
+    }
+    const jsonl = (lines: string[]) => `${lines.join('\n')}\n`;
+    objects.push(
+      {
+        bucket: capture.bucket,
+        key: `${capture.prefix}${options.championVariant}/${path}/capture.jsonl`,
+        body: jsonl(champion),
+      },
+      {
+        bucket: capture.bucket,
+        key: `${capture.prefix}${options.shadowVariant}/${path}/capture.jsonl`,
+        body: jsonl(shadow),
+      },
+      { bucket: groundTruth.bucket, key: `${groundTruth.prefix}${path}/labels.jsonl`, body: jsonl(labels) },
+    );
+  }
+  return { objects, championRequests: options.hours * options.requestsPerHour, shadowRequests };
+}

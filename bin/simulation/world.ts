@@ -274,19 +274,27 @@ export async function seedWorld(
     );
   }
 
-  // The topics the workflows notify, and the release workflow, for the release trigger to start.
-  for (const topic of topicsOf(loop.releaseWorkflow.definition)) {
+  // The topics the workflows notify, and the workflows the release trigger and the approval gate
+  // start: the release workflow and, when the app has it, the online gate's.
+  const workflows = [loop.releaseWorkflow, ...(loop.onlineGate ? [loop.onlineGate.workflow] : [])];
+  const topics = new Set(workflows.flatMap((w) => [...topicsOf(w.definition)]));
+  for (const topic of topics) {
     await snsCall(motoUrl, { Action: 'CreateTopic', Name: topic.split(':').pop()! });
   }
-  const stateMachineArn = (
-    await sfn.send(
-      new CreateStateMachineCommand({
-        name: loop.releaseWorkflow.name.split(':').pop()!,
-        definition: JSON.stringify(loop.releaseWorkflow.definition),
-        roleArn: `arn:aws:iam::${SIMULATED_ACCOUNT}:role/release-state-machine`,
-      }),
-    )
-  ).stateMachineArn!;
+  const [stateMachineArn] = await Promise.all(
+    workflows.map(
+      async (workflow) =>
+        (
+          await sfn.send(
+            new CreateStateMachineCommand({
+              name: workflow.name.split(':').pop()!,
+              definition: JSON.stringify(workflow.definition),
+              roleArn: `arn:aws:iam::${SIMULATED_ACCOUNT}:role/${workflow.logicalId}`,
+            }),
+          )
+        ).stateMachineArn!,
+    ),
+  );
 
   // The operators' brake, and where prod publishes its production data.
   await parameter(loop.pauseSwitch.parameterName, loop.pauseSwitch.value);

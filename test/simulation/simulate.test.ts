@@ -60,8 +60,8 @@ describe('npm run simulate', () => {
 
   test("the pipeline's production-data step joins prod's captured requests of the window with their ground truth", () => {
     const steps = printed.filter((line) => line.includes('pipeline step AssembleProductionData'));
-    // Both scenarios that retrain run the step, on the window the trigger started the execution with.
-    expect(steps).toHaveLength(2);
+    // The three scenarios that retrain run the step, on the window the trigger started the execution with.
+    expect(steps).toHaveLength(3);
     expect(steps[0]).toMatch(
       /window 2026-10-21T10:10:00Z - 2026-11-20T10:10:00Z, execution [a-z0-9]+, label duration, features trip_distance,pickup_hour,pickup_weekday,PULocationID,DOLocationID$/,
     );
@@ -98,11 +98,53 @@ describe('npm run simulate', () => {
     );
   });
 
-  test('the online-gate scenario is reported as not implemented until the app has the workflow', () => {
-    expect(outcome('online gate: wins offline, loses live')).toMatchObject({
-      actual: 'not run',
-      status: 'not implemented',
+  test('under the online gate, a challenger that wins offline but loses on live shadow traffic is rejected', () => {
+    expect(outcome('online gate: wins offline, loses live')).toEqual({
+      scenario: 'online gate: wins offline, loses live',
+      expected: 'rejected by the online gate; champion kept',
+      actual: 'rejected by the online gate; champion kept',
+      status: 'pass',
     });
+    const lines = printed.slice(
+      printed.indexOf('[3/5] online gate: wins offline, loses live'),
+      printed.indexOf('[4/5] second alarm during the cooldown'),
+    );
+    // The second synthesis: the approval gate of that app starts trials instead of approving.
+    expect(printed).toContain(
+      'Synthesizing it again with the online gate on: -c mlops:automation:onlineGate:enabled=true ' +
+        '-c mlops:prod:models.trip-duration.serving.variant=shadow -c mlops:prod:models.fare-amount.serving.variant=shadow',
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /✓ approval gate \(ONLINE_GATE_STATE_MACHINE_ARN dev-Platform-AutomationtripdurationOnlineGateStateMachine[0-9A-F]{8}\): trial-started, counted OnlineTrialsStarted$/,
+      ),
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/✓ registry: model-package\/.+\/2 is still PendingManualApproval$/),
+    );
+    // The synthesized release workflow, started .sync by the trial: the shadow, then its stop.
+    expect(lines.filter((line) => line.includes('release workflow (.sync)'))).toEqual([
+      expect.stringMatching(
+        /shadow model-package\/.+\/2: succeeded; shadow staging model-package\/.+\/2, prod model-package\/.+\/2$/,
+      ),
+      expect.stringMatching(/stop the shadow: succeeded; shadow staging none, prod none$/),
+    ]);
+    expect(lines).toContain('    ✓ online-gate workflow: succeeded, verdict rejected');
+    // The record: both variants' live numbers on the seeded labels (1200 requests, a tenth shadowed).
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /✓ registry: model-package\/.+\/2 is Rejected: Rejected by the online gate: live rmse 2\.41247 does not beat the champion's 0\.707107/,
+      ),
+    );
+    expect(lines).toContain(
+      '    ✓ live numbers recorded: shadow rmse 2.41247 on 120 labels, champion rmse 0.707107 on 1200 labels',
+    );
+    expect(lines).toContainEqual(
+      expect.stringMatching(/✓ prod pointer still names the champion model-package\/.+\/1$/),
+    );
+    expect(lines).toContain(
+      '    ✓ prod shadow pointer /mlops/prod/serving/trip-duration/variants/shadow/model-package-arn = none, as before the trial (stopped)',
+    );
   });
 
   test('a second alarm during the cooldown is skipped, and the pause switch stops a start', () => {
@@ -130,11 +172,11 @@ describe('npm run simulate', () => {
     expect(table.slice(2, 7).map((row) => row.split('|')[4].trim())).toEqual([
       'PASS',
       'PASS',
-      'not implemented',
+      'PASS',
       'PASS',
       'PASS',
     ]);
-    expect(table[7]).toBe('4 passed, 0 failed, 1 not implemented yet');
+    expect(table[7]).toBe('5 passed, 0 failed');
     expect(result.exitCode).toBe(0);
   });
 });
