@@ -10,8 +10,8 @@ import {
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { XGBOOST_INFERENCE_SPECIFICATION } from '../support/model-package';
-import { EMULATOR_CREDENTIALS, MotoServer, startMotoServer } from '../support/moto-server';
+import { XGBOOST_INFERENCE_SPECIFICATION } from '../../bin/simulation/model-package';
+import { EMULATOR_CREDENTIALS, MotoServer, startMotoServer } from '../../bin/simulation/moto-server';
 import { AuditTrail } from '../../lambda/shared/audit';
 import {
   classifyRetrainEvent,

@@ -5,7 +5,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { createHandler, readConfig } from '../../lambda/production-data';
-import { EMULATOR_CREDENTIALS, MotoServer, startMotoServer } from '../support/moto-server';
+import { EMULATOR_CREDENTIALS, MotoServer, startMotoServer } from '../../bin/simulation/moto-server';
 import { captureHandlerOutput } from '../automation/support/handler-output';
 import { captureLine, DURATION_EVENT, jsonl, labelLine } from './support/records';
 
