@@ -9,7 +9,6 @@ import {
 } from '@aws-sdk/client-sagemaker';
 import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
-import { StateMachine } from 'aws-local-stepfunctions';
 import type { RetrainOutcome } from '../../lambda/retrain-trigger';
 import type { GateOutcome } from '../../lambda/approval-gate';
 import type { TriggerOutcome } from '../../lambda/release-trigger';
@@ -18,6 +17,7 @@ import { SimulatedLoop, SimulatedStateMachine } from './synthesized-app';
 import { trainingBaseline } from './traffic';
 import { Json, SIMULATED_ACCOUNT, SIMULATED_REGION } from './template';
 import { EmulatorClients, evaluationReport, handlerEnvironment, registerPackage, snsCall } from './world';
+import { StateMachine } from './local-step-functions';
 
 /*
  * The steps of the loop, each running the real code: the drift workflow and the release workflow
@@ -28,21 +28,6 @@ import { EmulatorClients, evaluationReport, handlerEnvironment, registerPackage,
  * are built in the documented shapes and handed to the handlers) and the training pipeline's work
  * (moto completes an execution at once; the simulation registers the package it would).
  */
-
-// aws-local-stepfunctions calls Promise.withResolvers, which Node 22 has and Node 20 lacks.
-if (!('withResolvers' in Promise)) {
-  Object.assign(Promise, {
-    withResolvers<T>() {
-      let resolve!: (value: T) => void;
-      let reject!: (reason?: unknown) => void;
-      const promise = new Promise<T>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      return { promise, resolve, reject };
-    },
-  });
-}
 
 type Handler = (event: Json) => Promise<Json>;
 

@@ -2,7 +2,6 @@ import { App, Aspects, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { StateMachine } from 'aws-local-stepfunctions';
 import {
   LiveQualityMetric,
   OnlineGateWorkflow,
@@ -14,28 +13,7 @@ import { ModelRegistry } from '../../lib/registry/model-registry';
 import { RedundantDependsOnLintAcknowledgement } from '../../lib/verification/redundant-depends-on';
 import { CFN_LINT } from '../support/cfn-lint';
 import { formatFindings, nagFindings } from '../support/nag';
-
-// asl-validator ships no types: its default export takes a definition and returns the findings.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const aslValidator = require('asl-validator') as (definition: unknown) => {
-  isValid: boolean;
-  errors: unknown[];
-};
-
-// aws-local-stepfunctions calls Promise.withResolvers, which Node 22 has and Node 20 lacks.
-if (!('withResolvers' in Promise)) {
-  Object.assign(Promise, {
-    withResolvers<T>() {
-      let resolve!: (value: T) => void;
-      let reject!: (reason?: unknown) => void;
-      const promise = new Promise<T>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      return { promise, resolve, reject };
-    },
-  });
-}
+import { StateMachine, aslValidator } from '../../bin/simulation/local-step-functions';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';

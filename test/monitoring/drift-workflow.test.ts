@@ -14,7 +14,6 @@ import { DescribeModelPackageCommand, SageMakerClient } from '@aws-sdk/client-sa
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { sdkStreamMixin } from '@smithy/util-stream';
 import { mockClient } from 'aws-sdk-client-mock';
-import { StateMachine } from 'aws-local-stepfunctions';
 import { DriftJobResult, handler as driftJob } from '../../lambda/drift-job';
 import { handler as planRun } from '../../lambda/drift-plan';
 import {
@@ -28,28 +27,7 @@ import { ServingMode, ServingSlot } from '../../lib/serving/serving-slot';
 import { ArtifactStore } from '../../lib/storage/artifact-store';
 import { baselineJson } from '../drift/fixtures';
 import { quietHandlerLogs } from '../release-automation/support/quiet-logs';
-// asl-validator ships no types: its default export takes a definition and returns the findings.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const aslValidator = require('asl-validator') as (definition: unknown) => {
-  isValid: boolean;
-  errors: unknown[];
-};
-
-// aws-local-stepfunctions calls Promise.withResolvers, which Node 22 has and Node 20 lacks.
-if (!('withResolvers' in Promise)) {
-  Object.assign(Promise, {
-    withResolvers<T>() {
-      let resolve!: (value: T) => void;
-      let reject!: (reason?: unknown) => void;
-      const promise = new Promise<T>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      return { promise, resolve, reject };
-    },
-  });
-}
-
+import { StateMachine, aslValidator } from '../../bin/simulation/local-step-functions';
 type Json = Record<string, unknown>;
 
 const BUCKET = 'artifacts';

@@ -4,7 +4,6 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { StateMachine } from 'aws-local-stepfunctions';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import {
@@ -55,6 +54,7 @@ import {
 } from '../../bin/simulation/moto-server';
 import { XGBOOST_INFERENCE_SPECIFICATION } from '../../bin/simulation/model-package';
 import { quietHandlerLogs } from './support/quiet-logs';
+import { StateMachine } from '../../bin/simulation/local-step-functions';
 
 /*
  * The release workflow's state machine, as synthesized, executed locally (aws-local-stepfunctions)
@@ -64,21 +64,6 @@ import { quietHandlerLogs } from './support/quiet-logs';
  * events, Step Functions' StartExecution. Every effect is read back from the emulator. What moto
  * does not emulate, and how the test bridges it, is listed in docs/testing.md (AWS API emulator gaps).
  */
-
-// aws-local-stepfunctions calls Promise.withResolvers, which Node 22 has and Node 20 lacks.
-if (!('withResolvers' in Promise)) {
-  Object.assign(Promise, {
-    withResolvers<T>() {
-      let resolve!: (value: T) => void;
-      let reject!: (reason?: unknown) => void;
-      const promise = new Promise<T>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      return { promise, resolve, reject };
-    },
-  });
-}
 
 const REGION = 'us-east-1';
 // moto's default account: the workflow, the registry and both environments (moto keeps accounts

@@ -4,13 +4,6 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
-// asl-validator ships no types: its default export takes a definition and returns the findings.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const aslValidator = require('asl-validator') as (definition: unknown) => {
-  isValid: boolean;
-  errors: unknown[];
-};
-import { StateMachine } from 'aws-local-stepfunctions';
 import { PlatformMonitoring } from '../../lib/monitoring/platform-monitoring';
 import { MlopsValidationError } from '../../lib/private/errors';
 import { ModelRegistry } from '../../lib/registry/model-registry';
@@ -37,21 +30,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { quietHandlerLogs } from './support/quiet-logs';
 import { handler } from '../../lambda/release-step';
 import { parseReleaseInput } from '../../lambda/release-step/release-change';
-
-// aws-local-stepfunctions calls Promise.withResolvers, which Node 22 has and Node 20 lacks.
-if (!('withResolvers' in Promise)) {
-  Object.assign(Promise, {
-    withResolvers<T>() {
-      let resolve!: (value: T) => void;
-      let reject!: (reason?: unknown) => void;
-      const promise = new Promise<T>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      return { promise, resolve, reject };
-    },
-  });
-}
+import { StateMachine, aslValidator } from '../../bin/simulation/local-step-functions';
 
 const ENV = { account: '111111111111', region: 'eu-west-1' };
 const PACKAGE = 'arn:aws:sagemaker:eu-west-1:111111111111:model-package/trips-fare/7';
