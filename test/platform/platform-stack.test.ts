@@ -356,6 +356,47 @@ describe('PlatformStack', () => {
         },
         /releaseAutomation\.targets '\[\]' is invalid: name at least one environment to release to/,
       ],
+      [
+        'an online gate without a release to the level-4 environment',
+        {
+          environmentName: 'dev',
+          level: MaturityLevel.AUTOMATED_TRAINING,
+          modelAutomation: { environmentName: 'prod', onlineGate: {} },
+          releaseAutomation: {
+            targets: [{ environmentName: 'staging', models: { 'trip-duration': { endpointName: 'e' } } }],
+          },
+        },
+        /modelAutomation\.onlineGate 'prod' is invalid: the online gate tries each challenger as the shadow in 'prod' through the release workflow: give releaseAutomation a target 'prod'/,
+      ],
+      [
+        'an online gate held by a manual approval, for a model not released there',
+        {
+          environmentName: 'dev',
+          level: MaturityLevel.AUTOMATED_TRAINING,
+          modelAutomation: { environmentName: 'prod', onlineGate: {} },
+          releaseAutomation: {
+            targets: [{ environmentName: 'prod', manualApproval: true, models: {} }],
+          },
+        },
+        /modelAutomation\.onlineGate 'prod' is invalid: a person approving each release to 'prod' .*would hold every online trial.*modelAutomation\.onlineGate 'trip-duration' is invalid: the release automation does not release model 'trip-duration' to 'prod'/s,
+      ],
+      [
+        'an online gate whose target skips the trials',
+        {
+          environmentName: 'dev',
+          level: MaturityLevel.AUTOMATED_TRAINING,
+          modelAutomation: { environmentName: 'prod', onlineGate: {} },
+          releaseAutomation: {
+            targets: [
+              {
+                environmentName: 'prod',
+                models: { 'trip-duration': { endpointName: 'e', onlineTrials: false } },
+              },
+            ],
+          },
+        },
+        /releaseAutomation\.targets\.prod\.models\.trip-duration\.onlineTrials/,
+      ],
     ])('%s', (_case, props, message) => {
       expect(() => platformStack(props)).toThrow(MlopsValidationError);
       expect(() => platformStack(props)).toThrow(message);
