@@ -8,6 +8,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
 import { handlerFunction } from '../private/handler-function';
+import { notifyState } from '../private/notify-state';
 import { acknowledgeGeneratedPolicyWildcards, acknowledgeWildcards } from '../private/nag-acknowledgements';
 import { ENVIRONMENT_NAME, MODEL_NAME, SAGEMAKER_NAME } from '../private/patterns';
 import { IModelRegistry } from '../registry/model-registry';
@@ -271,15 +272,8 @@ export class OnlineGateWorkflow extends Construct {
   private definition(props: OnlineGateWorkflowProps, windowHours: number): sfn.IChainable {
     const topic = props.notificationTopic;
     const env = props.environmentName;
-    const notify = (id: string, message: string, subject: string): sfn.INextable & sfn.IChainable =>
-      topic
-        ? new tasks.SnsPublish(this, id, {
-            topic,
-            subject,
-            message: sfn.TaskInput.fromJsonPathAt(message),
-            resultPath: sfn.JsonPath.DISCARD,
-          })
-        : new sfn.Pass(this, id, { resultPath: sfn.JsonPath.DISCARD });
+    const notify = (id: string, message: string, subject: string) =>
+      notifyState(this, id, topic, message, subject);
     const failed = new sfn.Fail(this, 'TrialFailed', {
       comment: 'The package stays PendingManualApproval',
       errorPath: '$.failure.Error',

@@ -11,6 +11,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ProblemCollector } from '../private/errors';
 import { handlerFunction } from '../private/handler-function';
+import { notifyState } from '../private/notify-state';
 import { acknowledgeGeneratedPolicyWildcards, acknowledgeWildcards } from '../private/nag-acknowledgements';
 import { ENVIRONMENT_NAME, MODEL_NAME, SAGEMAKER_NAME } from '../private/patterns';
 import { IModelRegistry } from '../registry/model-registry';
@@ -790,15 +791,8 @@ export class ReleaseWorkflow extends Construct {
 
   private definition(props: ReleaseWorkflowProps, poll: Duration): sfn.IChainable {
     const topic = props.notificationTopic;
-    const notify = (id: string, message: string, subject: string): sfn.INextable & sfn.IChainable =>
-      topic
-        ? new tasks.SnsPublish(this, id, {
-            topic,
-            subject,
-            message: sfn.TaskInput.fromJsonPathAt(message),
-            resultPath: sfn.JsonPath.DISCARD,
-          })
-        : new sfn.Pass(this, id, { resultPath: sfn.JsonPath.DISCARD });
+    const notify = (id: string, message: string, subject: string) =>
+      notifyState(this, id, topic, message, subject);
     const failed = new sfn.Fail(this, 'ReleaseFailed', {
       // A Catch records the error as {Error, Cause}; a failed update is recorded the same way.
       errorPath: '$.failure.Error',
