@@ -39,6 +39,7 @@ import {
   recordVerdict,
 } from './approval-gate';
 import { EnvironmentProblems } from './errors';
+import { parseProductionDataLocation, ProductionDataError, ProductionDataLocation } from '../production-data';
 
 /** The live metrics the online gate compares: the model quality engine's, with their direction. */
 export const LIVE_METRICS = {
@@ -91,18 +92,6 @@ export function readOnlineGateRules(env: NodeJS.ProcessEnv, problems: Environmen
   return { liveMetric: metric as LiveMetricName, marginPercent, minSamples };
 }
 
-/** Where a level-4 environment's captures and labels are (its production data parameter's JSON). */
-export interface ProductionDataLocation {
-  /**
-   * The model endpoint's capture folder, `s3://<bucket>/capture/<endpoint>/`, as AutomationTarget
-   * publishes it: its variants' objects are under `<captureUrl><variant>/yyyy/mm/dd/hh/`.
-   */
-  readonly captureUrl: string;
-  /** The endpoint's labels, `s3://<bucket>/ground-truth/<endpoint>/`: under `<groundTruthUrl>yyyy/mm/dd/hh/`. */
-  readonly groundTruthUrl: string;
-  readonly kmsKeyArn?: string;
-}
-
 /**
  * A failure no retry within the trial cures (the production data parameter is missing or
  * malformed, the request is malformed): the workflow notifies and leaves the package pending.
@@ -112,18 +101,6 @@ export class OnlineGateError extends Error {
     super(message);
     this.name = 'OnlineGateError';
   }
-}
-
-const S3_URL = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/;
-
-/** Bucket and key prefix of an `s3://` URL; the prefix ends in `/` unless it is the bucket's root. */
-export function parseS3Url(url: string, what: string): { bucket: string; prefix: string } {
-  const match = S3_URL.exec(url);
-  if (!match) {
-    throw new OnlineGateError(`${what} ${describeValue(url)} is not an s3://<bucket>/<prefix> URL`);
-  }
-  const prefix = match[2] ?? '';
-  return { bucket: match[1], prefix: prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/` };
 }
 
 /** Reads and checks the production data parameter. Throws OnlineGateError when it is missing or malformed. */
@@ -142,31 +119,17 @@ export async function readProductionData(
     }
     throw error;
   }
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(value ?? '');
-  } catch {
-    parsed = undefined;
+    return parseProductionDataLocation(value ?? '', parameterName);
+  } catch (error) {
+    if (error instanceof ProductionDataError) {
+      throw new OnlineGateError(
+        `the production data parameter ${parameterName} holds ${describeValue(value)}, not ` +
+          `{"captureUrl": "s3://...", "groundTruthUrl": "s3://...", "kmsKeyArn": "..."}: ${error.message}`,
+      );
+    }
+    throw error;
   }
-  const body = parsed as Partial<Record<keyof ProductionDataLocation, unknown>> | undefined;
-  if (
-    typeof body !== 'object' ||
-    body === null ||
-    typeof body.captureUrl !== 'string' ||
-    typeof body.groundTruthUrl !== 'string'
-  ) {
-    throw new OnlineGateError(
-      `the production data parameter ${parameterName} holds ${describeValue(value)}, not ` +
-        '{"captureUrl": "s3://...", "groundTruthUrl": "s3://...", "kmsKeyArn": "..."}',
-    );
-  }
-  parseS3Url(body.captureUrl, `${parameterName} captureUrl`);
-  parseS3Url(body.groundTruthUrl, `${parameterName} groundTruthUrl`);
-  return {
-    captureUrl: body.captureUrl,
-    groundTruthUrl: body.groundTruthUrl,
-    ...(typeof body.kmsKeyArn === 'string' ? { kmsKeyArn: body.kmsKeyArn } : {}),
-  };
 }
 
 /** What the online gate knows of one variant's live quality in the window. */
@@ -416,8 +379,7 @@ export async function readLiveQuality(
   window: LiveWindow,
 ): Promise<{ champion: LiveQuality; shadow: LiveQuality }> {
   const location = await readProductionData(clients.ssm, settings.productionDataParameterName);
-  const capture = parseS3Url(location.captureUrl, 'captureUrl');
-  const groundTruth = parseS3Url(location.groundTruthUrl, 'groundTruthUrl');
+  const { capture, groundTruth } = location;
   const hours = windowHours(window);
   const { problemType } = LIVE_METRICS[settings.rules.liveMetric];
   const variants = [settings.championVariantName, settings.shadowVariantName];
