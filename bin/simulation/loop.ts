@@ -16,7 +16,8 @@ import type { handlerTelemetry } from '../../lambda/shared/handler-runtime';
 import { SimulatedLoop, SimulatedStateMachine } from './synthesized-app';
 import { trainingBaseline } from './traffic';
 import { Json, SIMULATED_ACCOUNT, SIMULATED_REGION } from './template';
-import { EmulatorClients, evaluationReport, handlerEnvironment, registerPackage, snsCall } from './world';
+import { evaluationReport } from './model-package';
+import { EmulatorClients, handlerEnvironment, registerPackage, snsCall } from './world';
 import { StateMachine } from './local-step-functions';
 
 /*

@@ -9,3 +9,18 @@ export const XGBOOST_INFERENCE_SPECIFICATION = {
   SupportedContentTypes: ['text/csv'],
   SupportedResponseMIMETypes: ['text/csv'],
 };
+
+/** An evaluation report as ml/evaluate.py writes it: the layout of SageMaker's model quality metrics. */
+export function evaluationReport(
+  rmse: number,
+  mae: number,
+  rows: number,
+): { regression_metrics: Record<string, { value: number; standard_deviation: string }>; rows: number } {
+  return {
+    regression_metrics: {
+      mae: { value: mae, standard_deviation: 'NaN' },
+      rmse: { value: rmse, standard_deviation: 'NaN' },
+    },
+    rows,
+  };
+}

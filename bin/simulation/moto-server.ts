@@ -251,3 +251,25 @@ async function stackIdOf(moto: string, headers: Record<string, string>, stackNam
   });
   return /<StackId>([^<]+)<\/StackId>/.exec(await answer.text())?.[1] ?? '';
 }
+
+/**
+ * An SNS call in its query protocol, to moto (the project has no SNS client; moto reads the account
+ * and region from the credential in the Authorization header and checks no signature).
+ */
+export async function motoSnsCall(
+  motoUrl: string,
+  region: string,
+  parameters: Record<string, string>,
+): Promise<string> {
+  const answer = await fetch(motoUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `AWS4-HMAC-SHA256 Credential=${EMULATOR_CREDENTIALS.accessKeyId}/20260101/${region}/sns/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body: new URLSearchParams({ ...parameters, Version: '2010-03-31' }).toString(),
+  });
+  const text = await answer.text();
+  if (!answer.ok) throw new Error(`SNS ${parameters.Action} failed: ${text}`);
+  return text;
+}

@@ -14,10 +14,11 @@ import {
 import { CreateStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { NO_MODEL_RELEASED, releasePointerParameterName } from '../../lib/serving/naming';
-import { XGBOOST_INFERENCE_SPECIFICATION } from './model-package';
+import { evaluationReport, XGBOOST_INFERENCE_SPECIFICATION } from './model-package';
 import {
   CloudFormationProxy,
   EMULATOR_CREDENTIALS,
+  motoSnsCall,
   resetMotoServer,
   startCloudFormationProxy,
 } from './moto-server';
@@ -84,17 +85,6 @@ export function handlerEnvironment(loop: SimulatedLoop): {
   productionData: Record<string, string>;
 } {
   return { ...loop.automationFunctions };
-}
-
-/** An evaluation report as ml/evaluate.py writes it. */
-export function evaluationReport(rmse: number, mae: number, rows: number): Record<string, Json> {
-  return {
-    regression_metrics: {
-      mae: { value: mae, standard_deviation: 'NaN' },
-      rmse: { value: rmse, standard_deviation: 'NaN' },
-    },
-    rows,
-  };
 }
 
 /** What a scenario starts from, and what the seeding created. */
@@ -350,22 +340,9 @@ function topicsOf(definition: Record<string, Json>): Set<string> {
   return topics;
 }
 
-/**
- * An SNS call in its query protocol (the project has no SNS client; moto reads the account from
- * the credential in the Authorization header and checks no signature).
- */
-export async function snsCall(motoUrl: string, parameters: Record<string, string>): Promise<string> {
-  const answer = await fetch(motoUrl, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `AWS4-HMAC-SHA256 Credential=${EMULATOR_CREDENTIALS.accessKeyId}/20260101/${SIMULATED_REGION}/sns/aws4_request, SignedHeaders=host, Signature=0`,
-    },
-    body: new URLSearchParams({ ...parameters, Version: '2010-03-31' }).toString(),
-  });
-  const text = await answer.text();
-  if (!answer.ok) throw new Error(`SNS ${parameters.Action} failed: ${text}`);
-  return text;
+/** An SNS call in its query protocol, to moto, in the simulated region. */
+export function snsCall(motoUrl: string, parameters: Record<string, string>): Promise<string> {
+  return motoSnsCall(motoUrl, SIMULATED_REGION, parameters);
 }
 
 export { startCloudFormationProxy };

@@ -10,7 +10,7 @@ import {
   SageMakerClient,
 } from '@aws-sdk/client-sagemaker';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { XGBOOST_INFERENCE_SPECIFICATION } from '../../bin/simulation/model-package';
+import { evaluationReport, XGBOOST_INFERENCE_SPECIFICATION } from '../../bin/simulation/model-package';
 import { EMULATOR_CREDENTIALS, MotoServer, startMotoServer } from '../../bin/simulation/moto-server';
 import { AuditTrail } from '../../lambda/shared/audit';
 import {
@@ -57,10 +57,7 @@ async function report(key: string, rmse: number, mae: number): Promise<string> {
       Bucket: BUCKET,
       Key: key,
       ContentType: 'application/json',
-      Body: JSON.stringify({
-        regression_metrics: { rmse: { value: rmse }, mae: { value: mae } },
-        rows: 1200,
-      }),
+      Body: JSON.stringify(evaluationReport(rmse, mae, 1200)),
     }),
   );
   return `s3://${BUCKET}/${key}`;

@@ -1,4 +1,4 @@
-import { XGBOOST_INFERENCE_SPECIFICATION } from '../../bin/simulation/model-package';
+import { evaluationReport, XGBOOST_INFERENCE_SPECIFICATION } from '../../bin/simulation/model-package';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateModelPackageCommand,
@@ -48,13 +48,7 @@ async function report(key: string, rmse: number, mae: number): Promise<string> {
       Bucket: BUCKET,
       Key: key,
       ContentType: 'application/json',
-      Body: JSON.stringify({
-        regression_metrics: {
-          mae: { value: mae, standard_deviation: 2 },
-          rmse: { value: rmse, standard_deviation: 'NaN' },
-        },
-        rows: 1200,
-      }),
+      Body: JSON.stringify(evaluationReport(rmse, mae, 1200)),
     }),
   );
   return `s3://${BUCKET}/${key}`;

@@ -48,6 +48,7 @@ import { createHandler, ModelPackageStateChangeEvent, TriggerOutcome } from '../
 import {
   CloudFormationProxy,
   EMULATOR_CREDENTIALS,
+  motoSnsCall,
   MotoServer,
   startCloudFormationProxy,
   startMotoServer,
@@ -201,22 +202,9 @@ async function serving(env: Environment) {
   };
 }
 
-/**
- * An SNS call in its query protocol (the project has no SNS client; moto reads the account from the
- * credential in the Authorization header and checks no signature).
- */
-async function snsCall(parameters: Record<string, string>): Promise<string> {
-  const answer = await fetch(moto.url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `AWS4-HMAC-SHA256 Credential=${EMULATOR_CREDENTIALS.accessKeyId}/20260101/${REGION}/sns/aws4_request, SignedHeaders=host, Signature=0`,
-    },
-    body: new URLSearchParams({ ...parameters, Version: '2010-03-31' }).toString(),
-  });
-  const text = await answer.text();
-  if (!answer.ok) throw new Error(`SNS ${parameters.Action} failed: ${text}`);
-  return text;
+/** An SNS call in its query protocol, to moto. */
+function snsCall(parameters: Record<string, string>): Promise<string> {
+  return motoSnsCall(moto.url, REGION, parameters);
 }
 
 let notificationsRead = 0;
