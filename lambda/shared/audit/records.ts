@@ -4,7 +4,6 @@ import type {
 } from '@aws-sdk/client-sagemaker';
 import type { Parameter as PipelineParameter } from '@aws-sdk/client-sagemaker';
 import type { ParameterHistory } from '@aws-sdk/client-ssm';
-import { NO_MODEL_RELEASED } from '../../../lib/serving/naming';
 import { parseRetrainExecution, RetrainExecutionRecord } from '../automation/retrain-trigger';
 
 /*
@@ -58,10 +57,6 @@ export function isModelPackageArn(value: string | undefined): value is string {
   return (
     value !== undefined && /^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/.+\/\d+$/.test(value)
   );
-}
-
-export function isNoModel(value: string | undefined): boolean {
-  return value === NO_MODEL_RELEASED;
 }
 
 /** `arn:...:pipeline/<name>/execution/<id>`: what SageMaker records as GeneratedBy of a package a pipeline registered. */
